@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The README's test command: installs dependencies, builds (Release), runs the whole suite, then
+# rebuilds with ASan+UBSan and runs the suite again. Set LFM_SKIP_SANITIZE=1 to skip the second pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+JOBS=${JOBS:-$(nproc)}
+TESTDATA=${LFM_TESTDATA_DIR:-$(cd .. && pwd)/shared/testdata}
+
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLFM_TESTDATA_DIR="$TESTDATA" >/dev/null
+cmake --build build -j"$JOBS"
+ctest --test-dir build -j"$JOBS" --output-on-failure --timeout 900
+
+if [ "${LFM_SKIP_SANITIZE:-0}" != 1 ]; then
+  echo "== ASan + UBSan pass =="
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLFM_SANITIZE=ON \
+    -DLFM_BUILD_BENCH=OFF -DLFM_TESTDATA_DIR="$TESTDATA" >/dev/null
+  cmake --build build-asan -j"$JOBS"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan -j"$JOBS" --output-on-failure --timeout 1800 -LE nosan
+fi
