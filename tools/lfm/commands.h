@@ -1,0 +1,13 @@
+// Each `lfm` subcommand lives in its own cmd_*.cpp and registers itself on the CLI11 app here.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace lfm::cli {
+
+// Registers a subcommand; the returned callback runs it (after parsing) and gives the exit code.
+using CommandRunner = std::function<int()>;
+void RegisterMakeTestModel(CLI::App& app, std::vector<std::pair<CLI::App*, CommandRunner>>& runners);
+
+}  // namespace lfm::cli
