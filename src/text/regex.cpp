@@ -1,0 +1,91 @@
+#include "text/regex.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "base/utf8.h"
+
+namespace lfm {
+
+struct Regex::Code {
+  pcre2_code* code = nullptr;
+  ~Code() { pcre2_code_free(code); }
+};
+
+namespace {
+
+std::string PcreMessage(int rc) {
+  PCRE2_UCHAR buf[256];
+  pcre2_get_error_message(rc, buf, sizeof(buf));
+  return reinterpret_cast<const char*>(buf);
+}
+
+// Per-thread match state: the JIT stack must not be shared between threads, and a bigger one
+// than the 32 KiB default keeps long whitespace runs from failing.
+struct MatchState {
+  pcre2_match_context* context = pcre2_match_context_create(nullptr);
+  pcre2_jit_stack* stack = pcre2_jit_stack_create(32 * 1024, 4 * 1024 * 1024, nullptr);
+  pcre2_match_data* data = pcre2_match_data_create(1, nullptr);
+  MatchState() { pcre2_jit_stack_assign(context, nullptr, stack); }
+  ~MatchState() {
+    pcre2_match_data_free(data);
+    pcre2_jit_stack_free(stack);
+    pcre2_match_context_free(context);
+  }
+};
+
+MatchState& ThreadMatchState() {
+  thread_local MatchState state;
+  return state;
+}
+
+}  // namespace
+
+Result<Regex> Regex::Compile(std::string_view pattern, const std::string& where) {
+  int err = 0;
+  PCRE2_SIZE offset = 0;
+  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                                   PCRE2_UTF | PCRE2_UCP, &err, &offset, nullptr);
+  if (code == nullptr) {
+    return InvalidArgument(where + ": bad regex /" + std::string(pattern) + "/: " + PcreMessage(err) +
+                           " at pattern offset " + std::to_string(offset));
+  }
+  // JIT is an optimisation only: if it is unavailable the interpreter gives the same matches.
+  pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+  auto holder = std::make_shared<Code>();
+  holder->code = code;
+  Regex r;
+  r.code_ = std::move(holder);
+  return r;
+}
+
+Status Regex::FindAll(std::string_view text, std::vector<std::pair<size_t, size_t>>& out) const {
+  if (!IsValidUtf8(text)) return Internal("regex subject is not valid UTF-8");
+  MatchState& st = ThreadMatchState();
+  auto subject = reinterpret_cast<PCRE2_SPTR>(text.data());
+  size_t last_end = 0;          // where the next search starts
+  bool have_last = false;       // whether a match has ended at last_match_end
+  size_t last_match_end = 0;
+  while (last_end <= text.size()) {
+    int rc = pcre2_match(code_->code, subject, text.size(), last_end, PCRE2_NO_UTF_CHECK, st.data,
+                         st.context);
+    if (rc == PCRE2_ERROR_NOMATCH) break;
+    if (rc < 0) return ResourceExhausted("regex match failed: " + PcreMessage(rc));
+    PCRE2_SIZE* ov = pcre2_get_ovector_pointer(st.data);
+    size_t s = ov[0], e = ov[1];
+    if (s == e && have_last && last_match_end == e) {
+      // Oniguruma-style iteration: skip an empty match adjoining the previous one, move one char on.
+      if (last_end >= text.size()) break;
+      int len = Utf8SequenceLength(static_cast<uint8_t>(text[last_end]));
+      last_end += len == 0 ? 1 : len;
+      continue;
+    }
+    out.emplace_back(s, e);
+    last_end = e;
+    last_match_end = e;
+    have_last = true;
+  }
+  return Status::Ok();
+}
+
+}  // namespace lfm

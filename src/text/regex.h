@@ -1,0 +1,30 @@
+// PCRE2 (UTF + Unicode properties, JIT) behind the match semantics HF tokenizers get from Oniguruma:
+// leftmost non-overlapping matches, with an empty match refused right where the previous match ended.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "lfm/status.h"
+
+namespace lfm {
+
+class Regex {
+ public:
+  // `where` names the pattern's place in the file for the error message.
+  static Result<Regex> Compile(std::string_view pattern, const std::string& where);
+
+  // All matches in text (which must be valid UTF-8) as [start, end) byte ranges, appended to out.
+  // Fails only on a PCRE2 resource limit (e.g. pathological backtracking), naming it.
+  Status FindAll(std::string_view text, std::vector<std::pair<size_t, size_t>>& out) const;
+
+ private:
+  struct Code;
+  std::shared_ptr<const Code> code_;
+};
+
+}  // namespace lfm
