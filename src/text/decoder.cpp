@@ -146,22 +146,31 @@ class StripDecoder : public Decoder {
   uint32_t content = ' ';
   size_t start = 0, stop = 0;
   void DecodeChain(std::vector<std::string>& tokens) const override {
-    for (auto& t : tokens) DecodeToken(t, false);
+    for (auto& t : tokens) Apply(t, start, stop);
   }
-  void DecodeToken(std::string& token, bool) const override {
-    std::vector<uint32_t> chars;
-    for (size_t i = 0; i < token.size();) chars.push_back(DecodeUtf8(token, i));
+  // Files put Strip after Fuse, so it trims the start of the whole text: in a stream that is the first
+  // token only, and the end (stop) is never known, so it is not trimmed there.
+  void DecodeToken(std::string& token, bool first) const override { Apply(token, first ? start : 0, 0); }
+
+ private:
+  void Apply(std::string& token, size_t n_start, size_t n_stop) const {
+    // Cut on character boundaries but keep the bytes as they are (they may be raw <0xXX> bytes).
+    std::vector<std::pair<size_t, uint32_t>> chars;  // (byte offset, code point)
+    for (size_t i = 0; i < token.size();) {
+      size_t at = i;
+      chars.emplace_back(at, DecodeUtf8(token, i));
+    }
     size_t b = 0;
-    for (size_t i = 0; i < start && i < chars.size() && chars[i] == content; ++i) b = i + 1;
+    for (size_t i = 0; i < n_start && i < chars.size() && chars[i].second == content; ++i) b = i + 1;
     size_t e = chars.size();
-    for (size_t i = 0; i < stop && i < chars.size(); ++i) {
+    for (size_t i = 0; i < n_stop && i < chars.size(); ++i) {
       size_t idx = chars.size() - i - 1;
-      if (chars[idx] != content) break;
+      if (chars[idx].second != content || idx < b) break;
       e = idx;
     }
-    std::string out;
-    for (size_t i = b; i < e; ++i) AppendUtf8(chars[i], out);
-    token = std::move(out);
+    size_t from = b < chars.size() ? chars[b].first : token.size();
+    size_t to = e < chars.size() ? chars[e].first : token.size();
+    token = to > from ? token.substr(from, to - from) : std::string();
   }
 };
 
