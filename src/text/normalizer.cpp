@@ -9,6 +9,7 @@
 #include "text/regex.h"
 #include "text/string_pattern.h"
 #include "text/text_split.h"
+#include "text/unicode_nfc.h"
 
 namespace lfm {
 namespace {
@@ -110,6 +111,14 @@ class StripNormalizer : public Normalizer {
   }
 };
 
+class NfcNormalizer : public Normalizer {
+ public:
+  Status Normalize(std::string& s) const override {
+    s = ToNfc(s);
+    return Status::Ok();
+  }
+};
+
 }  // namespace
 
 Result<std::unique_ptr<Normalizer>> NormalizerFromJson(const Json& j, const Where& w) {
@@ -151,11 +160,14 @@ Result<std::unique_ptr<Normalizer>> NormalizerFromJson(const Json& j, const Wher
     LFM_ASSIGN_OR_RETURN(n->right, tokenizer_json::GetBool(j, w, "strip_right", true));
     return std::unique_ptr<Normalizer>(std::move(n));
   }
-  if (type == "NFC" || type == "NFD" || type == "NFKC" || type == "NFKD" || type == "Precompiled" ||
+  if (type == "NFC") {
+    LFM_RETURN_IF_ERROR(tokenizer_json::CheckKeys(j, w, {"type"}));
+    return std::unique_ptr<Normalizer>(std::make_unique<NfcNormalizer>());
+  }
+  if (type == "NFD" || type == "NFKC" || type == "NFKD" || type == "Precompiled" ||
       type == "BertNormalizer" || type == "StripAccents" || type == "Nmt" || type == "ByteLevel") {
     return w.Key("type").Unsupported("normalizer '" + type +
-                                     "' is not implemented (Unicode normalization needs tables lfm.cpp "
-                                     "does not carry)");
+                                     "' is not implemented");
   }
   return w.Key("type").Invalid("unknown normalizer type '" + type + "'");
 }

@@ -1,4 +1,4 @@
-// HF normalizers: Sequence, Prepend, Replace, Lowercase, Strip. Others (NFC, NFKC, Precompiled, ...)
+// HF normalizers: Sequence, NFC, Prepend, Replace, Lowercase, Strip. Others (NFD, NFKC, Precompiled, ...)
 // are refused at load time with Unsupported naming the JSON path.
 #pragma once
 

@@ -71,7 +71,7 @@ TEST_P(TokenizerReferenceTest, MatchesHuggingFaceTokenizers) {
 
 INSTANTIATE_TEST_SUITE_P(RealTokenizers, TokenizerReferenceTest,
                          ::testing::Values(Reference{"lfm2-tiny", true}, Reference{"llama3", true},
-                                           Reference{"gemma3", false}),
+                                           Reference{"qwen3", false}, Reference{"gemma3", false}),
                          [](const auto& info) {
                            std::string n = info.param.name;
                            for (char& ch : n)
