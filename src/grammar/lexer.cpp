@@ -1,0 +1,122 @@
+#include "grammar/lexer.h"
+
+#include <algorithm>
+
+namespace lfm::grammar {
+
+Lexer::Lexer(std::unique_ptr<RegexBuilder> rx, std::vector<RxId> lexeme_rx, std::vector<bool> ignored,
+             uint32_t max_states)
+    : rx_(std::move(rx)),
+      lexeme_rx_(std::move(lexeme_rx)),
+      ignored_(std::move(ignored)),
+      max_states_(std::min<uint32_t>(max_states, kMaxChunks << kChunkBits)) {
+  for (auto& c : chunks_) c.store(nullptr, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(mu_);
+  InternLocked({});  // state 0: dead
+}
+
+uint32_t Lexer::InternLocked(std::vector<std::pair<uint32_t, RxId>> comps) {
+  auto it = intern_.find(comps);
+  if (it != intern_.end()) return it->second;
+  if (num_states_ >= max_states_) {
+    // Out of budget: report dead (the byte is refused) and flag it so the matcher can say why.
+    exhausted_.store(true, std::memory_order_relaxed);
+    return kDeadLexState;
+  }
+  uint32_t id = num_states_;
+  uint32_t chunk = id >> kChunkBits;
+  if (chunks_[chunk].load(std::memory_order_relaxed) == nullptr) {
+    owned_.push_back(std::make_unique<Chunk>());
+    chunks_[chunk].store(owned_.back().get(), std::memory_order_release);
+  }
+  LexState& st = (*chunks_[chunk].load(std::memory_order_relaxed))[id & kChunkMask];
+  st.comps = comps;
+  bool only_ignore = true;
+  for (auto& [lex, r] : comps) {
+    if (rx_->Nullable(r)) {
+      st.accepting.push_back(lex);
+      if (!ignored_[lex]) only_ignore = false;
+    }
+  }
+  st.accepting_ignore_only = !st.accepting.empty() && only_ignore;
+  intern_.emplace(std::move(comps), id);
+  // Publish: readers see the state only through ids returned after this point.
+  std::atomic_thread_fence(std::memory_order_release);
+  ++num_states_;
+  return id;
+}
+
+uint32_t Lexer::InitialState(const std::vector<uint32_t>& allowed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = initial_.find(allowed);
+  if (it != initial_.end()) return it->second;
+  std::vector<std::pair<uint32_t, RxId>> comps;
+  comps.reserve(allowed.size());
+  for (uint32_t l : allowed) comps.emplace_back(l, lexeme_rx_[l]);
+  uint32_t id = InternLocked(std::move(comps));
+  initial_.emplace(allowed, id);
+  return id;
+}
+
+uint32_t Lexer::NextSlow(uint32_t s, uint8_t b) {
+  std::lock_guard<std::mutex> lock(mu_);
+  LexState& st = (*chunks_[s >> kChunkBits].load(std::memory_order_relaxed))[s & kChunkMask];
+  int32_t cached = st.next[b].load(std::memory_order_relaxed);
+  if (cached >= 0) return static_cast<uint32_t>(cached);
+  std::vector<std::pair<uint32_t, RxId>> comps;
+  for (auto& [lex, r] : st.comps) {
+    RxId d = rx_->Deriv(r, b);
+    if (d == rx_->Empty()) continue;
+    if (rx_->node(d).may_be_empty && rx_->IsEmpty(d)) continue;
+    comps.emplace_back(lex, d);
+  }
+  bool none = comps.empty();
+  uint32_t id = none ? kDeadLexState : InternLocked(std::move(comps));
+  // A state refused for lack of budget is not cached, so that the answer is not made permanent.
+  if (id != kDeadLexState || none) st.next[b].store(static_cast<int32_t>(id), std::memory_order_release);
+  return id;
+}
+
+bool Lexer::PlainLoop(uint32_t s) {
+  LexState& st = const_cast<LexState&>(State(s));
+  int8_t known = st.plain_loop.load(std::memory_order_acquire);
+  if (known >= 0) return known == 1;
+  bool ok = s != kDeadLexState;
+  for (int c = 0x20; ok && c <= 0x7F; ++c) {
+    if (c == '"' || c == '\\') continue;
+    ok = Next(s, static_cast<uint8_t>(c)) == s;
+  }
+  // Multi-byte UTF-8: (lead range, first continuation range, number of further continuations).
+  struct Seq {
+    int lead_lo, lead_hi, c1_lo, c1_hi, rest;
+  };
+  static const Seq kSeqs[] = {{0xC2, 0xDF, 0x80, 0xBF, 0}, {0xE0, 0xE0, 0xA0, 0xBF, 1}, {0xE1, 0xEC, 0x80, 0xBF, 1},
+                              {0xED, 0xED, 0x80, 0x9F, 1}, {0xEE, 0xEF, 0x80, 0xBF, 1}, {0xF0, 0xF0, 0x90, 0xBF, 2},
+                              {0xF1, 0xF3, 0x80, 0xBF, 2}, {0xF4, 0xF4, 0x80, 0x8F, 2}};
+  for (const Seq& q : kSeqs) {
+    if (!ok) break;
+    std::vector<uint32_t> level;
+    for (int l = q.lead_lo; l <= q.lead_hi; ++l) level.push_back(Next(s, static_cast<uint8_t>(l)));
+    std::sort(level.begin(), level.end());
+    level.erase(std::unique(level.begin(), level.end()), level.end());
+    for (int step = 0; ok && step <= q.rest; ++step) {
+      int lo = step == 0 ? q.c1_lo : 0x80, hi = step == 0 ? q.c1_hi : 0xBF;
+      std::vector<uint32_t> nxt;
+      for (uint32_t x : level) {
+        if (x == kDeadLexState) {
+          ok = false;
+          break;
+        }
+        for (int c = lo; c <= hi; ++c) nxt.push_back(Next(x, static_cast<uint8_t>(c)));
+      }
+      std::sort(nxt.begin(), nxt.end());
+      nxt.erase(std::unique(nxt.begin(), nxt.end()), nxt.end());
+      level = std::move(nxt);
+    }
+    if (ok) ok = level.size() == 1 && level[0] == s;
+  }
+  st.plain_loop.store(ok ? 1 : 0, std::memory_order_release);
+  return ok;
+}
+
+}  // namespace lfm::grammar

@@ -1,0 +1,81 @@
+// The lexer DFA, built lazily and shared by all matchers of one Grammar.
+// A lexer state is a hash-consed set of (lexeme, regex derivative) pairs; state 0 is dead.
+// Transitions are cached in per-state tables of atomics, so the hot path (one table lookup per
+// byte) takes no lock; a miss computes derivatives under the mutex.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "grammar/regex.h"
+#include "lfm/status.h"
+
+namespace lfm::grammar {
+
+inline constexpr uint32_t kDeadLexState = 0;
+
+struct LexState {
+  std::vector<std::pair<uint32_t, RxId>> comps;  // (lexeme, remaining regex), sorted
+  std::vector<uint32_t> accepting;               // lexemes whose regex is nullable here
+  bool accepting_ignore_only = false;            // every accepting lexeme is an %ignore one
+  std::array<std::atomic<int32_t>, 256> next;    // -1 = not computed yet
+  std::atomic<int8_t> plain_loop{-1};            // -1 unknown, 0/1: see PlainLoop()
+  LexState() {
+    for (auto& n : next) n.store(-1, std::memory_order_relaxed);
+  }
+};
+
+class Lexer {
+ public:
+  // Takes ownership of the regex arena (shared with the grammar's lexemes).
+  Lexer(std::unique_ptr<RegexBuilder> rx, std::vector<RxId> lexeme_rx, std::vector<bool> ignored,
+        uint32_t max_states);
+
+  // Lexer state at the start of a lexeme when `allowed` (sorted) lexemes may come next.
+  uint32_t InitialState(const std::vector<uint32_t>& allowed);
+  uint32_t Next(uint32_t s, uint8_t b) {
+    int32_t n = State(s).next[b].load(std::memory_order_acquire);
+    if (n >= 0) return static_cast<uint32_t>(n);
+    return NextSlow(s, b);
+  }
+  const LexState& State(uint32_t s) const {
+    return (*chunks_[s >> kChunkBits].load(std::memory_order_acquire))[s & kChunkMask];
+  }
+  // True if every "plain JSON string" byte sequence (printable ASCII except '"' and '\\', and complete
+  // non-ASCII UTF-8 characters) leads from s back to s. Then every token made only of such characters
+  // is allowed and leaves the lexer in s (the slice fast path of the mask computation).
+  bool PlainLoop(uint32_t s);
+  bool exhausted() const { return exhausted_.load(std::memory_order_relaxed); }
+  size_t num_states() const { return num_states_; }
+  RegexBuilder& regex() { return *rx_; }  // only under lock / before sharing
+  std::mutex& mutex() { return mu_; }
+
+ private:
+  static constexpr uint32_t kChunkBits = 6;
+  static constexpr uint32_t kChunkMask = (1u << kChunkBits) - 1;
+  static constexpr uint32_t kMaxChunks = 4096;
+  using Chunk = std::array<LexState, 1u << kChunkBits>;
+
+  uint32_t NextSlow(uint32_t s, uint8_t b);
+  uint32_t InternLocked(std::vector<std::pair<uint32_t, RxId>> comps);
+
+  std::mutex mu_;
+  std::unique_ptr<RegexBuilder> rx_;
+  std::vector<RxId> lexeme_rx_;
+  std::vector<bool> ignored_;
+  uint32_t max_states_;
+  std::array<std::atomic<Chunk*>, kMaxChunks> chunks_{};
+  std::vector<std::unique_ptr<Chunk>> owned_;
+  uint32_t num_states_ = 0;
+  std::map<std::vector<std::pair<uint32_t, RxId>>, uint32_t> intern_;
+  std::map<std::vector<uint32_t>, uint32_t> initial_;
+  std::atomic<bool> exhausted_{false};
+};
+
+}  // namespace lfm::grammar

@@ -1,0 +1,88 @@
+// Earley parser over lexemes driven one byte at a time through the shared lexer DFA.
+// The state is a stack with one entry per byte (lexer state, Earley row), so walking down the token
+// trie pushes and walking up truncates: rows are created only when a lexeme completes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "grammar/lexer.h"
+#include "lfm/status.h"
+
+namespace lfm::grammar {
+
+inline constexpr uint32_t kEndSym = 0xFFFFFFFFu;
+
+// The frozen grammar in flat arrays: every alternative is a run of symbols ending in kEndSym.
+struct ParserTables {
+  std::vector<uint32_t> sym;       // per position
+  std::vector<uint32_t> lhs_at;    // per position: the rule's left-hand nonterminal
+  std::vector<std::vector<uint32_t>> nt_starts;  // nt -> start positions of its alternatives
+  std::vector<uint8_t> nt_nullable;
+  std::vector<std::string> nt_names;
+  std::vector<uint32_t> ignore_lexemes;
+  std::vector<uint8_t> lexeme_ignored;
+  uint32_t start_nt = 0;  // augmented start S'
+  uint32_t accept_pos = 0;  // position of kEndSym in S' -> S
+  uint32_t max_items_in_row = 20000;
+};
+
+class Recognizer {
+ public:
+  Recognizer(const ParserTables& t, Lexer* lexer);
+
+  bool PushByte(uint8_t b);
+  size_t depth() const { return stack_.size(); }
+  void PopTo(size_t depth);
+  bool IsAccepting();
+  // (lexer state, row serial) of the top: equal keys give equal masks.
+  uint64_t StateKey() const {
+    const Entry& e = stack_.back();
+    return (static_cast<uint64_t>(row_serial_[e.row]) << 32) | e.lex;
+  }
+  uint32_t TopLexState() const { return stack_.back().lex; }
+  const Status& limit_status() const { return limit_; }
+  void ClearLimit() { limit_ = Status(); }
+
+ private:
+  struct Item {
+    uint32_t pos, origin;
+  };
+  struct Entry {
+    uint32_t lex, row;
+  };
+  // Scans `lexemes` (the completed lexemes of the top lexer state) from row `from`; appends a row.
+  bool BuildRow(uint32_t from, const std::vector<uint32_t>& lexemes);
+  void Closure(uint32_t row);
+  bool AddItem(uint32_t pos, uint32_t origin);
+  void TruncateRows(uint32_t nrows);
+
+  const ParserTables& t_;
+  Lexer* lexer_;
+  std::vector<Item> items_;
+  std::vector<uint32_t> row_begin_;  // rows r: items_[row_begin_[r], row_begin_[r+1]); size = rows + 1
+  std::vector<uint32_t> row_lex_;    // initial lexer state of each row
+  std::vector<uint8_t> row_accepting_;
+  std::vector<uint32_t> row_serial_;
+  uint32_t next_serial_ = 0;
+  std::vector<Entry> stack_;
+  // Per-row dedup (open addressing, cleared by stamping) and per-nt "predicted in this row" stamps.
+  std::vector<uint64_t> set_keys_;
+  std::vector<uint32_t> set_stamp_;
+  uint32_t stamp_ = 0;
+  size_t set_count_ = 0;
+  std::vector<uint32_t> predicted_stamp_;
+  std::vector<uint32_t> allowed_scratch_;
+  Status limit_;
+  // Reuse of the last truncated row when the same (from row, lexer state) scan is repeated, which is
+  // the common case in a trie walk (siblings completing the same lexeme).
+  struct Saved {
+    uint32_t from_serial = UINT32_MAX, lex = 0;
+    std::vector<Item> items;
+    uint32_t row_lex = 0;
+    uint8_t accepting = 0;
+  } saved_;
+};
+
+}  // namespace lfm::grammar

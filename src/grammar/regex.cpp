@@ -1,0 +1,361 @@
+#include "grammar/regex.h"
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <unordered_set>
+
+namespace lfm::grammar {
+
+namespace {
+void AppendU32(std::string& k, uint32_t v) { k.append(reinterpret_cast<const char*>(&v), 4); }
+}  // namespace
+
+RegexBuilder::RegexBuilder() {
+  RxNode empty{RxKind::kEmpty, false, false};
+  Intern(empty, {});
+  RxNode eps{RxKind::kEps, true, false};
+  Intern(eps, {});
+  any_ = Not(Empty());
+}
+
+RxId RegexBuilder::Intern(RxNode n, const std::vector<RxId>& kids) {
+  std::string key;
+  key.reserve(24 + 4 * kids.size());
+  key.push_back(static_cast<char>(n.kind));
+  AppendU32(key, n.a);
+  AppendU32(key, n.b);
+  AppendU32(key, n.lo);
+  AppendU32(key, n.hi);
+  for (RxId k : kids) AppendU32(key, k);
+  auto it = intern_.find(key);
+  if (it != intern_.end()) return it->second;
+  n.kids_begin = static_cast<uint32_t>(kids_.size());
+  n.kids_count = static_cast<uint32_t>(kids.size());
+  kids_.insert(kids_.end(), kids.begin(), kids.end());
+  RxId id = static_cast<RxId>(nodes_.size());
+  nodes_.push_back(n);
+  intern_.emplace(std::move(key), id);
+  return id;
+}
+
+RxId RegexBuilder::Bytes(const ByteSet& s) {
+  if (s.Empty()) return Empty();
+  // Bytesets are interned by content: the node key holds the set's index, so look the set up first.
+  std::string key = "B";
+  key.append(reinterpret_cast<const char*>(s.w.data()), 32);
+  auto it = intern_.find(key);
+  if (it != intern_.end()) return it->second;
+  RxNode n{RxKind::kBytes, false, false};
+  n.a = static_cast<uint32_t>(bytesets_.size());
+  bytesets_.push_back(s);
+  RxId id = Intern(n, {});
+  intern_.emplace(std::move(key), id);
+  return id;
+}
+
+RxId RegexBuilder::Byte(uint8_t b) {
+  ByteSet s;
+  s.Set(b);
+  return Bytes(s);
+}
+
+RxId RegexBuilder::Literal(std::string_view s) {
+  RxId r = Eps();
+  for (size_t i = s.size(); i-- > 0;) r = Concat(Byte(static_cast<uint8_t>(s[i])), r);
+  return r;
+}
+
+RxId RegexBuilder::Concat(RxId a, RxId b) {
+  if (a == Empty() || b == Empty()) return Empty();
+  if (a == Eps()) return b;
+  if (b == Eps()) return a;
+  const RxNode& na = nodes_[a];
+  if (na.kind == RxKind::kConcat) {
+    RxId x = na.a, y = na.b;
+    return Concat(x, Concat(y, b));
+  }
+  RxNode n{RxKind::kConcat, na.nullable && nodes_[b].nullable,
+           na.may_be_empty || nodes_[b].may_be_empty};
+  n.a = a;
+  n.b = b;
+  return Intern(n, {});
+}
+
+RxId RegexBuilder::Concat(const std::vector<RxId>& xs) {
+  RxId r = Eps();
+  for (size_t i = xs.size(); i-- > 0;) r = Concat(xs[i], r);
+  return r;
+}
+
+RxId RegexBuilder::Or(std::vector<RxId> xs) {
+  std::vector<RxId> flat;
+  flat.reserve(xs.size());
+  ByteSet merged;
+  bool have_bytes = false;
+  for (RxId x : xs) {
+    const RxNode& n = nodes_[x];
+    if (n.kind == RxKind::kEmpty) continue;
+    if (x == any_) return any_;
+    if (n.kind == RxKind::kOr) {
+      for (uint32_t i = 0; i < n.kids_count; ++i) {
+        RxId k = kids_[n.kids_begin + i];
+        if (nodes_[k].kind == RxKind::kBytes) {
+          const ByteSet& s = bytesets_[nodes_[k].a];
+          for (int w = 0; w < 4; ++w) merged.w[w] |= s.w[w];
+          have_bytes = true;
+        } else {
+          flat.push_back(k);
+        }
+      }
+    } else if (n.kind == RxKind::kBytes) {
+      const ByteSet& s = bytesets_[n.a];
+      for (int w = 0; w < 4; ++w) merged.w[w] |= s.w[w];
+      have_bytes = true;
+    } else {
+      flat.push_back(x);
+    }
+  }
+  if (have_bytes) flat.push_back(Bytes(merged));
+  std::sort(flat.begin(), flat.end());
+  flat.erase(std::unique(flat.begin(), flat.end()), flat.end());
+  bool other_nullable = false;
+  for (RxId x : flat)
+    if (x != Eps() && nodes_[x].nullable) other_nullable = true;
+  if (other_nullable) flat.erase(std::remove(flat.begin(), flat.end(), Eps()), flat.end());
+  if (flat.empty()) return Empty();
+  if (flat.size() == 1) return flat[0];
+  RxNode n{RxKind::kOr, false, false};
+  for (RxId x : flat) {
+    n.nullable |= nodes_[x].nullable;
+    n.may_be_empty |= nodes_[x].may_be_empty;
+  }
+  return Intern(n, flat);
+}
+
+RxId RegexBuilder::And(std::vector<RxId> xs) {
+  std::vector<RxId> flat;
+  for (RxId x : xs) {
+    const RxNode& n = nodes_[x];
+    if (n.kind == RxKind::kEmpty) return Empty();
+    if (x == any_) continue;
+    if (n.kind == RxKind::kAnd) {
+      for (uint32_t i = 0; i < n.kids_count; ++i) flat.push_back(kids_[n.kids_begin + i]);
+    } else {
+      flat.push_back(x);
+    }
+  }
+  std::sort(flat.begin(), flat.end());
+  flat.erase(std::unique(flat.begin(), flat.end()), flat.end());
+  if (flat.empty()) return any_;
+  if (flat.size() == 1) return flat[0];
+  bool all_nullable = true;
+  for (RxId x : flat) all_nullable &= nodes_[x].nullable;
+  if (std::find(flat.begin(), flat.end(), Eps()) != flat.end()) return all_nullable ? Eps() : Empty();
+  // Two byte sets intersect to one.
+  RxNode n{RxKind::kAnd, all_nullable, true};
+  return Intern(n, flat);
+}
+
+RxId RegexBuilder::Not(RxId a) {
+  const RxNode& na = nodes_[a];
+  if (na.kind == RxKind::kNot) return na.a;
+  RxNode n{RxKind::kNot, !na.nullable, true};
+  n.a = a;
+  return Intern(n, {});
+}
+
+RxId RegexBuilder::Repeat(RxId a, uint32_t lo, uint32_t hi) {
+  if (hi < lo) return Empty();
+  if (hi == 0) return Eps();
+  if (a == Empty()) return lo == 0 ? Eps() : Empty();
+  if (a == Eps()) return Eps();
+  if (nodes_[a].nullable) lo = 0;
+  if (lo == 1 && hi == 1) return a;
+  RxNode n{RxKind::kRepeat, lo == 0, nodes_[a].may_be_empty};
+  n.a = a;
+  n.lo = lo;
+  n.hi = hi;
+  return Intern(n, {});
+}
+
+RxId RegexBuilder::MultipleOfDigits(uint32_t k) {
+  RxNode n{RxKind::kMod, false, false};
+  n.lo = k;
+  n.hi = 0;
+  n.b = 0;
+  return Intern(n, {});
+}
+
+RxId RegexBuilder::Deriv(RxId id, uint8_t byte) {
+  uint64_t key = (static_cast<uint64_t>(id) << 8) | byte;
+  auto it = deriv_.find(key);
+  if (it != deriv_.end()) return it->second;
+  RxId r = DerivUncached(id, byte);
+  deriv_.emplace(key, r);
+  return r;
+}
+
+RxId RegexBuilder::DerivUncached(RxId id, uint8_t byte) {
+  const RxNode n = nodes_[id];  // copy: nodes_ may grow
+  switch (n.kind) {
+    case RxKind::kEmpty:
+    case RxKind::kEps:
+      return Empty();
+    case RxKind::kBytes:
+      return bytesets_[n.a].Has(byte) ? Eps() : Empty();
+    case RxKind::kConcat: {
+      RxId r = Concat(Deriv(n.a, byte), n.b);
+      if (nodes_[n.a].nullable) r = Or(r, Deriv(n.b, byte));
+      return r;
+    }
+    case RxKind::kOr:
+    case RxKind::kAnd: {
+      std::vector<RxId> ds;
+      ds.reserve(n.kids_count);
+      for (uint32_t i = 0; i < n.kids_count; ++i) ds.push_back(Deriv(kids_[n.kids_begin + i], byte));
+      return n.kind == RxKind::kOr ? Or(std::move(ds)) : And(std::move(ds));
+    }
+    case RxKind::kNot:
+      return Not(Deriv(n.a, byte));
+    case RxKind::kRepeat: {
+      RxId d = Deriv(n.a, byte);
+      return Concat(d, Repeat(n.a, n.lo ? n.lo - 1 : 0, n.hi == kRxInf ? kRxInf : n.hi - 1));
+    }
+    case RxKind::kMod: {
+      if (byte < '0' || byte > '9') return Empty();
+      RxNode m{RxKind::kMod, false, false};
+      m.lo = n.lo;
+      m.hi = static_cast<uint32_t>((static_cast<uint64_t>(n.hi) * 10 + (byte - '0')) % n.lo);
+      m.b = 1;
+      m.nullable = m.hi == 0;
+      return Intern(m, {});
+    }
+  }
+  return Empty();
+}
+
+void RegexBuilder::FirstSets(RxId id, std::vector<uint32_t>* sets, int depth) {
+  const RxNode& n = nodes_[id];
+  if (depth > 200) return;
+  switch (n.kind) {
+    case RxKind::kEmpty:
+    case RxKind::kEps:
+      return;
+    case RxKind::kBytes:
+      sets->push_back(n.a);
+      return;
+    case RxKind::kConcat:
+      FirstSets(n.a, sets, depth + 1);
+      if (nodes_[n.a].nullable) FirstSets(n.b, sets, depth + 1);
+      return;
+    case RxKind::kOr:
+    case RxKind::kAnd:
+      for (uint32_t i = 0; i < n.kids_count; ++i) FirstSets(kids_[n.kids_begin + i], sets, depth + 1);
+      return;
+    case RxKind::kNot:
+    case RxKind::kRepeat:
+      FirstSets(n.a, sets, depth + 1);
+      return;
+    case RxKind::kMod: {
+      ByteSet d;
+      d.SetRange('0', '9');
+      Bytes(d);
+      sets->push_back(nodes_[Bytes(d)].a);
+      return;
+    }
+  }
+}
+
+bool RegexBuilder::IsEmpty(RxId id, bool* exhausted) {
+  if (id == Empty()) return true;
+  if (!nodes_[id].may_be_empty) return false;
+  auto memo = empty_memo_.find(id);
+  if (memo != empty_memo_.end()) return memo->second;
+  std::unordered_set<RxId> seen{id};
+  std::deque<RxId> queue{id};
+  int fuel = 4000;
+  bool empty = true;
+  while (!queue.empty()) {
+    RxId s = queue.front();
+    queue.pop_front();
+    if (nodes_[s].nullable) {
+      empty = false;
+      break;
+    }
+    if (!nodes_[s].may_be_empty && s != Empty()) {
+      empty = false;
+      break;
+    }
+    if (--fuel <= 0) {
+      if (exhausted) *exhausted = true;
+      empty = false;
+      break;
+    }
+    std::vector<uint32_t> sets;
+    FirstSets(s, &sets, 0);
+    std::sort(sets.begin(), sets.end());
+    sets.erase(std::unique(sets.begin(), sets.end()), sets.end());
+    // One representative byte per class of bytes that belong to the same first sets.
+    std::map<std::vector<bool>, int> classes;
+    for (int b = 0; b < 256; ++b) {
+      std::vector<bool> sig(sets.size());
+      for (size_t i = 0; i < sets.size(); ++i) sig[i] = bytesets_[sets[i]].Has(static_cast<uint8_t>(b));
+      classes.emplace(std::move(sig), b);
+    }
+    for (auto& [sig, b] : classes) {
+      RxId d = Deriv(s, static_cast<uint8_t>(b));
+      if (d != Empty() && seen.insert(d).second) queue.push_back(d);
+    }
+  }
+  empty_memo_[id] = empty;
+  return empty;
+}
+
+bool RegexBuilder::Matches(RxId id, std::string_view s) {
+  for (char c : s) {
+    id = Deriv(id, static_cast<uint8_t>(c));
+    if (id == Empty()) return false;
+  }
+  return nodes_[id].nullable;
+}
+
+std::string RegexBuilder::ToString(RxId id) const {
+  const RxNode& n = nodes_[id];
+  switch (n.kind) {
+    case RxKind::kEmpty: return "∅";
+    case RxKind::kEps: return "ε";
+    case RxKind::kBytes: {
+      const ByteSet& s = bytesets_[n.a];
+      std::string out = "[";
+      int count = 0;
+      for (int b = 0; b < 256; ++b) {
+        if (!s.Has(static_cast<uint8_t>(b))) continue;
+        ++count;
+        if (b >= 0x21 && b < 0x7F) out.push_back(static_cast<char>(b));
+        else out += "\\x" + std::to_string(b);
+      }
+      if (count == 1) return out.substr(1);
+      return out + "]";
+    }
+    case RxKind::kConcat: return ToString(n.a) + ToString(n.b);
+    case RxKind::kOr:
+    case RxKind::kAnd: {
+      std::string out = "(";
+      for (uint32_t i = 0; i < n.kids_count; ++i) {
+        if (i) out += n.kind == RxKind::kOr ? "|" : "&";
+        out += ToString(kids_[n.kids_begin + i]);
+      }
+      return out + ")";
+    }
+    case RxKind::kNot: return "~(" + ToString(n.a) + ")";
+    case RxKind::kRepeat:
+      return "(" + ToString(n.a) + "){" + std::to_string(n.lo) + "," +
+             (n.hi == kRxInf ? std::string() : std::to_string(n.hi)) + "}";
+    case RxKind::kMod: return "mod" + std::to_string(n.lo) + "r" + std::to_string(n.hi);
+  }
+  return "?";
+}
+
+}  // namespace lfm::grammar

@@ -1,0 +1,92 @@
+// Byte-level regular expressions as hash-consed nodes with Brzozowski derivatives.
+// Each distinct node is a DFA state; the automaton is built lazily, one cached derivative at a
+// time. Intersection (And) and complement (Not) come for free with derivatives, which the JSON
+// Schema compiler needs (pattern AND length, "any key except the listed ones").
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "lfm/status.h"
+
+namespace lfm::grammar {
+
+using RxId = uint32_t;
+inline constexpr uint32_t kRxInf = UINT32_MAX;
+
+struct ByteSet {
+  std::array<uint64_t, 4> w{};
+  void Set(uint8_t b) { w[b >> 6] |= uint64_t{1} << (b & 63); }
+  void SetRange(int lo, int hi) {
+    for (int b = lo; b <= hi; ++b) Set(static_cast<uint8_t>(b));
+  }
+  bool Has(uint8_t b) const { return (w[b >> 6] >> (b & 63)) & 1; }
+  bool Empty() const { return (w[0] | w[1] | w[2] | w[3]) == 0; }
+  bool operator==(const ByteSet&) const = default;
+};
+
+enum class RxKind : uint8_t { kEmpty, kEps, kBytes, kConcat, kOr, kAnd, kNot, kRepeat, kMod };
+
+struct RxNode {
+  RxKind kind;
+  bool nullable;
+  bool may_be_empty;  // contains And/Not: syntactic non-emptiness is not proof of non-emptiness
+  uint32_t a = 0, b = 0;  // children (Concat: a b; Not/Repeat: a); Bytes: byteset index
+  uint32_t lo = 0, hi = 0;  // Repeat {lo,hi}; Mod: modulus, remainder(+started flag in b)
+  uint32_t kids_begin = 0, kids_count = 0;  // Or/And children in kids_
+};
+
+// Owns all nodes. Not thread-safe: the Grammar guards it with a mutex after compilation.
+class RegexBuilder {
+ public:
+  RegexBuilder();
+
+  RxId Empty() const { return 0; }
+  RxId Eps() const { return 1; }
+  RxId Any() const { return any_; }  // every byte string: ~Empty
+  RxId Bytes(const ByteSet& s);
+  RxId Byte(uint8_t b);
+  RxId Literal(std::string_view s);
+  RxId Concat(RxId a, RxId b);
+  RxId Concat(const std::vector<RxId>& xs);
+  RxId Or(std::vector<RxId> xs);
+  RxId Or(RxId a, RxId b) { return Or(std::vector<RxId>{a, b}); }
+  RxId And(std::vector<RxId> xs);
+  RxId And(RxId a, RxId b) { return And(std::vector<RxId>{a, b}); }
+  RxId Not(RxId a);
+  RxId Repeat(RxId a, uint32_t lo, uint32_t hi);
+  RxId Optional(RxId a) { return Or(a, Eps()); }
+  // Decimal digit strings whose value is a multiple of k (k >= 1); leading zeros are the
+  // caller's business (intersect with an integer syntax regex).
+  RxId MultipleOfDigits(uint32_t k);
+
+  const RxNode& node(RxId id) const { return nodes_[id]; }
+  bool Nullable(RxId id) const { return nodes_[id].nullable; }
+  RxId Deriv(RxId id, uint8_t byte);
+  // True if the language is empty. Exact, bounded by fuel (derivative steps); when fuel runs out the
+  // answer is "not empty" (conservative: a state is kept alive) and *exhausted is set.
+  bool IsEmpty(RxId id, bool* exhausted = nullptr);
+  // Full-match test (tests and enum filtering).
+  bool Matches(RxId id, std::string_view s);
+  size_t num_nodes() const { return nodes_.size(); }
+  std::string ToString(RxId id) const;  // debugging
+
+ private:
+  RxId Intern(RxNode n, const std::vector<RxId>& kids);
+  RxId DerivUncached(RxId id, uint8_t byte);
+  void FirstSets(RxId id, std::vector<uint32_t>* sets, int depth);
+
+  std::vector<RxNode> nodes_;
+  std::vector<RxId> kids_;
+  std::vector<ByteSet> bytesets_;
+  std::unordered_map<std::string, RxId> intern_;
+  std::unordered_map<uint64_t, RxId> deriv_;
+  std::unordered_map<RxId, bool> empty_memo_;
+  RxId any_ = 0;
+};
+
+}  // namespace lfm::grammar
