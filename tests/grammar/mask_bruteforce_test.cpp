@@ -1,0 +1,93 @@
+// The trie-walk mask (with its slice fast paths and cache) must equal a brute-force check of every
+// vocabulary token (feed its bytes, roll back) at random reachable states of several grammars.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "grammar/grammar.h"
+#include "test_util.h"
+#include "test_vocab.h"
+
+namespace lfm {
+namespace {
+
+int CheckRandomStates(const std::shared_ptr<const Grammar>& g, const std::shared_ptr<const TokenTrie>& trie,
+                      int walks, int steps, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<uint32_t> mask;
+  int checked = 0;
+  for (int w = 0; w < walks; ++w) {
+    GrammarMatcher m(g, trie);
+    for (int s = 0; s < steps; ++s) {
+      Status st = m.ComputeMask(&mask);
+      EXPECT_TRUE(st.ok()) << st.ToString();
+      if (!st.ok()) return checked;
+      std::vector<int32_t> allowed;
+      for (size_t id = 0; id < trie->vocab_size(); ++id) {
+        bool brute;
+        if (trie->is_eos(static_cast<int32_t>(id))) {
+          brute = m.IsAccepting();
+        } else if (trie->is_special(static_cast<int32_t>(id)) || trie->token_bytes(id).empty()) {
+          brute = false;
+        } else {
+          size_t cp = m.Checkpoint();
+          brute = m.AcceptBytes(trie->token_bytes(id));
+          if (brute) m.RollbackTo(cp);
+        }
+        bool bit = (mask[id >> 5] >> (id & 31)) & 1;
+        if (bit != brute) {
+          ADD_FAILURE() << "token " << id << " '" << trie->token_bytes(id) << "': mask " << bit << " brute " << brute
+                        << " (walk " << w << " step " << s << ")";
+          return checked;
+        }
+        if (brute && !trie->is_eos(static_cast<int32_t>(id))) allowed.push_back(static_cast<int32_t>(id));
+      }
+      ++checked;
+      if (allowed.empty()) break;
+      // Bias towards short tokens sometimes so that walks reach structure, not only long strings.
+      int32_t pick = allowed[rng() % allowed.size()];
+      if (rng() % 2) {
+        for (int k = 0; k < 8; ++k) {
+          int32_t c = allowed[rng() % allowed.size()];
+          if (trie->token_bytes(c).size() < trie->token_bytes(pick).size()) pick = c;
+        }
+      }
+      EXPECT_TRUE(m.AcceptToken(pick).ok());
+    }
+  }
+  return checked;
+}
+
+TEST(MaskBruteForce, RandomReachableStates) {
+  auto trie = testing::Lfm2SyntheticTrie();
+  ASSERT_NE(trie, nullptr);
+  const char* schemas[] = {
+      R"({"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer","minimum":0,"maximum":150},
+          "tags":{"type":"array","items":{"type":"string","maxLength":8},"maxItems":3}},"required":["name"]})",
+      R"({"type":"object","properties":{"id":{"type":"string","format":"uuid"},"score":{"type":"number","exclusiveMinimum":-1.5,"maximum":2}},
+          "additionalProperties":{"type":"boolean"}})",
+      R"({"anyOf":[{"type":"string","pattern":"^[a-z]+-\\d{2}$"},{"enum":["red","green",{"x":1},null,12]}]})",
+      R"({"$defs":{"node":{"type":"object","properties":{"v":{"type":"integer","multipleOf":3},"next":{"$ref":"#/$defs/node"}},"required":["v"]}},"$ref":"#/$defs/node"})",
+      R"({"type":"array","prefixItems":[{"const":"head"},{"type":"number"}],"items":{"type":"string","minLength":2},"minItems":1})",
+      R"({"type":"object","patternProperties":{"^x-":{"type":"integer"}},"properties":{"a":{"type":"string","format":"date-time"}},"additionalProperties":false})",
+      R"(true)",
+  };
+  int total = 0;
+  uint64_t seed = 1;
+  for (const char* s : schemas) {
+    auto g = Grammar::FromJsonSchema(std::string_view(s));
+    ASSERT_OK(g);
+    total += CheckRandomStates(g.value(), trie, 4, 14, seed++);
+  }
+  const char* regexes[] = {"[a-z]{2,5}(,[0-9]+)*", "(ab|a)*c?", "\\w+@\\w+\\.(com|org)", "[^\"]{0,20}\"", "é+ü?"};
+  for (const char* r : regexes) {
+    auto g = Grammar::FromRegex(r);
+    ASSERT_OK(g);
+    total += CheckRandomStates(g.value(), trie, 5, 12, seed++);
+  }
+  EXPECT_GE(total, 500);
+  std::cout << "states checked: " << total << "\n";
+}
+
+}  // namespace
+}  // namespace lfm
