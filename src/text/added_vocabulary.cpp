@@ -95,6 +95,7 @@ void AddedVocabulary::SplitOn(const Trie& trie, std::string text, bool at_origin
   size_t start_offset = 0;
   size_t pos = 0;
   auto emit_text = [&](size_t b, size_t e) {
+    if (e <= b) return;  // HF drops empty splits (so "" encodes to nothing)
     TextSplit t;
     t.text = text.substr(b, e - b);
     t.at_origin = at_origin && b == 0;
@@ -147,7 +148,7 @@ void AddedVocabulary::SplitOn(const Trie& trie, std::string text, bool at_origin
     out.push_back(std::move(t));
     start_offset = stop;
   }
-  if (start_offset < s.size() || s.empty()) emit_text(start_offset, s.size());
+  emit_text(start_offset, s.size());
 }
 
 Status AddedVocabulary::ExtractAndNormalize(std::string_view text, const Normalizer* normalizer,

@@ -30,6 +30,8 @@ class BpeModel {
   const std::string* IdToToken(int32_t id) const;
   // max id + 1 over the vocab.
   int32_t size() const { return static_cast<int32_t>(id_to_token_.size()); }
+  // Number of vocab entries (HF's get_vocab_size, which places new added tokens).
+  int64_t entry_count() const { return static_cast<int64_t>(vocab_.size()); }
 
  private:
   struct MergeTable {

@@ -65,6 +65,43 @@ Result<std::vector<AddedToken>> ParseAddedTokens(const Json& list, const Where& 
   return out;
 }
 
+// HF's AddedVocabulary::add_tokens decides the ids, not the "id" fields of the file (it only warns when they
+// differ): a content already added or in the model vocab keeps that id; a new one gets the next id after the
+// model's vocab (entry count) or after the largest added id. Exact duplicates and empty contents are skipped.
+std::vector<AddedToken> AssignAddedIds(std::vector<AddedToken> in, const BpeModel& model) {
+  std::vector<AddedToken> out;
+  std::unordered_map<std::string, size_t> by_content;  // content -> index in out
+  const int64_t model_count = model.entry_count();
+  int64_t max_added = -1;
+  for (AddedToken& a : in) {
+    if (a.content.empty()) continue;
+    bool duplicate = false;
+    for (const AddedToken& o : out)
+      duplicate = duplicate || (o.content == a.content && o.single_word == a.single_word && o.lstrip == a.lstrip &&
+                                o.rstrip == a.rstrip && o.normalized == a.normalized && o.special == a.special);
+    if (duplicate) continue;
+    int64_t id;
+    if (auto it = by_content.find(a.content); it != by_content.end()) {
+      id = out[it->second].id;
+    } else if (auto vid = model.TokenToId(a.content)) {
+      id = *vid;
+    } else if (max_added < 0) {
+      id = model_count;
+    } else {
+      id = (max_added >= model_count || model_count == 0) ? max_added + 1 : model_count;
+    }
+    a.id = static_cast<int32_t>(id);
+    max_added = std::max(max_added, id);
+    if (auto it = by_content.find(a.content); it != by_content.end()) {
+      out[it->second] = a;  // a re-added content replaces the earlier entry
+    } else {
+      by_content.emplace(a.content, out.size());
+      out.push_back(a);
+    }
+  }
+  return out;
+}
+
 Result<Tokenizer::Impl*> Build(const Json& root, const std::string& origin, Tokenizer::Impl* impl) {
   Where w{&origin, ""};
   LFM_RETURN_IF_ERROR(tokenizer_json::CheckKeys(root, w,
@@ -106,10 +143,8 @@ Result<Tokenizer::Impl*> Build(const Json& root, const std::string& origin, Toke
   if (const Json* a = tokenizer_json::Find(root, "added_tokens"); a != nullptr && !a->is_null()) {
     LFM_ASSIGN_OR_RETURN(added, ParseAddedTokens(*a, w.Key("added_tokens")));
   }
-  // HF: an added token whose content is already in the model vocab takes the vocab's id.
-  for (AddedToken& a : added)
-    if (auto id = impl->model->TokenToId(a.content)) a.id = *id;
-  LFM_ASSIGN_OR_RETURN(impl->added, AddedVocabulary::Build(std::move(added), impl->normalizer.get()));
+  LFM_ASSIGN_OR_RETURN(impl->added,
+                       AddedVocabulary::Build(AssignAddedIds(std::move(added), *impl->model), impl->normalizer.get()));
   impl->vocab_size = impl->model->size();
   const auto& toks = impl->added.tokens();
   for (size_t i = 0; i < toks.size(); ++i) {
