@@ -1,0 +1,80 @@
+#include "kernels/matmul.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "kernels/matmul_impl.h"
+#include "tensor/convert.h"
+
+namespace lfm {
+
+bool MatMulUsesAvx512() {
+#if LFM_HAVE_AVX512
+  static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                         __builtin_cpu_supports("avx512vl");
+  return ok;
+#else
+  return false;
+#endif
+}
+
+bool MatMulSupports(DType t) {
+  return t == DType::kF32 || t == DType::kBF16 || t == DType::kF16 || t == DType::kQ8_0 ||
+         t == DType::kQ4_0;
+}
+
+namespace {
+
+// Portable fallback for any dtype: dequantize one weight row at a time, then dot with each token.
+void RowsGeneric(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
+                 int64_t r0, int64_t r1) {
+  const int64_t cols = w.cols();
+  thread_local std::vector<float> wrow;
+  wrow.resize(cols);
+  for (int64_t r = r0; r < r1; ++r) {
+    DequantizeRow(w.dtype, w.row(r), wrow.data(), cols);
+    for (int64_t t = 0; t < n; ++t) {
+      const float* xt = x + t * ldx;
+      float acc = 0;
+      for (int64_t k = 0; k < cols; ++k) acc += wrow[k] * xt[k];
+      y[t * ldy + r] = acc;
+    }
+  }
+}
+
+}  // namespace
+
+void MatMulRows(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
+                int64_t r0, int64_t r1) {
+#if LFM_HAVE_AVX512
+  if (MatMulUsesAvx512()) {
+    switch (w.dtype) {
+      case DType::kF32: return internal::MatMulRowsF32Avx512(w, x, n, ldx, y, ldy, r0, r1);
+      case DType::kBF16: return internal::MatMulRowsBF16Avx512(w, x, n, ldx, y, ldy, r0, r1);
+      case DType::kF16: return internal::MatMulRowsF16Avx512(w, x, n, ldx, y, ldy, r0, r1);
+      default: break;
+    }
+  }
+#endif
+  RowsGeneric(w, x, n, ldx, y, ldy, r0, r1);
+}
+
+void MatMul(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy) {
+  if (!MatMulSupports(w.dtype) || n <= 0) return;
+  const int64_t rows = w.rows();
+  // Grain: keep row tiles whole, and give each thread enough work to amortise the hand-off.
+  const size_t grain = 16;
+  DefaultThreadPool().ParallelFor(
+      static_cast<size_t>(rows),
+      [&](size_t b, size_t e, int) {
+        MatMulRows(w, x, n, ldx, y, ldy, static_cast<int64_t>(b), static_cast<int64_t>(e));
+      },
+      grain);
+}
+
+void MatMul(const TensorView& w, const float* x, int64_t n, float* y) {
+  MatMul(w, x, n, w.cols(), y, w.rows());
+}
+
+}  // namespace lfm

@@ -1,0 +1,32 @@
+// Matrix products against a weight matrix W [rows, cols] (row-major, any supported dtype):
+//   y[t, r] = sum_k x[t, k] * W[r, k]   for t < n tokens, r < rows.
+// x is f32 [n, cols] (row stride ldx), y is f32 [n, rows] (row stride ldy). n == 1 is the decode
+// GEMV; n > 1 is the blocked prefill GEMM. The entry point dispatches on the weight dtype, so new
+// weight types (q8_0, q4_0) and new SIMD paths slot in here without touching model code.
+#pragma once
+
+#include <cstdint>
+
+#include "tensor/tensor_view.h"
+
+namespace lfm {
+
+// True if MatMul has a kernel for weights of this dtype.
+bool MatMulSupports(DType t);
+
+// Threaded over output rows with DefaultThreadPool(). W must have a supported dtype (checked at
+// model load; an unsupported one here is a programming error and leaves y untouched).
+void MatMul(const TensorView& w, const float* x, int64_t n, float* y);
+void MatMul(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy);
+
+// Single-threaded plain reference, the twin every SIMD path is tested against.
+void MatMulRef(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy);
+
+// Computes output rows [r0, r1) only, on the calling thread (the building block of MatMul).
+void MatMulRows(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
+                int64_t r0, int64_t r1);
+
+// True when the AVX-512 kernels were compiled in and the CPU runs them.
+bool MatMulUsesAvx512();
+
+}  // namespace lfm

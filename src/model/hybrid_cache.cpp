@@ -1,0 +1,72 @@
+#include "model/hybrid_cache.h"
+
+#include <algorithm>
+
+namespace lfm {
+
+HybridCache::HybridCache(const Lfm2Config& c, int max_context)
+    : max_context_(max_context), kv_dim_(c.num_key_value_heads * c.head_dim), hidden_(c.hidden_size) {
+  layers_.resize(c.num_hidden_layers);
+  for (int l = 0; l < c.num_hidden_layers; ++l) {
+    layers_[l].attention = c.is_attention(l);
+    if (!layers_[l].attention) layers_[l].conv.assign(static_cast<size_t>(c.conv_L_cache - 1) * hidden_, 0.0f);
+  }
+}
+
+void HybridCache::Clear() {
+  n_past_ = 0;
+  for (auto& l : layers_) std::fill(l.conv.begin(), l.conv.end(), 0.0f);
+}
+
+void HybridCache::Reserve(int n_total) {
+  if (n_total <= capacity_) return;
+  // Grow geometrically (amortised O(1) per token), never past the configured context.
+  int cap = std::max({n_total, 2 * capacity_, 64});
+  cap = std::min(cap, std::max(n_total, max_context_));
+  for (auto& l : layers_) {
+    if (!l.attention) continue;
+    l.k.resize(static_cast<size_t>(cap) * kv_dim_);
+    l.v.resize(static_cast<size_t>(cap) * kv_dim_);
+  }
+  capacity_ = cap;
+}
+
+std::unique_ptr<HybridCache> HybridCache::Clone() const {
+  auto c = std::make_unique<HybridCache>(*this);
+  for (auto& s : c->scratch_) std::vector<float>().swap(s);  // scratch is not state
+  return c;
+}
+
+Status HybridCache::RestoreFrom(const HybridCache& s) {
+  if (s.layers_.size() != layers_.size() || s.kv_dim_ != kv_dim_ || s.hidden_ != hidden_) {
+    return InvalidArgument("HybridCache::RestoreFrom: snapshot belongs to a different model");
+  }
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    layers_[i].conv = s.layers_[i].conv;
+    if (layers_[i].attention) {
+      const size_t used = static_cast<size_t>(s.n_past_) * kv_dim_;
+      Reserve(s.n_past_);
+      std::copy(s.layers_[i].k.begin(), s.layers_[i].k.begin() + used, layers_[i].k.begin());
+      std::copy(s.layers_[i].v.begin(), s.layers_[i].v.begin() + used, layers_[i].v.begin());
+    }
+  }
+  n_past_ = s.n_past_;
+  return Status::Ok();
+}
+
+Status HybridCache::Truncate(int n) {
+  if (n < 0 || n > n_past_) {
+    return OutOfRange("HybridCache::Truncate(" + std::to_string(n) + "): cache holds " + std::to_string(n_past_) +
+                      " positions");
+  }
+  if (n == n_past_) return Status::Ok();
+  for (const auto& l : layers_) {
+    if (!l.attention) {
+      return Unsupported("HybridCache::Truncate: conv layers cannot be rewound; restore a snapshot instead");
+    }
+  }
+  n_past_ = n;
+  return Status::Ok();
+}
+
+}  // namespace lfm

@@ -1,0 +1,299 @@
+#include "model/lfm2_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "base/mapped_file.h"
+#include "base/thread_pool.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+#include "tensor/convert.h"
+
+namespace lfm {
+
+namespace {
+
+// Scratch buffer slots in HybridCache.
+enum Slot { kResidual, kNormed, kBig1, kBig2, kTmp1, kTmp2, kOut, kRope, kFinal, kNumSlots };
+static_assert(kNumSlots <= HybridCache::kNumScratch);
+
+float* Buf(HybridCache& c, Slot s, size_t n) {
+  auto& v = c.scratch(s);
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Lfm2Model>> Lfm2Model::Load(const std::string& model_dir, const ModelLoadOptions& o) {
+  LFM_ASSIGN_OR_RETURN(Lfm2Config config, LoadLfm2Config(model_dir + "/config.json"));
+  LFM_ASSIGN_OR_RETURN(std::unique_ptr<WeightStore> store, WeightStore::OpenDirectory(model_dir));
+  return FromWeights(config, std::shared_ptr<const WeightStore>(std::move(store)), o);
+}
+
+Result<std::unique_ptr<Lfm2Model>> Lfm2Model::FromWeights(const Lfm2Config& config,
+                                                          std::shared_ptr<const WeightStore> weights,
+                                                          const ModelLoadOptions& o) {
+  std::unique_ptr<Lfm2Model> m(new Lfm2Model());
+  LFM_RETURN_IF_ERROR(m->Init(config, std::move(weights), o));
+  return m;
+}
+
+Result<TensorView> Lfm2Model::Matrix(const std::string& name, int64_t rows, int64_t cols, DType want_dtype) {
+  LFM_ASSIGN_OR_RETURN(TensorView v, weights_->Get(name, {rows, cols}));
+  const DType want = want_dtype == DType::kAuto ? v.dtype : want_dtype;
+  if (!MatMulSupports(want)) {
+    return Unsupported(weights_->SourceFile(name) + ": tensor '" + name + "': dtype " + DTypeName(want) +
+                       " has no matmul kernel");
+  }
+  if (want != v.dtype) {
+    if (!DTypeRowOk(want, cols)) {
+      return InvalidArgument("tensor '" + name + "': " + std::to_string(cols) + " columns is not a multiple of the " +
+                             DTypeName(want) + " block size");
+    }
+    std::vector<uint8_t> buf(static_cast<size_t>(DTypeBytes(want, cols) * rows));
+    std::vector<float> row(cols);
+    for (int64_t r = 0; r < rows; ++r) {
+      DequantizeRow(v.dtype, v.row(r), row.data(), cols);
+      QuantizeRow(want, row.data(), buf.data() + r * DTypeBytes(want, cols), cols);
+    }
+    v.dtype = want;
+    v.data = buf.data();
+    owned_.push_back(std::move(buf));  // moving a vector keeps its heap block, so v.data stays valid
+  }
+  return v;
+}
+
+Result<std::vector<float>> Lfm2Model::Vector(const std::string& name, const std::vector<int64_t>& shape) {
+  LFM_ASSIGN_OR_RETURN(TensorView v, weights_->Get(name, shape));
+  std::vector<float> out(v.numel());
+  DequantizeRow(v.dtype, v.data, out.data(), v.numel());
+  return out;
+}
+
+Status Lfm2Model::Init(const Lfm2Config& c, std::shared_ptr<const WeightStore> weights, const ModelLoadOptions& o) {
+  config_ = c;
+  weights_ = std::move(weights);
+  weight_dtype_ = o.weight_dtype;
+  if (o.max_context < 0 || o.max_context > c.max_position_embeddings) {
+    return InvalidArgument("max_context " + std::to_string(o.max_context) +
+                           " is outside [1, max_position_embeddings = " +
+                           std::to_string(c.max_position_embeddings) + "]");
+  }
+  max_context_ = o.max_context == 0 ? c.max_position_embeddings : o.max_context;
+  const std::string& p = c.weight_prefix;
+  const int64_t D = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
+  const int64_t d = c.head_dim, H = c.num_attention_heads, Hkv = c.num_key_value_heads;
+  const int L = c.conv_L_cache;
+
+  LFM_ASSIGN_OR_RETURN(embed_tokens_, Matrix(p + "embed_tokens.weight", V, D, o.embedding_dtype));
+  LFM_ASSIGN_OR_RETURN(final_norm_, Vector(p + "embedding_norm.weight", {D}));
+  if (c.tie_word_embeddings) {
+    lm_head_ = embed_tokens_;
+  } else {
+    // HF keeps lm_head outside the decoder: "lm_head.weight" (text) or "lm_head.weight" at top level in VL.
+    LFM_ASSIGN_OR_RETURN(lm_head_, Matrix("lm_head.weight", V, D, o.embedding_dtype));
+  }
+  weight_bytes_ = lm_head_.nbytes();
+
+  layers_.resize(c.num_hidden_layers);
+  for (int l = 0; l < c.num_hidden_layers; ++l) {
+    Layer& ly = layers_[l];
+    const std::string lp = p + "layers." + std::to_string(l) + ".";
+    ly.type = c.layer_types[l];
+    LFM_ASSIGN_OR_RETURN(ly.operator_norm, Vector(lp + "operator_norm.weight", {D}));
+    LFM_ASSIGN_OR_RETURN(ly.ffn_norm, Vector(lp + "ffn_norm.weight", {D}));
+    // The FFN width comes from the config rule; the w1 shape must agree (facts §1.1).
+    if (auto w1 = weights_->Get(lp + "feed_forward.w1.weight"); w1.ok() && w1->rank() == 2 && w1->shape[0] != F) {
+      return InvalidArgument(weights_->SourceFile(lp + "feed_forward.w1.weight") + ": tensor '" + lp +
+                             "feed_forward.w1.weight' has " + std::to_string(w1->shape[0]) +
+                             " rows but the config's FFN width (block_ff_dim / intermediate_size after "
+                             "block_auto_adjust_ff_dim) is " + std::to_string(F));
+    }
+    LFM_ASSIGN_OR_RETURN(ly.w1, Matrix(lp + "feed_forward.w1.weight", F, D, o.weight_dtype));
+    LFM_ASSIGN_OR_RETURN(ly.w3, Matrix(lp + "feed_forward.w3.weight", F, D, o.weight_dtype));
+    LFM_ASSIGN_OR_RETURN(ly.w2, Matrix(lp + "feed_forward.w2.weight", D, F, o.weight_dtype));
+    weight_bytes_ += ly.w1.nbytes() + ly.w3.nbytes() + ly.w2.nbytes();
+    if (ly.type == Lfm2LayerType::kConv) {
+      LFM_ASSIGN_OR_RETURN(ly.in_proj, Matrix(lp + "conv.in_proj.weight", 3 * D, D, o.weight_dtype));
+      LFM_ASSIGN_OR_RETURN(ly.conv_out_proj, Matrix(lp + "conv.out_proj.weight", D, D, o.weight_dtype));
+      LFM_ASSIGN_OR_RETURN(std::vector<float> k, Vector(lp + "conv.conv.weight", {D, 1, L}));
+      ly.conv_kernel.resize(static_cast<size_t>(L) * D);
+      for (int64_t ch = 0; ch < D; ++ch)
+        for (int j = 0; j < L; ++j) ly.conv_kernel[j * D + ch] = k[ch * L + j];
+      const bool has_bias = weights_->Has(lp + "conv.conv.bias") || weights_->Has(lp + "conv.in_proj.bias") ||
+                            weights_->Has(lp + "conv.out_proj.bias");
+      if (c.conv_bias) {
+        // conv_bias=true means all three conv-block linears carry biases (HF Lfm2ShortConv).
+        auto ib = Vector(lp + "conv.in_proj.bias", {3 * D});
+        auto cb = Vector(lp + "conv.conv.bias", {D});
+        auto ob = Vector(lp + "conv.out_proj.bias", {D});
+        for (auto* r : {&ib, &cb, &ob}) {
+          if (!r->ok()) return r->status().WithContext("config.json says conv_bias=true");
+        }
+        ly.in_proj_bias = std::move(*ib);
+        ly.conv_bias = std::move(*cb);
+        ly.out_proj_bias = std::move(*ob);
+      } else if (has_bias) {
+        return InvalidArgument(weights_->description() + ": layer " + std::to_string(l) +
+                               " has conv biases but config.json says conv_bias=false");
+      }
+      weight_bytes_ += ly.in_proj.nbytes() + ly.conv_out_proj.nbytes();
+    } else {
+      LFM_ASSIGN_OR_RETURN(ly.q_proj, Matrix(lp + "self_attn.q_proj.weight", H * d, D, o.weight_dtype));
+      LFM_ASSIGN_OR_RETURN(ly.k_proj, Matrix(lp + "self_attn.k_proj.weight", Hkv * d, D, o.weight_dtype));
+      LFM_ASSIGN_OR_RETURN(ly.v_proj, Matrix(lp + "self_attn.v_proj.weight", Hkv * d, D, o.weight_dtype));
+      LFM_ASSIGN_OR_RETURN(ly.attn_out_proj, Matrix(lp + "self_attn.out_proj.weight", D, H * d, o.weight_dtype));
+      LFM_ASSIGN_OR_RETURN(ly.q_norm, Vector(lp + "self_attn.q_layernorm.weight", {d}));
+      LFM_ASSIGN_OR_RETURN(ly.k_norm, Vector(lp + "self_attn.k_layernorm.weight", {d}));
+      weight_bytes_ += ly.q_proj.nbytes() + ly.k_proj.nbytes() + ly.v_proj.nbytes() + ly.attn_out_proj.nbytes();
+    }
+  }
+  // inv_freq_i = theta^(-2i/d), as HF's default rope init computes it (f32 result).
+  inv_freq_.resize(d / 2);
+  for (int64_t i = 0; i < d / 2; ++i) {
+    inv_freq_[i] = static_cast<float>(1.0 / std::pow(c.rope_theta, static_cast<double>(2 * i) / d));
+  }
+  if (weight_dtype_ == DType::kAuto) weight_dtype_ = layers_.empty() ? embed_tokens_.dtype : layers_[0].w1.dtype;
+  return Status::Ok();
+}
+
+std::unique_ptr<HybridCache> Lfm2Model::NewCache() const {
+  return std::make_unique<HybridCache>(config_, max_context_);
+}
+
+void Lfm2Model::EmbedTokens(const int32_t* ids, int n, float* out) const {
+  const int64_t D = config_.hidden_size;
+  for (int t = 0; t < n; ++t) {
+    if (ids[t] < 0 || ids[t] >= config_.vocab_size) {
+      std::fill(out + t * D, out + (t + 1) * D, 0.0f);
+      continue;
+    }
+    DequantizeRow(embed_tokens_.dtype, embed_tokens_.row(ids[t]), out + t * D, D);
+  }
+}
+
+Status Lfm2Model::Forward(const int32_t* ids, int n, HybridCache& cache, std::vector<float>* logits, bool all_rows) {
+  if (n <= 0) return InvalidArgument("Forward: no tokens");
+  for (int t = 0; t < n; ++t) {
+    if (ids[t] < 0 || ids[t] >= config_.vocab_size) {
+      return InvalidArgument("Forward: token id " + std::to_string(ids[t]) + " at index " + std::to_string(t) +
+                             " is outside the vocabulary [0, " + std::to_string(config_.vocab_size) + ")");
+    }
+  }
+  float* x = Buf(cache, kTmp2, static_cast<size_t>(n) * config_.hidden_size);
+  EmbedTokens(ids, n, x);
+  return ForwardEmbeddings(x, n, cache, logits, all_rows);
+}
+
+void Lfm2Model::ConvBlock(const Layer& ly, int layer, int n, const float* u, HybridCache& cache, float* out) {
+  const int64_t D = config_.hidden_size;
+  float* bcx = Buf(cache, kBig1, static_cast<size_t>(n) * 3 * D);
+  MatMul(ly.in_proj, u, n, bcx);
+  float* v = Buf(cache, kTmp1, static_cast<size_t>(n) * D);
+  for (int t = 0; t < n; ++t) {
+    float* row = bcx + t * 3 * D;
+    if (!ly.in_proj_bias.empty()) AddInPlace(ly.in_proj_bias.data(), 3 * D, row);
+    // [B; C; x] = in_proj(u); the input gate is B*x (no sigmoid).
+    Mul(row, row + 2 * D, D, v + t * D);
+  }
+  float* z = out;  // conv output, then gated in place
+  CausalDepthwiseConv(v, n, D, config_.conv_L_cache, ly.conv_kernel.data(), cache.conv_state(layer), z);
+  for (int t = 0; t < n; ++t) {
+    float* zt = z + t * D;
+    if (!ly.conv_bias.empty()) AddInPlace(ly.conv_bias.data(), D, zt);
+    Mul(bcx + t * 3 * D + D, zt, D, v + t * D);  // output gate C*z
+  }
+  MatMul(ly.conv_out_proj, v, n, out);
+  if (!ly.out_proj_bias.empty()) {
+    for (int t = 0; t < n; ++t) AddInPlace(ly.out_proj_bias.data(), D, out + t * D);
+  }
+}
+
+void Lfm2Model::AttentionBlock(const Layer& ly, int layer, int n, const float* u, HybridCache& cache, float* out) {
+  const int64_t D = config_.hidden_size;
+  const int H = config_.num_attention_heads, Hkv = config_.num_key_value_heads, d = config_.head_dim;
+  const int64_t qd = static_cast<int64_t>(H) * d, kvd = static_cast<int64_t>(Hkv) * d;
+  const int64_t p0 = cache.n_past();
+  float* q = Buf(cache, kBig1, static_cast<size_t>(n) * qd);
+  float* k = cache.keys(layer) + p0 * kvd;
+  float* v = cache.values(layer) + p0 * kvd;
+  MatMul(ly.q_proj, u, n, D, q, qd);
+  MatMul(ly.k_proj, u, n, D, k, kvd);
+  MatMul(ly.v_proj, u, n, D, v, kvd);
+  float* cs = Buf(cache, kRope, d);
+  const float eps = config_.norm_eps;
+  for (int t = 0; t < n; ++t) {
+    // Per-head RMSNorm of q and k (shared weight across heads), then rotate-half RoPE.
+    float* qt = q + t * qd;
+    float* kt = k + t * kvd;
+    for (int h = 0; h < H; ++h) RmsNorm(qt + h * d, ly.q_norm.data(), d, eps, qt + h * d);
+    for (int h = 0; h < Hkv; ++h) RmsNorm(kt + h * d, ly.k_norm.data(), d, eps, kt + h * d);
+    RopeCosSin(p0 + t, inv_freq_.data(), d / 2, cs, cs + d / 2);
+    RopeNeox(qt, H, d / 2, cs, cs + d / 2);
+    RopeNeox(kt, Hkv, d / 2, cs, cs + d / 2);
+  }
+  float* att = Buf(cache, kTmp1, static_cast<size_t>(n) * qd);
+  AttentionShape s{H, Hkv, d, 1.0f / std::sqrt(static_cast<float>(d))};
+  AttentionCausal(q, n, p0, cache.keys(layer), cache.values(layer), s, att);
+  MatMul(ly.attn_out_proj, att, n, out);
+}
+
+void Lfm2Model::FfnBlock(const Layer& ly, int n, const float* u, HybridCache& cache, float* out) {
+  const int64_t F = config_.intermediate_size;
+  float* g = Buf(cache, kBig1, static_cast<size_t>(n) * F);
+  float* up = Buf(cache, kBig2, static_cast<size_t>(n) * F);
+  MatMul(ly.w1, u, n, g);
+  MatMul(ly.w3, u, n, up);
+  SwiGlu(g, up, n * F, g);
+  MatMul(ly.w2, g, n, out);
+}
+
+Status Lfm2Model::ForwardEmbeddings(const float* embeds, int n, HybridCache& cache, std::vector<float>* logits,
+                                    bool all_rows) {
+  if (n <= 0) return InvalidArgument("ForwardEmbeddings: no positions");
+  if (cache.num_layers() != config_.num_hidden_layers || cache.hidden() != config_.hidden_size ||
+      cache.kv_dim() != config_.num_key_value_heads * config_.head_dim) {
+    return InvalidArgument("Forward: the cache was made for a different model");
+  }
+  const int64_t limit = std::min(max_context_, cache.max_context());
+  if (cache.n_past() + static_cast<int64_t>(n) > limit) {
+    return OutOfRange("Forward: positions " + std::to_string(cache.n_past()) + ".." +
+                      std::to_string(cache.n_past() + n - 1) + " exceed the context length " + std::to_string(limit));
+  }
+  const int64_t D = config_.hidden_size;
+  cache.Reserve(cache.n_past() + n);
+  float* h = Buf(cache, kResidual, static_cast<size_t>(n) * D);
+  if (h != embeds) std::memmove(h, embeds, static_cast<size_t>(n) * D * sizeof(float));
+  float* u = Buf(cache, kNormed, static_cast<size_t>(n) * D);
+  float* out = Buf(cache, kOut, static_cast<size_t>(n) * D);
+  // Buffers are sized before use so later growth never moves a pointer taken above.
+  Buf(cache, kTmp1, static_cast<size_t>(n) * std::max<int64_t>(D, config_.num_attention_heads * config_.head_dim));
+  const float eps = config_.norm_eps;
+  for (int l = 0; l < config_.num_hidden_layers; ++l) {
+    const Layer& ly = layers_[l];
+    for (int t = 0; t < n; ++t) RmsNorm(h + t * D, ly.operator_norm.data(), D, eps, u + t * D);
+    if (ly.type == Lfm2LayerType::kConv) {
+      ConvBlock(ly, l, n, u, cache, out);
+    } else {
+      AttentionBlock(ly, l, n, u, cache, out);
+    }
+    for (int64_t i = 0; i < n * D; ++i) h[i] += out[i];
+    for (int t = 0; t < n; ++t) RmsNorm(h + t * D, ly.ffn_norm.data(), D, eps, u + t * D);
+    FfnBlock(ly, n, u, cache, out);
+    for (int64_t i = 0; i < n * D; ++i) h[i] += out[i];
+  }
+  cache.Advance(n);
+  if (logits != nullptr) {
+    const int rows = all_rows ? n : 1;
+    const int first = n - rows;
+    float* f = Buf(cache, kFinal, static_cast<size_t>(rows) * D);
+    for (int r = 0; r < rows; ++r) RmsNorm(h + (first + r) * D, final_norm_.data(), D, eps, f + r * D);
+    logits->resize(static_cast<size_t>(rows) * config_.vocab_size);
+    MatMul(lm_head_, f, rows, logits->data());
+  }
+  return Status::Ok();
+}
+
+}  // namespace lfm

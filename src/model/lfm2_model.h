@@ -1,0 +1,92 @@
+// The LFM2 text decoder (HF Lfm2ForCausalLM): token embeddings, a stack of pre-norm blocks whose
+// operator is either a gated short convolution or grouped-query attention, SwiGLU FFNs, the final
+// RMSNorm (stored as "embedding_norm") and a tied or separate lm_head. f32 activations; weights in
+// f32/bf16/f16 as stored, or converted at load (ModelLoadOptions::weight_dtype).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lfm/status.h"
+#include "model/hybrid_cache.h"
+#include "model/lfm2_config.h"
+#include "tensor/tensor_view.h"
+#include "weights/weight_store.h"
+
+namespace lfm {
+
+struct ModelLoadOptions {
+  // kAuto: use weights as stored. kF32 / kBF16 / kF16 / kQ8_0 / kQ4_0: convert matrices at load
+  // (norms and conv kernels always become f32).
+  DType weight_dtype = DType::kAuto;
+  // The token embedding table (also the tied lm_head): kAuto keeps it as stored, whatever
+  // weight_dtype says; set it to convert it too. Kept separate because the logits are most
+  // sensitive to it (see tests/model: bf16 blocks alone keep greedy ids where bf16 everywhere
+  // can flip near-ties).
+  DType embedding_dtype = DType::kAuto;
+  int max_context = 0;  // 0 = config max_position_embeddings; larger than that is an error
+};
+
+class Lfm2Model {
+ public:
+  // model_dir holds config.json and model.safetensors (or a sharded index).
+  static Result<std::unique_ptr<Lfm2Model>> Load(const std::string& model_dir, const ModelLoadOptions& = {});
+  // From an already-parsed config and an open weight store (the VL model shares its store).
+  static Result<std::unique_ptr<Lfm2Model>> FromWeights(const Lfm2Config& config,
+                                                        std::shared_ptr<const WeightStore> weights,
+                                                        const ModelLoadOptions& = {});
+
+  const Lfm2Config& config() const { return config_; }
+  int max_context() const { return max_context_; }
+  DType weight_dtype() const { return weight_dtype_; }
+  // Bytes of weight data read per decoded token (all matrices + embedding rows used), for GB/s figures.
+  int64_t weight_bytes() const { return weight_bytes_; }
+
+  std::unique_ptr<HybridCache> NewCache() const;
+
+  // Runs n tokens at positions cache.n_past() .. and appends them to the cache.
+  // logits: [n, vocab] if all_rows, else [1, vocab] for the last token.
+  Status Forward(const int32_t* ids, int n, HybridCache& cache, std::vector<float>* logits, bool all_rows = false);
+  // Same from precomputed input embeddings [n, hidden] (for VL image splicing).
+  Status ForwardEmbeddings(const float* embeds, int n, HybridCache& cache, std::vector<float>* logits,
+                           bool all_rows = false);
+  // out: [n, hidden]. Ids outside the vocabulary give zero rows (Forward rejects them first).
+  void EmbedTokens(const int32_t* ids, int n, float* out) const;
+
+ private:
+  struct Layer {
+    Lfm2LayerType type = Lfm2LayerType::kConv;
+    std::vector<float> operator_norm, ffn_norm;
+    TensorView w1, w2, w3;
+    // conv
+    TensorView in_proj, conv_out_proj;
+    std::vector<float> conv_kernel;  // tap-major [L, D]
+    std::vector<float> in_proj_bias, conv_bias, out_proj_bias;  // empty unless conv_bias
+    // attention
+    TensorView q_proj, k_proj, v_proj, attn_out_proj;
+    std::vector<float> q_norm, k_norm;
+  };
+
+  Lfm2Model() = default;
+  Status Init(const Lfm2Config& config, std::shared_ptr<const WeightStore> weights, const ModelLoadOptions& o);
+  Result<TensorView> Matrix(const std::string& name, int64_t rows, int64_t cols, DType want_dtype);
+  Result<std::vector<float>> Vector(const std::string& name, const std::vector<int64_t>& shape);
+  void ConvBlock(const Layer& L, int layer, int n, const float* u, HybridCache& cache, float* out);
+  void AttentionBlock(const Layer& L, int layer, int n, const float* u, HybridCache& cache, float* out);
+  void FfnBlock(const Layer& L, int n, const float* u, HybridCache& cache, float* out);
+
+  Lfm2Config config_;
+  std::shared_ptr<const WeightStore> weights_;
+  std::vector<std::vector<uint8_t>> owned_;  // converted weights
+  DType weight_dtype_ = DType::kAuto;
+  int max_context_ = 0;
+  int64_t weight_bytes_ = 0;
+  TensorView embed_tokens_, lm_head_;
+  std::vector<float> final_norm_;
+  std::vector<float> inv_freq_;
+  std::vector<Layer> layers_;
+};
+
+}  // namespace lfm
