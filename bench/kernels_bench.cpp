@@ -1,0 +1,80 @@
+// Matmul kernels at the real LFM2-350M shapes: GEMV (decode, n = 1) and GEMM (prefill, n = 64 / 256),
+// f32 / bf16 / f16 weights. Reports GFLOP/s and weight GB/s (DRAM roofline ~30 GB/s on the 2-core
+// dev machine). Run: ./build/kernels_bench [--benchmark_filter=Gemv]
+#include <benchmark/benchmark.h>
+
+#include <map>
+#include <random>
+#include <tuple>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "kernels/matmul.h"
+#include "tensor/convert.h"
+
+namespace lfm {
+namespace {
+
+struct Weights {
+  std::vector<uint8_t> bytes;
+  TensorView view;
+};
+
+Weights MakeWeights(DType t, int64_t rows, int64_t cols) {
+  Weights w;
+  w.bytes.resize(DTypeBytes(t, cols) * rows);
+  std::mt19937 rng(1);
+  std::normal_distribution<float> nd(0, 0.05f);
+  std::vector<float> row(cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (auto& v : row) v = nd(rng);
+    QuantizeRow(t, row.data(), w.bytes.data() + r * DTypeBytes(t, cols), cols);
+  }
+  w.view = TensorView{t, {rows, cols}, w.bytes.data(), "w"};
+  return w;
+}
+
+void BM_MatMul(benchmark::State& state, DType t) {
+  const int64_t rows = state.range(0), cols = state.range(1), n = state.range(2);
+  static std::map<std::tuple<int, int64_t, int64_t>, Weights> cache;  // weights built once per shape
+  auto key = std::make_tuple(static_cast<int>(t), rows, cols);
+  if (!cache.count(key)) cache[key] = MakeWeights(t, rows, cols);
+  const Weights& w = cache[key];
+  std::vector<float> x(n * cols, 0.5f), y(n * rows);
+  DefaultThreadPool();
+  for (auto _ : state) {
+    MatMul(w.view, x.data(), n, y.data());
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  const double iters = static_cast<double>(state.iterations());
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * rows * cols * n * iters * 1e-9, benchmark::Counter::kIsRate);
+  state.counters["GB/s"] =
+      benchmark::Counter(static_cast<double>(w.view.nbytes()) * iters * 1e-9, benchmark::Counter::kIsRate);
+}
+
+void Shapes(benchmark::internal::Benchmark* b, bool gemm) {
+  for (int64_t rows : {1024, 4608, 65536}) {
+    if (gemm) {
+      for (int64_t n : {64, 256}) {
+        if (rows == 65536 && n == 256) continue;
+        b->Args({rows, 1024, n});
+      }
+    } else {
+      b->Args({rows, 1024, 1});
+    }
+  }
+  b->Args({1024, 4608, gemm ? 64 : 1});  // ffn down projection
+  b->ArgNames({"rows", "cols", "n"})->UseRealTime()->Unit(benchmark::kMicrosecond);
+}
+
+BENCHMARK_CAPTURE(BM_MatMul, Gemv_f32, DType::kF32)->Apply([](auto* b) { Shapes(b, false); });
+BENCHMARK_CAPTURE(BM_MatMul, Gemv_bf16, DType::kBF16)->Apply([](auto* b) { Shapes(b, false); });
+BENCHMARK_CAPTURE(BM_MatMul, Gemv_f16, DType::kF16)->Apply([](auto* b) { Shapes(b, false); });
+BENCHMARK_CAPTURE(BM_MatMul, Gemm_f32, DType::kF32)->Apply([](auto* b) { Shapes(b, true); });
+BENCHMARK_CAPTURE(BM_MatMul, Gemm_bf16, DType::kBF16)->Apply([](auto* b) { Shapes(b, true); });
+
+}  // namespace
+}  // namespace lfm
+
+BENCHMARK_MAIN();
