@@ -26,6 +26,7 @@ struct Tokenizer::Impl {
   std::unique_ptr<Decoder> decoder;
   AddedVocabulary added;
   std::unordered_map<int32_t, size_t> added_by_id;  // id -> index in added.tokens()
+  std::unordered_map<std::string, int32_t> added_by_content;
   int32_t vocab_size = 0;
 
   const AddedToken* Added(int32_t id) const {
@@ -149,6 +150,7 @@ Result<Tokenizer::Impl*> Build(const Json& root, const std::string& origin, Toke
   const auto& toks = impl->added.tokens();
   for (size_t i = 0; i < toks.size(); ++i) {
     impl->added_by_id.emplace(toks[i].id, i);  // the first entry for an id wins
+    impl->added_by_content.emplace(toks[i].content, toks[i].id);
     impl->vocab_size = std::max(impl->vocab_size, toks[i].id + 1);
   }
   return impl;
@@ -258,8 +260,8 @@ std::string Tokenizer::IdToToken(int32_t id) const {
 
 std::optional<int32_t> Tokenizer::TokenToId(std::string_view token) const {
   if (!impl_) return std::nullopt;
-  for (const AddedToken& a : impl_->added.tokens())
-    if (a.content == token) return a.id;
+  if (auto it = impl_->added_by_content.find(std::string(token)); it != impl_->added_by_content.end())
+    return it->second;
   return impl_->model->TokenToId(token);
 }
 
