@@ -6,6 +6,7 @@ Writes into tests/image/data/:
                        grey JPEG, made here with PIL (and a hand-written 16-bit RGB PNG)
   decode_refs.json     for those files and every image in ../shared/testdata/images: the size and the
                        sha256 + per-channel means of PIL's  open -> ImageOps.exif_transpose -> convert("RGB")
+  resize_refs.json     sha256 of PIL Image.resize(BILINEAR / BICUBIC) outputs (Pillow's 22-bit fixed point)
   target_ratios.json   CPython's sorted(set(ratios), key=w*h) order for HF's LFM2-VL _target_ratios
 Usage: /usr/bin/python3 tools/refs/image_refs.py   (from the repository root)
 """
@@ -136,6 +137,22 @@ def main():
                 refs["images"]["shared:" + (sub + "/" if sub else "") + name] = reference(p)
     with open(os.path.join(OUT, "decode_refs.json"), "w") as f:
         json.dump(refs, f, indent=1, sort_keys=True)
+        f.write("\n")
+    resizes = {"tool": "PIL %s Image.resize on RGB uint8" % Image.__version__, "cases": []}
+    sources = {"formats/rgb8.png": os.path.join(FORMATS, "rgb8.png"),
+               "shared:chelsea.png": os.path.join(SHARED, "chelsea.png")}
+    sizes = {"formats/rgb8.png": [(80, 50), (16, 9), (37, 5), (111, 23)],
+             "shared:chelsea.png": [(448, 288), (128, 96), (1000, 301), (50, 700)]}
+    for name, path in sources.items():
+        with Image.open(path) as im:
+            im = im.convert("RGB")
+            for (w, h) in sizes[name]:
+                for filt, fname in ((Image.BILINEAR, "bilinear"), (Image.BICUBIC, "bicubic")):
+                    a = np.asarray(im.resize((w, h), filt), dtype=np.uint8)
+                    resizes["cases"].append({"image": name, "width": w, "height": h, "filter": fname,
+                                             "sha256_rgb_u8": hashlib.sha256(a.tobytes()).hexdigest()})
+    with open(os.path.join(OUT, "resize_refs.json"), "w") as f:
+        json.dump(resizes, f, indent=1)
         f.write("\n")
     orders = {"tool": "CPython %s sorted(set(ratios), key=w*h)" % sys.version.split()[0], "orders": {}}
     for lo in range(1, 13):
