@@ -1,7 +1,8 @@
 // GIF through giflib: the first frame only, read record by record (never DGifSlurp, which would
 // decode every frame of an animation). Palette indices map to RGB; transparency is ignored, as in
 // PIL's convert("RGB") of a "P" image. Pixels of the logical screen outside the first frame get the
-// background colour.
+// colour of the transparent index if one is set, else of index 0 (what PIL 9.4 does; the
+// background index is not used).
 #include <gif_lib.h>
 
 #include <cstring>
@@ -51,6 +52,7 @@ Result<DecodedImage> DecodeGif(const uint8_t* data, size_t size, const DecodeOpt
   const int sw = gif->SWidth, sh = gif->SHeight;
   LFM_RETURN_IF_ERROR(CheckDimensions("GIF", sw, sh, options));
   GifRecordType type;
+  int transparent = -1;
   do {
     if (DGifGetRecordType(gif.get(), &type) == GIF_ERROR) {
       return InvalidArgument("GIF: corrupt data: " + GifError(gif->Error));
@@ -60,6 +62,9 @@ Result<DecodedImage> DecodeGif(const uint8_t* data, size_t size, const DecodeOpt
       GifByteType* ext = nullptr;
       if (DGifGetExtension(gif.get(), &ext_code, &ext) == GIF_ERROR) {
         return InvalidArgument("GIF: corrupt extension: " + GifError(gif->Error));
+      }
+      if (ext_code == GRAPHICS_EXT_FUNC_CODE && ext != nullptr && ext[0] >= 4 && (ext[1] & 1) != 0) {
+        transparent = ext[4];
       }
       while (ext != nullptr) {
         if (DGifGetExtensionNext(gif.get(), &ext) == GIF_ERROR) {
@@ -94,7 +99,7 @@ Result<DecodedImage> DecodeGif(const uint8_t* data, size_t size, const DecodeOpt
   img.height = sh;
   img.rgb.resize(static_cast<size_t>(sw) * sh * 3);
   uint8_t bg[3];
-  colour(gif->SBackGroundColor, bg);
+  colour(transparent >= 0 ? transparent : 0, bg);
   for (size_t i = 0; i < img.rgb.size(); i += 3) std::memcpy(&img.rgb[i], bg, 3);
   std::vector<GifPixelType> line(desc.Width);
   auto put_row = [&](int y) -> Status {

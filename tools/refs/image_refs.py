@@ -48,6 +48,45 @@ def rgb16_png(w, h, seed):
             png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b""))
 
 
+def adam7_png(w, h, seed):
+    """PIL does not write interlaced PNGs, so this Adam7 RGB file is built by hand (filter 0 rows)."""
+    px = pattern(w, h, seed)
+    passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+    raw = b""
+    for x0, y0, dx, dy in passes:
+        sub = px[y0::dy, x0::dx]
+        if sub.shape[0] == 0 or sub.shape[1] == 0:
+            continue
+        raw += b"".join(b"\x00" + sub[r].tobytes() for r in range(sub.shape[0]))
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 1)) +
+            png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b""))
+
+
+def subframe_gif(transparency):
+    """A GIF whose first frame (4x4 at (2,2)) is smaller than its 8x8 logical screen, background index 5."""
+    a = (np.arange(16).reshape(4, 4) * 10 + 20).astype(np.uint8)
+    im = Image.fromarray(a, "L").convert("P")
+    im.putpalette([v for i in range(256) for v in (i, 255 - i, (i * 3) % 256)])
+    buf = io.BytesIO()
+    kw = {"transparency": transparency} if transparency is not None else {}
+    im.save(buf, "GIF", background=5, **kw)
+    d = bytearray(buf.getvalue())
+    i = 13 + 3 * 2 ** ((d[10] & 7) + 1)
+    while d[i] == 0x21:  # skip extensions up to the image descriptor
+        j = i + 2
+        while d[j]:
+            j += d[j] + 1
+        i = j + 1
+    d[6], d[8], d[i + 1], d[i + 3] = 8, 8, 2, 2
+    return bytes(d)
+
+
+def exif_tiff(orientation, big_endian=True):
+    e = ">" if big_endian else "<"
+    return (b"MM\x00\x2a" if big_endian else b"II\x2a\x00") + struct.pack(e + "I", 8) + struct.pack(e + "H", 1) + \
+        struct.pack(e + "HHIHH", 0x0112, 3, 1, orientation, 0) + struct.pack(e + "I", 0)
+
+
 def exif_png(w, h, orientation):
     """An RGB PNG with an eXIf chunk (big-endian TIFF) holding only the Orientation tag."""
     img = Image.fromarray(pattern(w, h, 7), "RGB")
@@ -72,7 +111,6 @@ def make_formats():
         files[name] = buf.getvalue()
 
     save("rgb8.png", Image.fromarray(rgb, "RGB"), "PNG")
-    save("rgb8_interlaced.png", Image.fromarray(rgb, "RGB"), "PNG", interlace=1)
     alpha = pattern(w, h, 2)[:, :, 0]
     save("rgba8.png", Image.fromarray(np.dstack([rgb, alpha]), "RGBA"), "PNG")
     grey = rgb[:, :, 1]
@@ -88,6 +126,11 @@ def make_formats():
     save("palette4.png", Image.fromarray(rgb, "RGB").quantize(colors=12), "PNG", bits=4)
     files["rgb16.png"] = rgb16_png(w, h, 4)
     files["exif6.png"] = exif_png(w, h, 6)
+    files["rgb8_interlaced.png"] = adam7_png(w, h, 5)
+    files["subframe.gif"] = subframe_gif(None)
+    files["subframe_trns.gif"] = subframe_gif(60)
+    save("exif8.webp", Image.fromarray(rgb, "RGB"), "WEBP", lossless=True, exif=b"Exif\x00\x00" + exif_tiff(8, False))
+    save("exif3.jpg", Image.fromarray(rgb, "RGB"), "JPEG", quality=90, exif=b"Exif\x00\x00" + exif_tiff(3, False))
     save("lossless.webp", Image.fromarray(rgb, "RGB"), "WEBP", lossless=True)
     save("lossy.webp", Image.fromarray(rgb, "RGB"), "WEBP", quality=80)
     save("alpha.webp", Image.fromarray(np.dstack([rgb, alpha]), "RGBA"), "WEBP", lossless=True)
