@@ -313,6 +313,12 @@ const std::unordered_map<std::string, FilterFn>& Filters() {
          if (v.is_undefined() || (p[1].Truthy() && !v.Truthy())) return p[0];
          return v;
        }},
+      {"d",
+       [](Interpreter&, Value& v, CallArgs& a) {
+         auto p = Bind(a, "default", {{"default_value", Value::String("")}, {"boolean", Value::Bool(false)}});
+         if (v.is_undefined() || (p[1].Truthy() && !v.Truthy())) return p[0];
+         return v;
+       }},
       {"first",
        [](Interpreter&, Value& v, CallArgs&) {
          auto items = Iterate(v);
