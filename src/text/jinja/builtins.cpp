@@ -1072,7 +1072,7 @@ void InstallGlobals(Scope& g, const RenderOptions& options) {
                   StatusCode::kResourceExhausted);
     }
     Value::List out;
-    in.Step(static_cast<int64_t>(std::max<long double>(0, n)) / 16);
+    in.Step(static_cast<int64_t>(std::max<long double>(0, n)) / 4);
     for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) out.push_back(Value::Int(i));
     return Value::MakeList(std::move(out));
   });

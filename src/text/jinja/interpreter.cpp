@@ -221,28 +221,33 @@ void Interpreter::ExecFor(const Stmt& s, const ScopePtr& scope, std::string& out
     ExecBody(s.else_body, scope, out);
     return;
   }
+  // loop.cycle is one function per loop; it reads the current index through a shared cell.
+  auto cycle_index = std::make_shared<size_t>(0);
+  Value cycle = Value::MakeFunction("cycle", [cycle_index](Interpreter&, CallArgs& a) -> Value {
+    if (a.positional.empty()) throw Error("no items for cycling given");
+    return a.positional[*cycle_index % a.positional.size()];
+  });
   for (size_t i = 0; i < n; ++i) {
     Step();
     auto it_scope = std::make_shared<Scope>();
     it_scope->parent = scope;
     Value loop = Value::MakeDict();
-    auto& d = loop.dict();
-    d.Set(Value::String("index"), Value::Int(static_cast<int64_t>(i + 1)));
-    d.Set(Value::String("index0"), Value::Int(static_cast<int64_t>(i)));
-    d.Set(Value::String("revindex"), Value::Int(static_cast<int64_t>(n - i)));
-    d.Set(Value::String("revindex0"), Value::Int(static_cast<int64_t>(n - i - 1)));
-    d.Set(Value::String("first"), Value::Bool(i == 0));
-    d.Set(Value::String("last"), Value::Bool(i + 1 == n));
-    d.Set(Value::String("length"), Value::Int(static_cast<int64_t>(n)));
-    d.Set(Value::String("depth"), Value::Int(1));
-    d.Set(Value::String("depth0"), Value::Int(0));
-    d.Set(Value::String("previtem"), i > 0 ? items[i - 1] : Value::Undefined("there is no previous item"));
-    d.Set(Value::String("nextitem"), i + 1 < n ? items[i + 1] : Value::Undefined("there is no next item"));
-    size_t index0 = i;
-    d.Set(Value::String("cycle"), Value::MakeFunction("cycle", [index0](Interpreter&, CallArgs& a) -> Value {
-            if (a.positional.empty()) throw Error("no items for cycling given");
-            return a.positional[index0 % a.positional.size()];
-          }));
+    auto& li = loop.dict().items;
+    li.reserve(12);
+    auto put = [&li](const char* k, Value v) { li.emplace_back(Value::String(k), std::move(v)); };
+    put("index", Value::Int(static_cast<int64_t>(i + 1)));
+    put("index0", Value::Int(static_cast<int64_t>(i)));
+    put("revindex", Value::Int(static_cast<int64_t>(n - i)));
+    put("revindex0", Value::Int(static_cast<int64_t>(n - i - 1)));
+    put("first", Value::Bool(i == 0));
+    put("last", Value::Bool(i + 1 == n));
+    put("length", Value::Int(static_cast<int64_t>(n)));
+    put("depth", Value::Int(1));
+    put("depth0", Value::Int(0));
+    put("previtem", i > 0 ? items[i - 1] : Value::Undefined("there is no previous item"));
+    put("nextitem", i + 1 < n ? items[i + 1] : Value::Undefined("there is no next item"));
+    *cycle_index = i;
+    put("cycle", cycle);
     it_scope->vars["loop"] = loop;
     Assign(s, it_scope, items[i]);
     Flow f = ExecBody(s.body, it_scope, out);

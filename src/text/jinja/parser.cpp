@@ -119,6 +119,11 @@ class Parser {
             return body;
           }
         }
+        if (ends.size() != 0 && (name.text.rfind("end", 0) == 0 || name.text == "elif" || name.text == "else")) {
+          std::string list;
+          for (const char* e : ends) list += std::string(list.empty() ? "" : " or ") + "'" + e + "'";
+          Fail("Encountered unknown tag '" + name.text + "'; expected " + list, name.pos);
+        }
         next();
         body.push_back(ParseStatement());
       } else {
