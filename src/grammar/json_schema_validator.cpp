@@ -3,6 +3,7 @@
 #include "grammar/json_schema_validator.h"
 
 #include <cmath>
+#include <limits>
 #include <unordered_set>
 
 #include "grammar/format_checks.h"
@@ -130,11 +131,14 @@ bool IsMultipleOf(const json& v, const json& m) {
   }
   double x = v.get<double>(), d = m.get<double>();
   if (!std::isfinite(x)) return false;
+  // Integral divisors, and huge quotients, are decided exactly by the remainder.
+  if (std::floor(d) == d) return std::fmod(x, d) == 0.0;
   double q = x / d;
-  if (!std::isfinite(q)) return std::fmod(x, d) == 0.0;  // huge quotient: fall back to the exact remainder
+  if (!std::isfinite(q)) return std::fmod(x, d) == 0.0;
   double r = std::round(q);
-  // Decimal divisors such as 0.01 are not exact in binary; accept quotients within a few ulps.
-  return std::fabs(q - r) <= 1e-9 * std::max(1.0, std::fabs(q));
+  // Decimal divisors such as 0.01 are not exact in binary (19.99 / 0.01 = 1998.9999999999998), so accept
+  // quotients within a few ulps of an integer.
+  return std::fabs(q - r) <= 8 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::fabs(q));
 }
 
 size_t CodePoints(const std::string& s) {
@@ -238,6 +242,7 @@ bool Evaluator::EvalBody(const Node* n, const json& inst, Evaluated* ev, bool re
     }
   }
   uint8_t t = TypeOf(inst);
+  if (n->draft4_integer && inst.is_number_float()) t &= static_cast<uint8_t>(~kInteger);
   if (n->has_type && (n->types & t) == 0) {
     LFM_JSV_FAIL("type", "expected type " + Short(n->src->at("type")) + ", got " + Short(inst));
   }

@@ -18,6 +18,9 @@ struct Vocab {
   bool validation = true;
   bool applicator = true;
   bool format_assertion = false;
+  // Within the draft-07 rule set: 4 for draft-03/04 ("id", no const/contains/propertyNames/if),
+  // 6 for draft-06 (no if/then/else), 7 otherwise.
+  int legacy = 7;
 };
 
 // Draft-07 and older share one rule set here; 2019-09 is 2020-12 without prefixItems/$dynamicRef.
@@ -137,6 +140,8 @@ class Compiler {
   void ApplySchemaKeyword(const std::string& uri, Dialect* d, Vocab* v) {
     if (DialectFromUri(uri, d)) {
       *v = Vocab();
+      if (uri.find("draft-04/") != std::string::npos || uri.find("draft-03/") != std::string::npos) v->legacy = 4;
+      if (uri.find("draft-06/") != std::string::npos) v->legacy = 6;
       return;
     }
     std::string without, frag;
@@ -259,6 +264,12 @@ Result<Node*> Compiler::CompileNode(const json& s, std::string base, Resource* r
     if (depth == 0 || id != nullptr) ApplySchemaKeyword(sch->get<std::string>(), &dialect, &vocab);
     draft7_ref = dialect == Dialect::kDraft7 && has("$ref");
   }
+  if (dialect == Dialect::kDraft7 && vocab.legacy <= 4) {
+    id = get("id");  // draft-04 spells it "id"; a non-string "id" there is a property-like oddity, ignored
+    if (id != nullptr && !id->is_string()) id = nullptr;
+  }
+  const bool legacy4 = dialect == Dialect::kDraft7 && vocab.legacy <= 4;
+  const bool legacy6 = dialect == Dialect::kDraft7 && vocab.legacy <= 6;
   if (id != nullptr && !draft7_ref) {
     if (!id->is_string()) return InvalidArgument(where("$id") + " must be a string");
     std::string idv = id->get<std::string>();
@@ -291,6 +302,7 @@ Result<Node*> Compiler::CompileNode(const json& s, std::string base, Resource* r
   n->base = base;
   n->dialect = dialect;
   n->assert_format = opts_.assert_formats || vocab.format_assertion;
+  n->draft4_integer = legacy4;
 
   if (dialect != Dialect::kDraft7) {
     if (const json* a = get("$anchor"); a != nullptr) {
@@ -365,7 +377,7 @@ Result<Node*> Compiler::CompileNode(const json& s, std::string base, Resource* r
       LFM_ASSIGN_OR_RETURN(n->not_, sub(*v, "not"));
     }
     // then/else are compiled even without "if" so that $id/$anchor inside them are registered.
-    if (const json* v = get("if")) {
+    if (const json* v = get("if"); v != nullptr && !legacy6) {
       LFM_ASSIGN_OR_RETURN(n->if_, sub(*v, "if"));
     }
     if (const json* t = get("then")) {
@@ -393,7 +405,7 @@ Result<Node*> Compiler::CompileNode(const json& s, std::string base, Resource* r
     if (const json* v = get("additionalProperties")) {
       LFM_ASSIGN_OR_RETURN(n->additional_properties, sub(*v, "additionalProperties"));
     }
-    if (const json* v = get("propertyNames")) {
+    if (const json* v = get("propertyNames"); v != nullptr && !legacy4) {
       LFM_ASSIGN_OR_RETURN(n->property_names, sub(*v, "propertyNames"));
     }
     if (const json* v = get("unevaluatedProperties"); v != nullptr && dialect != Dialect::kDraft7) {
@@ -432,7 +444,7 @@ Result<Node*> Compiler::CompileNode(const json& s, std::string base, Resource* r
         LFM_ASSIGN_OR_RETURN(n->items, sub(*items, "items"));
       }
     }
-    if (const json* v = get("contains")) {
+    if (const json* v = get("contains"); v != nullptr && !legacy4) {
       LFM_ASSIGN_OR_RETURN(n->contains, sub(*v, "contains"));
       if (dialect != Dialect::kDraft7 && vocab.validation) {
         if (const json* m = get("minContains")) {
@@ -504,7 +516,7 @@ Result<Node*> Compiler::CompileNode(const json& s, std::string base, Resource* r
       if (!v->is_array()) return InvalidArgument(where("enum") + " must be an array");
       n->enum_ = v;
     }
-    if (const json* v = get("const")) n->const_ = v;
+    if (const json* v = get("const"); v != nullptr && !legacy4) n->const_ = v;
     auto number = [&](const char* k, const json** out) -> Status {
       const json* v = get(k);
       if (v == nullptr) return Status::Ok();

@@ -43,6 +43,7 @@ struct Node {
 
   bool is_bool = false, bool_value = true;
   bool assert_format = false;
+  bool draft4_integer = false;  // draft-04: 1.0 is a number but not an integer
 
   // In-place applicators.
   Node* ref = nullptr;

@@ -1,5 +1,7 @@
 #include "grammar/json_schema_validator_regex.h"
 
+#include "base/utf8.h"
+
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
@@ -92,8 +94,9 @@ Result<EcmaRegex> EcmaRegex::Compile(std::string_view pattern) {
   std::string translated = TranslateEcma(pattern);
   int err = 0;
   PCRE2_SIZE off = 0;
-  uint32_t opts = PCRE2_UTF | PCRE2_ALT_BSUX | PCRE2_ALLOW_EMPTY_CLASS | PCRE2_DOLLAR_ENDONLY |
-                  PCRE2_MATCH_INVALID_UTF;
+  // Not PCRE2_MATCH_INVALID_UTF: with JIT in PCRE2 10.42 it makes \D and \W miss non-ASCII characters.
+  // Search() checks UTF-8 itself instead.
+  uint32_t opts = PCRE2_UTF | PCRE2_ALT_BSUX | PCRE2_ALLOW_EMPTY_CLASS | PCRE2_DOLLAR_ENDONLY;
   pcre2_compile_context* cctx = pcre2_compile_context_create(nullptr);
   if (cctx != nullptr) pcre2_set_compile_extra_options(cctx, PCRE2_EXTRA_ALT_BSUX);
   pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(), opts,
@@ -137,10 +140,10 @@ bool IsEcmaRegexSyntax(std::string_view p) {
 }
 
 bool EcmaRegex::Search(std::string_view subject) const {
-  if (!impl_) return false;
+  if (!impl_ || !IsValidUtf8(subject)) return false;
   pcre2_match_data* md = pcre2_match_data_create_from_pattern(impl_->code, nullptr);
   if (md == nullptr) return false;
-  int rc = pcre2_match(impl_->code, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0, 0, md,
+  int rc = pcre2_match(impl_->code, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0, PCRE2_NO_UTF_CHECK, md,
                        nullptr);
   pcre2_match_data_free(md);
   return rc >= 0;

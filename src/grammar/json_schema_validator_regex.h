@@ -15,7 +15,7 @@ class EcmaRegex {
   // Fails with InvalidArgument (message names the pattern and PCRE2's offset) if the pattern does not
   // compile, e.g. unbalanced brackets or lookbehind PCRE2 cannot handle.
   static Result<EcmaRegex> Compile(std::string_view pattern);
-  // Unanchored search, as JSON Schema specifies. Invalid UTF-8 in `subject` never matches nor crashes.
+  // Unanchored search, as JSON Schema specifies. Invalid UTF-8 in `subject` never matches.
   bool Search(std::string_view subject) const;
   const std::string& pattern() const { return pattern_; }
 

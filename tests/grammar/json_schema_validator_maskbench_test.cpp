@@ -20,6 +20,14 @@ namespace {
 
 using nlohmann::json;
 
+// Under ASan/UBSan (CI runs the suite that way) the full set takes minutes; every 20th record still
+// exercises the code. Floors are therefore fractions.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
+constexpr int kStride = 20;
+#else
+constexpr int kStride = 1;
+#endif
+
 struct Row {
   int schemas = 0, compile_errors = 0;
   int valid_ok = 0, valid_rejected = 0, invalid_ok = 0, invalid_accepted = 0;
@@ -41,7 +49,9 @@ Totals RunMaskBench(bool assert_formats) {
   JsonSchemaValidator::Options opts;
   opts.assert_formats = assert_formats;
   opts.load_document = testing::LoadMetaschema;
+  int record = 0;
   while (std::getline(manifest, line)) {
+    if (record++ % kStride != 0) continue;
     std::vector<std::string> cols;
     std::stringstream ss(line);
     for (std::string c; std::getline(ss, c, '\t');) cols.push_back(c);
@@ -87,6 +97,12 @@ Totals RunMaskBench(bool assert_formats) {
   return t;
 }
 
+double Agreement(const Row& r) {
+  int agree = r.valid_ok + r.invalid_ok;
+  int total = agree + r.valid_rejected + r.invalid_accepted;
+  return total ? static_cast<double>(agree) / total : 0.0;
+}
+
 void Print(const Totals& t, const char* title) {
   std::printf("[maskbench] %s\n", title);
   std::printf("  %-16s %7s %7s %9s %9s %9s %9s\n", "subset", "schemas", "cerr", "valid_ok", "valid_rej", "inval_ok",
@@ -108,11 +124,12 @@ TEST(JsonSchemaMaskBench, AgreementWithLabels) {
   Totals t = RunMaskBench(false);
   Print(t, "format as annotation (default)");
   std::printf("  time %.2f s\n", timer.Seconds());
-  EXPECT_GT(t.all.schemas, 9000);
-  // Floors measured when written (29,993 of 30,784); invalid instances that only break a "format"
-  // are accepted here by design.
-  EXPECT_GE(t.all.valid_ok + t.all.invalid_ok, 29950);
-  EXPECT_LE(t.all.compile_errors, 10);
+  EXPECT_GT(t.all.schemas, 9000 / kStride);
+  // Measured when written: 30,011 of 30,794 (97.46%; all 11,992 valid accepted; the 783 disagreements
+  // are invalid instances that only break a "format", accepted here by design).
+  EXPECT_GE(Agreement(t.all), 0.95);
+  EXPECT_EQ(t.all.valid_rejected, 0);
+  EXPECT_LE(t.all.compile_errors, 2);
 }
 
 // The labels were produced with format checking on, so this is the closer comparison.
@@ -121,9 +138,11 @@ TEST(JsonSchemaMaskBench, AgreementWithLabelsFormatsAsserted) {
   Totals t = RunMaskBench(true);
   Print(t, "format asserted");
   std::printf("  time %.2f s\n", timer.Seconds());
-  EXPECT_GT(t.all.schemas, 9000);
-  EXPECT_GE(t.all.valid_ok + t.all.invalid_ok, 30750);  // measured: 30,775 of 30,784
-  EXPECT_LE(t.all.compile_errors, 10);
+  EXPECT_GT(t.all.schemas, 9000 / kStride);
+  // Measured when written: 30,794 of 30,794. The floor leaves room because the labels come from
+  // other validators (Python/Rust jsonschema), not from the spec.
+  EXPECT_GE(Agreement(t.all), 0.999);
+  EXPECT_LE(t.all.compile_errors, 2);
 }
 
 }  // namespace
