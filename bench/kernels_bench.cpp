@@ -3,6 +3,7 @@
 // dev machine). Run: ./build/kernels_bench [--benchmark_filter=Gemv]
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
 #include <map>
 #include <random>
 #include <tuple>
@@ -41,7 +42,8 @@ void BM_MatMul(benchmark::State& state, DType t) {
   if (!cache.count(key)) cache[key] = MakeWeights(t, rows, cols);
   const Weights& w = cache[key];
   std::vector<float> x(n * cols, 0.5f), y(n * rows);
-  DefaultThreadPool();
+  // LFM_THREADS=1 measures one core (less noise on a shared machine).
+  if (const char* th = std::getenv("LFM_THREADS")) SetDefaultThreads(std::atoi(th));
   for (auto _ : state) {
     MatMul(w.view, x.data(), n, y.data());
     benchmark::DoNotOptimize(y.data());

@@ -53,6 +53,8 @@ void MatMulRows(const TensorView& w, const float* x, int64_t n, int64_t ldx, flo
       case DType::kF32: return internal::MatMulRowsF32Avx512(w, x, n, ldx, y, ldy, r0, r1);
       case DType::kBF16: return internal::MatMulRowsBF16Avx512(w, x, n, ldx, y, ldy, r0, r1);
       case DType::kF16: return internal::MatMulRowsF16Avx512(w, x, n, ldx, y, ldy, r0, r1);
+      case DType::kQ8_0: return internal::MatMulRowsQ8_0Avx512(w, x, n, ldx, y, ldy, r0, r1);
+      case DType::kQ4_0: return internal::MatMulRowsQ4_0Avx512(w, x, n, ldx, y, ldy, r0, r1);
       default: break;
     }
   }
@@ -71,6 +73,29 @@ void MatMul(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* 
         MatMulRows(w, x, n, ldx, y, ldy, static_cast<int64_t>(b), static_cast<int64_t>(e));
       },
       grain);
+}
+
+void MatMulMany(const MatMulJob* jobs, int count, const float* x, int64_t n, int64_t ldx) {
+  if (n <= 0) return;
+  int64_t total = 0;
+  for (int j = 0; j < count; ++j) {
+    if (!MatMulSupports(jobs[j].w->dtype)) return;
+    total += jobs[j].w->rows();
+  }
+  DefaultThreadPool().ParallelFor(
+      static_cast<size_t>(total),
+      [&](size_t b, size_t e, int) {
+        // Walk the concatenated row space [job 0 rows | job 1 rows | ...].
+        int64_t start = 0;
+        for (int j = 0; j < count; ++j) {
+          const int64_t rows = jobs[j].w->rows();
+          const int64_t lo = std::max<int64_t>(static_cast<int64_t>(b), start);
+          const int64_t hi = std::min<int64_t>(static_cast<int64_t>(e), start + rows);
+          if (lo < hi) MatMulRows(*jobs[j].w, x, n, ldx, jobs[j].y, jobs[j].ldy, lo - start, hi - start);
+          start += rows;
+        }
+      },
+      16);
 }
 
 void MatMul(const TensorView& w, const float* x, int64_t n, float* y) {

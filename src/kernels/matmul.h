@@ -19,6 +19,15 @@ bool MatMulSupports(DType t);
 void MatMul(const TensorView& w, const float* x, int64_t n, float* y);
 void MatMul(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy);
 
+// Several weight matrices (same cols) applied to the same input in one parallel region, e.g. the
+// q/k/v projections or the FFN gate/up pair: one thread hand-off instead of several, and x stays hot.
+struct MatMulJob {
+  const TensorView* w;
+  float* y;
+  int64_t ldy;
+};
+void MatMulMany(const MatMulJob* jobs, int count, const float* x, int64_t n, int64_t ldx);
+
 // Single-threaded plain reference, the twin every SIMD path is tested against.
 void MatMulRef(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy);
 

@@ -18,6 +18,10 @@ void MatMulRowsBF16Avx512(const TensorView& w, const float* x, int64_t n, int64_
                           int64_t ldy, int64_t r0, int64_t r1);
 void MatMulRowsF16Avx512(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y,
                          int64_t ldy, int64_t r0, int64_t r1);
+void MatMulRowsQ8_0Avx512(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y,
+                          int64_t ldy, int64_t r0, int64_t r1);
+void MatMulRowsQ4_0Avx512(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y,
+                          int64_t ldy, int64_t r0, int64_t r1);
 #endif
 
 }  // namespace lfm::internal

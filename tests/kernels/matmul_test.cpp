@@ -84,16 +84,16 @@ TEST(MatMul, GemvAndGemmAgreeBitForBit) {
   // Decode (n = 1) and prefill (n > 1) must give identical rows so that cached decoding equals
   // a single prefill exactly.
   std::mt19937 rng(3);
-  for (DType t : {DType::kF32, DType::kBF16, DType::kF16}) {
-    auto wb = RandomWeights(t, 50, 200, rng);
-    TensorView w{t, {50, 200}, wb.data(), "w"};
-    std::vector<float> x(11 * 200);
+  for (DType t : {DType::kF32, DType::kBF16, DType::kF16, DType::kQ8_0, DType::kQ4_0}) {
+    auto wb = RandomWeights(t, 50, 224, rng);
+    TensorView w{t, {50, 224}, wb.data(), "w"};
+    std::vector<float> x(11 * 224);
     std::normal_distribution<float> nd(0, 1);
     for (auto& v : x) v = nd(rng);
     std::vector<float> all(11 * 50), one(50);
     MatMul(w, x.data(), 11, all.data());
     for (int t2 = 0; t2 < 11; ++t2) {
-      MatMul(w, x.data() + t2 * 200, 1, one.data());
+      MatMul(w, x.data() + t2 * 224, 1, one.data());
       for (int r = 0; r < 50; ++r) ASSERT_EQ(one[r], all[t2 * 50 + r]) << DTypeName(t);
     }
   }
@@ -105,6 +105,38 @@ TEST(MatMul, ReportsSupport) {
 #if defined(__AVX512F__)
   EXPECT_TRUE(MatMulUsesAvx512());
 #endif
+}
+
+}  // namespace
+}  // namespace lfm
+
+namespace lfm {
+namespace {
+
+TEST(MatMul, ManyEqualsSeparateCalls) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0, 1);
+  for (int64_t n : {1, 7, 13}) {
+    std::vector<std::vector<float>> ws = {std::vector<float>(37 * 48), std::vector<float>(16 * 48),
+                                          std::vector<float>(5 * 48)};
+    std::vector<TensorView> views;
+    for (auto& w : ws) {
+      for (auto& v : w) v = nd(rng);
+      views.push_back(TensorView{DType::kF32, {static_cast<int64_t>(w.size() / 48), 48}, w.data(), "w"});
+    }
+    std::vector<float> x(n * 48);
+    for (auto& v : x) v = nd(rng);
+    std::vector<std::vector<float>> sep(3), many(3);
+    std::vector<MatMulJob> jobs;
+    for (int j = 0; j < 3; ++j) {
+      sep[j].resize(n * views[j].rows());
+      many[j].resize(n * views[j].rows());
+      MatMul(views[j], x.data(), n, sep[j].data());
+      jobs.push_back({&views[j], many[j].data(), views[j].rows()});
+    }
+    MatMulMany(jobs.data(), 3, x.data(), n, 48);
+    for (int j = 0; j < 3; ++j) EXPECT_EQ(sep[j], many[j]) << j;
+  }
 }
 
 }  // namespace
