@@ -219,9 +219,8 @@ void Lfm2Model::AttentionBlock(const Layer& ly, int layer, int n, const float* u
   float* q = Buf(cache, kBig1, static_cast<size_t>(n) * qd);
   float* k = cache.keys(layer) + p0 * kvd;
   float* v = cache.values(layer) + p0 * kvd;
-  MatMul(ly.q_proj, u, n, D, q, qd);
-  MatMul(ly.k_proj, u, n, D, k, kvd);
-  MatMul(ly.v_proj, u, n, D, v, kvd);
+  const MatMulJob qkv[3] = {{&ly.q_proj, q, qd}, {&ly.k_proj, k, kvd}, {&ly.v_proj, v, kvd}};
+  MatMulMany(qkv, 3, u, n, D);
   float* cs = Buf(cache, kRope, d);
   const float eps = config_.norm_eps;
   for (int t = 0; t < n; ++t) {
@@ -244,8 +243,8 @@ void Lfm2Model::FfnBlock(const Layer& ly, int n, const float* u, HybridCache& ca
   const int64_t F = config_.intermediate_size;
   float* g = Buf(cache, kBig1, static_cast<size_t>(n) * F);
   float* up = Buf(cache, kBig2, static_cast<size_t>(n) * F);
-  MatMul(ly.w1, u, n, g);
-  MatMul(ly.w3, u, n, up);
+  const MatMulJob gate_up[2] = {{&ly.w1, g, F}, {&ly.w3, up, F}};
+  MatMulMany(gate_up, 2, u, n, config_.hidden_size);
   SwiGlu(g, up, n * F, g);
   MatMul(ly.w2, g, n, out);
 }
