@@ -225,3 +225,41 @@ TEST(Lfm2VlLayoutTest, ExtremeAspectRatiosAreRefusedOrHandled) {
 
 }  // namespace
 }  // namespace lfm
+
+namespace lfm {
+namespace {
+
+// Tiny and odd-sized images go through the whole pipeline; every crop is a whole number of patches
+// and the masks count exactly the real patches.
+TEST(Lfm2VlLayoutTest, TinyAndOddImagesPreprocess) {
+  Lfm2VlProcessorConfig c;
+  c.min_image_tokens = 16;
+  c.max_image_tokens = 64;
+  c.tile_size = 256;
+  c.max_tiles = 4;
+  for (auto [w, h] : {std::pair{1, 1}, std::pair{3, 5}, std::pair{17, 1}, std::pair{700, 33}, std::pair{255, 257}}) {
+    RgbImage img;
+    img.width = w;
+    img.height = h;
+    for (int i = 0; i < w * h * 3; ++i) img.rgb.push_back(static_cast<uint8_t>(i * 31));
+    auto pre = PreprocessLfm2Vl(img, c);
+    ASSERT_OK(pre);
+    SCOPED_TRACE(std::to_string(w) + "x" + std::to_string(h));
+    int tokens = 0;
+    for (const ImageCrop& crop : pre->crops) {
+      EXPECT_EQ(crop.height % 16, 0);
+      EXPECT_EQ(crop.width % 16, 0);
+      int ones = 0;
+      for (int32_t m : crop.attention_mask) ones += m;
+      EXPECT_EQ(ones, crop.patches_h * crop.patches_w);
+      ASSERT_EQ(crop.pixel_values.size(), static_cast<size_t>(pre->max_num_patches) * 768);
+      for (float v : crop.pixel_values) ASSERT_TRUE(v >= -1.0f && v <= 1.0f);
+      tokens += crop.tokens;
+    }
+    EXPECT_EQ(tokens, pre->image_tokens);
+    EXPECT_GE(pre->image_tokens, 16);
+  }
+}
+
+}  // namespace
+}  // namespace lfm
