@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 
 #include "base/mapped_file.h"
 #include "base/thread_pool.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "model/lfm2_gguf.h"
 #include "tensor/convert.h"
 
 namespace lfm {
@@ -27,6 +29,12 @@ float* Buf(HybridCache& c, Slot s, size_t n) {
 }  // namespace
 
 Result<std::unique_ptr<Lfm2Model>> Lfm2Model::Load(const std::string& model_dir, const ModelLoadOptions& o) {
+  // A single .gguf file (llama.cpp layout) instead of an HF directory.
+  if (model_dir.size() > 5 && model_dir.compare(model_dir.size() - 5, 5, ".gguf") == 0 &&
+      std::filesystem::is_regular_file(model_dir)) {
+    LFM_ASSIGN_OR_RETURN(Lfm2Gguf g, OpenLfm2Gguf(model_dir));
+    return FromWeights(g.config, g.weights, o);
+  }
   LFM_ASSIGN_OR_RETURN(Lfm2Config config, LoadLfm2Config(model_dir + "/config.json"));
   LFM_ASSIGN_OR_RETURN(std::unique_ptr<WeightStore> store, WeightStore::OpenDirectory(model_dir));
   return FromWeights(config, std::shared_ptr<const WeightStore>(std::move(store)), o);

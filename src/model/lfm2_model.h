@@ -31,7 +31,7 @@ struct ModelLoadOptions {
 
 class Lfm2Model {
  public:
-  // model_dir holds config.json and model.safetensors (or a sharded index).
+  // model_dir holds config.json and model.safetensors (or a sharded index), or is a .gguf file.
   static Result<std::unique_ptr<Lfm2Model>> Load(const std::string& model_dir, const ModelLoadOptions& = {});
   // From an already-parsed config and an open weight store (the VL model shares its store).
   static Result<std::unique_ptr<Lfm2Model>> FromWeights(const Lfm2Config& config,

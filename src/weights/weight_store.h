@@ -35,6 +35,7 @@ class WeightStore {
   Status Add(TensorView view, const std::string& source_file);
   // Keeps a reader (and its mapping) alive as long as the store.
   void Own(std::shared_ptr<void> holder) { holders_.push_back(std::move(holder)); }
+  void set_description(std::string d) { description_ = std::move(d); }
 
  private:
   struct Entry {

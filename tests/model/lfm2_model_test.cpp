@@ -356,3 +356,61 @@ TEST(Lfm2Model, QuantizedBlockWeights) {
 
 }  // namespace
 }  // namespace lfm
+
+namespace lfm {
+namespace {
+
+// The same tiny model from llama.cpp's GGUF (model-f32.gguf): names, metadata and the squeezed conv
+// kernel mapped back; logits must match the same llama.cpp reference.
+TEST(Lfm2Model, GgufMatchesLlamaCppLogits) {
+  auto loaded = Lfm2Model::Load(testing::TestData(std::string(kTiny) + "/model-f32.gguf"));
+  ASSERT_OK(loaded);
+  Lfm2Model& m = **loaded;
+  const Lfm2Config& c = m.config();
+  EXPECT_EQ(c.hidden_size, 64);
+  EXPECT_EQ(c.num_key_value_heads, 2);
+  EXPECT_EQ(c.head_dim, 16);
+  EXPECT_EQ(c.intermediate_size, 128);
+  EXPECT_TRUE(c.is_attention(2));
+  EXPECT_FALSE(c.is_attention(3));
+  EXPECT_TRUE(c.tie_word_embeddings);
+  EXPECT_EQ(c.eos_token_ids, std::vector<int>{7});
+  std::vector<float> rows;
+  std::vector<int> greedy;
+  RunPlain(m, &rows, &greedy);
+  auto ref = ReadF32(testing::TestData(std::string(kTiny) + "/ref-plain.logits.f32"));
+  EXPECT_LT(WorstRow(rows, ref, c.vocab_size), 1e-3);
+  auto plain = ReadIdLines(testing::TestData(std::string(kTiny) + "/ref-plain.ids.txt"));
+  EXPECT_EQ(std::vector<int>(plain[1].begin(), plain[1].end()), greedy);
+}
+
+TEST(Lfm2Model, BrokenGgufFilesFailClearly) {
+  auto bytes = ReadFileToString(testing::TestData(std::string(kTiny) + "/model-f32.gguf"));
+  ASSERT_OK(bytes);
+  const std::string dir = testing::ScratchDir("gguf_broken");
+  struct Case {
+    std::string name, data, needle;
+  };
+  std::string bad_magic = *bytes;
+  bad_magic[0] = 'X';
+  std::string bad_version = *bytes;
+  bad_version[4] = 9;
+  std::vector<Case> cases = {
+      {"short.gguf", bytes->substr(0, 3), "magic"},
+      {"magic.gguf", bad_magic, "bad magic"},
+      {"version.gguf", bad_version, "version 9"},
+      {"header.gguf", bytes->substr(0, 1000), "byte offset"},
+      {"data.gguf", bytes->substr(0, bytes->size() - 100), "past the data area"},
+  };
+  for (const auto& c : cases) {
+    const std::string p = dir + "/" + c.name;
+    ASSERT_TRUE(WriteStringToFile(p, c.data).ok());
+    auto m = Lfm2Model::Load(p);
+    ASSERT_FALSE(m.ok()) << c.name;
+    EXPECT_NE(m.status().message().find(p), std::string::npos) << m.status().ToString();
+    EXPECT_NE(m.status().message().find(c.needle), std::string::npos) << m.status().ToString();
+  }
+}
+
+}  // namespace
+}  // namespace lfm
