@@ -31,16 +31,16 @@ std::string ByteLevelJson() {
   vocab += ", \"he\": 256, \"ll\": 257, \"hell\": 258, \"hello\": 259, \"Ġh\": 260, \"Ġhe\": 261";
   return std::string(R"({"version": "1.0", "truncation": null, "padding": null,
     "added_tokens": [
-      {"id": 300, "content": "<|im_end|>", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true},
-      {"id": 301, "content": "<|s|>", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true},
-      {"id": 302, "content": "py", "single_word": true, "lstrip": false, "rstrip": false, "normalized": true, "special": false}],
+      {"id": 262, "content": "<|im_end|>", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true},
+      {"id": 263, "content": "<|s|>", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true},
+      {"id": 264, "content": "py", "single_word": true, "lstrip": false, "rstrip": false, "normalized": true, "special": false}],
     "normalizer": null,
     "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
       {"type": "Split", "pattern": {"Regex": "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"}, "behavior": "Isolated", "invert": false},
       {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false}]},
     "post_processor": {"type": "TemplateProcessing",
       "single": [{"SpecialToken": {"id": "<|s|>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
-      "pair": null, "special_tokens": {"<|s|>": {"id": "<|s|>", "ids": [301], "tokens": ["<|s|>"]}}},
+      "pair": null, "special_tokens": {"<|s|>": {"id": "<|s|>", "ids": [263], "tokens": ["<|s|>"]}}},
     "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
     "model": {"type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": null,
       "end_of_word_suffix": null, "fuse_unk": false, "byte_fallback": false, "ignore_merges": true,
@@ -91,15 +91,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const lfm::Tokenizer& tok = Get(which);
   auto ids = tok.Encode(text, (data[0] & 2) != 0);
   for (int32_t id : ids) {
-    if (id < 0 || id >= tok.vocab_size()) std::abort();
+    if (id < 0 || id >= tok.vocab_size()) {
+      std::fprintf(stderr, "id %d out of range\n", id);
+      std::abort();
+    }
   }
   std::string decoded = tok.Decode(ids, false);
-  if (!lfm::IsValidUtf8(decoded)) std::abort();
+  if (!lfm::IsValidUtf8(decoded)) {
+    std::fprintf(stderr, "Decode gave invalid UTF-8\n");
+    std::abort();
+  }
   lfm::StreamingDetokenizer stream(tok, false);
   std::string streamed;
   for (int32_t id : ids) {
     std::string piece = stream.Push(id);
-    if (!lfm::IsValidUtf8(piece)) std::abort();
+    if (!lfm::IsValidUtf8(piece)) {
+      std::fprintf(stderr, "streamed piece is invalid UTF-8\n");
+      std::abort();
+    }
     streamed += piece;
   }
   streamed += stream.Flush();
