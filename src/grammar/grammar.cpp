@@ -117,6 +117,7 @@ Result<std::shared_ptr<const Grammar>> Grammar::FromCfg(Cfg cfg, std::unique_ptr
   // 4. Flatten, with the augmented start S' -> S.
   auto t = std::make_unique<grammar::ParserTables>();
   t->max_items_in_row = limits.max_items_in_row;
+  t->max_steps_per_row = limits.max_steps_per_row;
   t->nt_starts.resize(nnt + 1);
   t->nt_nullable = nullable;
   t->nt_nullable.push_back(nullable[cfg.start]);

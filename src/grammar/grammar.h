@@ -91,6 +91,7 @@ struct JsonSchemaOptions {
 struct GrammarLimits {
   uint32_t max_lexer_states = 100000;
   uint32_t max_items_in_row = 20000;
+  uint64_t max_steps_per_row = 500000;  // Earley completion work per row (ambiguity guard)
   size_t max_grammar_symbols = 2000000;
   uint32_t max_schema_depth = 200;  // nesting of schemas / $ref expansion during compilation
 };

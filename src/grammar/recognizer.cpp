@@ -60,6 +60,7 @@ bool Recognizer::AddItem(uint32_t pos, uint32_t origin) {
 
 void Recognizer::Closure(uint32_t k) {
   uint32_t begin = row_begin_[k];
+  uint64_t steps = 0;
   for (size_t i = begin; i < items_.size(); ++i) {
     if (items_.size() - begin > t_.max_items_in_row) {
       limit_ = ResourceExhausted("Earley row exceeds " + std::to_string(t_.max_items_in_row) +
@@ -73,6 +74,12 @@ void Recognizer::Closure(uint32_t k) {
       uint32_t j = it.origin;
       uint32_t jb = row_begin_[j];
       uint32_t je = j == k ? static_cast<uint32_t>(items_.size()) : row_begin_[j + 1];
+      steps += je - jb;
+      if (steps > t_.max_steps_per_row) {
+        limit_ = ResourceExhausted("Earley row needs more than " + std::to_string(t_.max_steps_per_row) +
+                                   " completion steps (grammar too ambiguous)");
+        break;
+      }
       for (uint32_t p = jb; p < je; ++p) {
         Item w = items_[p];
         if (t_.sym[w.pos] == lhs_sym) AddItem(w.pos + 1, w.origin);

@@ -26,6 +26,7 @@ struct ParserTables {
   uint32_t start_nt = 0;  // augmented start S'
   uint32_t accept_pos = 0;  // position of kEndSym in S' -> S
   uint32_t max_items_in_row = 20000;
+  uint64_t max_steps_per_row = 500000;
 };
 
 class Recognizer {

@@ -13,9 +13,57 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/utf8.h"
 #include "grammar/grammar.h"
 
 namespace lfm::testing {
+
+// The vocabulary of an HF tokenizer.json as raw bytes: GPT-2 byte-level map undone; special added tokens
+// are marked special (never reachable through text); non-special added tokens are plain text.
+inline Result<TokenVocab> LoadHfVocabBytes(const std::string& path, std::vector<int32_t> eos_ids) {
+  std::ifstream in(path);
+  if (!in) return NotFound(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(ss.str());
+  } catch (const std::exception& e) {
+    return InvalidArgument(path + ": " + e.what());
+  }
+  int unicode_to_byte[512];
+  for (int& v : unicode_to_byte) v = -1;
+  int n = 0;
+  for (int b = 0; b < 256; ++b) {
+    bool direct = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+    if (direct) unicode_to_byte[b] = b;
+    else unicode_to_byte[256 + n++] = b;
+  }
+  const auto& vocab = j["model"]["vocab"];
+  size_t size = vocab.size();
+  for (const auto& a : j["added_tokens"]) size = std::max<size_t>(size, a["id"].get<size_t>() + 1);
+  TokenVocab v;
+  v.token_bytes.assign(size, "");
+  v.is_special.assign(size, false);
+  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
+    const std::string s = it.key();
+    std::string bytes;
+    size_t i = 0;
+    while (i < s.size()) {
+      uint32_t cp = DecodeUtf8(s, i);
+      if (cp >= 512 || unicode_to_byte[cp] < 0) return InvalidArgument(path + ": token outside the GPT-2 byte map: " + s);
+      bytes.push_back(static_cast<char>(unicode_to_byte[cp]));
+    }
+    v.token_bytes[it.value().get<size_t>()] = bytes;
+  }
+  for (const auto& a : j["added_tokens"]) {
+    size_t id = a["id"].get<size_t>();
+    v.is_special[id] = a["special"].get<bool>();
+    v.token_bytes[id] = a["content"].get<std::string>();
+  }
+  v.eos_ids = std::move(eos_ids);
+  return v;
+}
 
 struct SubsetCounts {
   int records = 0, compiled = 0, unsupported = 0, compile_errors = 0, passing = 0;

@@ -11,52 +11,15 @@
 
 #include "base/utf8.h"
 #include "grammar/grammar.h"
+#include "maskbench_runner.h"
 #include "test_util.h"
 
 namespace lfm::testing {
 
 inline TokenVocab LoadLfm2SyntheticVocab() {
-  std::ifstream in(TestData("lfm2-synthetic/tiny-lfm2/tokenizer.json"));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  nlohmann::json j = nlohmann::json::parse(ss.str());
-  // GPT-2 bytes_to_unicode, inverted.
-  int unicode_to_byte[512];
-  for (int& v : unicode_to_byte) v = -1;
-  int n = 0;
-  for (int b = 0; b < 256; ++b) {
-    bool direct = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-    if (direct) unicode_to_byte[b] = b;
-    else unicode_to_byte[256 + n++] = b;
-  }
-  const auto& vocab = j["model"]["vocab"];
-  size_t size = vocab.size();
-  for (const auto& a : j["added_tokens"]) size = std::max<size_t>(size, a["id"].get<size_t>() + 1);
-  TokenVocab v;
-  v.token_bytes.assign(size, "");
-  v.is_special.assign(size, false);
-  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    const std::string s = it.key();
-    std::string bytes;
-    size_t i = 0;
-    while (i < s.size()) {
-      uint32_t cp = DecodeUtf8(s, i);
-      if (cp < 512 && unicode_to_byte[cp] >= 0) bytes.push_back(static_cast<char>(unicode_to_byte[cp]));
-      else ADD_FAILURE() << "vocab string outside the GPT-2 byte map: " << s;
-    }
-    v.token_bytes[it.value().get<size_t>()] = bytes;
-  }
-  for (const auto& a : j["added_tokens"]) {
-    size_t id = a["id"].get<size_t>();
-    if (a["special"].get<bool>()) {
-      v.is_special[id] = true;
-      v.token_bytes[id] = a["content"].get<std::string>();
-    } else {
-      v.token_bytes[id] = a["content"].get<std::string>();  // plain text token (e.g. "python")
-    }
-  }
-  v.eos_ids = {7};  // <|im_end|>
-  return v;
+  auto v = LoadHfVocabBytes(TestData("lfm2-synthetic/tiny-lfm2/tokenizer.json"), {7});  // EOS <|im_end|>
+  EXPECT_TRUE(v.ok()) << v.status().ToString();
+  return v.ok() ? v.value() : TokenVocab{};
 }
 
 inline std::shared_ptr<const TokenTrie> Lfm2SyntheticTrie() {

@@ -1,0 +1,116 @@
+// Grammar benchmark over JSONSchemaBench/MaskBench (shared/testdata/jsonschemabench), single-threaded,
+// LFM2 synthetic 65,536-token vocabulary:
+//   - compile time per schema (mean, p50, p99, max) = MaskBench TTFM;
+//   - mask time per token while replaying the valid instances (p50, p90, p99, p99.9, max) = TBM;
+//   - with --full, coverage per subset: compiled / unsupported / passing / valid rejected / invalid accepted.
+// usage: grammar_bench [--full] [--stride N] [--verbose]    (default: every 10th record, timing only)
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "../tests/grammar/maskbench_runner.h"
+#include "base/timer.h"
+#include "grammar/grammar.h"
+
+using namespace lfm;
+
+namespace {
+
+double Pct(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * (v.size() - 1) + 0.5));
+  return v[i];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool full = false, verbose = false;
+  size_t stride = 10;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--full")) full = true, stride = 1;
+    else if (!std::strcmp(argv[i], "--verbose")) verbose = true;
+    else if (!std::strcmp(argv[i], "--stride") && i + 1 < argc) stride = std::max(1, std::atoi(argv[++i]));
+  }
+  std::string data = LFM_TESTDATA_DIR;
+  if (const char* env = std::getenv("LFM_TESTDATA_DIR")) data = env;
+  auto vocab = testing::LoadHfVocabBytes(data + "/lfm2-synthetic/tiny-lfm2/tokenizer.json", {7});
+  if (!vocab.ok()) {
+    std::fprintf(stderr, "%s\n", vocab.status().ToString().c_str());
+    return 1;
+  }
+  Timer tt;
+  auto trie = TokenTrie::Build(*vocab).value();
+  std::printf("vocab %zu tokens, trie %zu nodes (%zu outside the plain-string slice), built in %.1f ms\n",
+              trie->vocab_size(), trie->nodes().size(), trie->rest_nodes().size(), tt.Millis());
+  std::string dir = data + "/jsonschemabench";
+  auto files = testing::MaskbenchFiles(dir);
+  std::vector<double> compile_ms, mask_us;
+  std::map<std::string, testing::SubsetCounts> counts;
+  testing::SubsetCounts total;
+  std::vector<uint32_t> mask;
+  for (size_t i = 0; i < files.size(); i += stride) {
+    auto& [subset, file] = files[i];
+    std::ifstream in(dir + "/maskbench-data/" + file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    nlohmann::ordered_json rec = nlohmann::ordered_json::parse(ss.str());
+    Timer t;
+    auto g = Grammar::FromJsonSchema(rec["schema"]);
+    double ms = t.Millis();
+    if (!g.ok()) {
+      if (full) testing::RunRecord(rec, trie, &counts[subset], false);
+      continue;
+    }
+    compile_ms.push_back(ms);
+    for (const auto& test : rec["tests"]) {
+      if (!test["valid"].get<bool>()) continue;
+      std::string text;
+      try {
+        text = test["data"].dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::strict);
+      } catch (...) {
+        continue;
+      }
+      GrammarMatcher m(g.value(), trie);
+      for (int32_t id : testing::GreedySplit(*trie, text)) {
+        Timer mt;
+        Status s = m.ComputeMask(&mask);
+        mask_us.push_back(mt.Seconds() * 1e6);
+        if (!s.ok() || !((mask[id >> 5] >> (id & 31)) & 1) || !m.AcceptToken(id).ok()) break;
+      }
+    }
+    if (full) {
+      auto out = testing::RunRecord(rec, trie, &counts[subset], false);
+      if (verbose && !out.passing) {
+        std::cout << file << ": " << out.compile_error << "\n";
+        for (auto& f : out.failures) std::cout << "    " << f << "\n";
+      }
+    }
+  }
+  double mean = 0;
+  for (double x : compile_ms) mean += x;
+  mean /= std::max<size_t>(1, compile_ms.size());
+  std::printf("compile (TTFM) over %zu schemas: mean %.3f ms  p50 %.3f  p99 %.3f  max %.3f\n", compile_ms.size(),
+              mean, Pct(compile_ms, 50), Pct(compile_ms, 99), Pct(compile_ms, 100));
+  double mmean = 0;
+  for (double x : mask_us) mmean += x;
+  mmean /= std::max<size_t>(1, mask_us.size());
+  std::printf("mask (TBM) over %zu tokens: mean %.1f us  p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
+              mask_us.size(), mmean, Pct(mask_us, 50), Pct(mask_us, 90), Pct(mask_us, 99), Pct(mask_us, 99.9),
+              Pct(mask_us, 100));
+  if (full) {
+    for (auto& [name, c] : counts) {
+      std::cout << testing::SummaryLine(name, c) << "\n";
+      total.records += c.records, total.compiled += c.compiled, total.unsupported += c.unsupported;
+      total.compile_errors += c.compile_errors, total.passing += c.passing, total.valid += c.valid;
+      total.invalid += c.invalid, total.valid_rejected += c.valid_rejected;
+      total.invalid_accepted += c.invalid_accepted;
+    }
+    std::cout << testing::SummaryLine("TOTAL", total) << "\n";
+  }
+  return 0;
+}
