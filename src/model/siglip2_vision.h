@@ -1,0 +1,59 @@
+// The SigLIP2 NaFlex vision tower as LFM2-VL uses it (HF Siglip2VisionTransformer, facts §3):
+// linear patch embedding + the learned position grid resized to the crop, pre-LN encoder layers
+// (bidirectional attention over the crop's real patches, tanh-GELU MLP), post_layernorm; no pooling
+// head. Weights: "<prefix>embeddings.*", "<prefix>encoder.layers.N.*", "<prefix>post_layernorm.*"
+// with prefix "model.vision_tower.vision_model." (or without the inner "vision_model.", or without
+// the leading "model.").
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lfm/status.h"
+#include "model/lfm2_vl_config.h"
+#include "model/vision_weights.h"
+#include "tensor/tensor_view.h"
+#include "weights/weight_store.h"
+
+namespace lfm {
+
+class Siglip2VisionTower {
+ public:
+  static Result<std::unique_ptr<Siglip2VisionTower>> FromWeights(const Siglip2VisionConfig& config,
+                                                                 std::shared_ptr<const WeightStore> weights,
+                                                                 const VisionLoadOptions& options = {});
+
+  const Siglip2VisionConfig& config() const { return config_; }
+  const std::string& weight_prefix() const { return prefix_; }
+  // Bytes of matrix weights (as used), for figures.
+  int64_t weight_bytes() const { return weight_bytes_; }
+
+  // One crop of patches_h x patches_w patches. pixel_values: the crop's h*w real patch rows of
+  // patch_dim() floats, row-major over the patch grid, each row in (dy, dx, channel) order. Rows
+  // past h*w (HF's zero padding) are not read: padded patches are masked as keys, so they cannot
+  // change the real rows, and LFM2-VL drops their outputs. out: [h*w, hidden] last_hidden_state.
+  // Thread-safe (const; scratch is per call).
+  Status Forward(const float* pixel_values, int patches_h, int patches_w, std::vector<float>* out) const;
+
+ private:
+  struct Layer {
+    std::vector<float> ln1_w, ln1_b, ln2_w, ln2_b;
+    TensorView q, k, v, o, fc1, fc2;
+    std::vector<float> q_b, k_b, v_b, o_b, fc1_b, fc2_b;
+  };
+
+  explicit Siglip2VisionTower(std::shared_ptr<const WeightStore> w, DType want) : weights_(std::move(w), want) {}
+  Status Init(const Siglip2VisionConfig& config);
+
+  Siglip2VisionConfig config_;
+  VisionWeights weights_;
+  std::string prefix_;
+  int grid_ = 16;  // the position table is grid_ x grid_
+  TensorView patch_w_;
+  std::vector<float> patch_b_, position_, post_w_, post_b_;
+  std::vector<Layer> layers_;
+  int64_t weight_bytes_ = 0;
+};
+
+}  // namespace lfm

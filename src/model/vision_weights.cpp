@@ -1,0 +1,49 @@
+#include "model/vision_weights.h"
+
+#include "kernels/matmul.h"
+#include "tensor/convert.h"
+
+namespace lfm {
+
+Result<TensorView> VisionWeights::Matrix(const std::string& name, int64_t rows, int64_t cols) {
+  LFM_ASSIGN_OR_RETURN(TensorView v, store_->Get(name, {rows, cols}));
+  const DType want = want_ == DType::kAuto ? v.dtype : want_;
+  if (!MatMulSupports(want)) {
+    return Unsupported(store_->SourceFile(name) + ": tensor '" + name + "': dtype " + DTypeName(want) +
+                       " has no matmul kernel");
+  }
+  if (want == v.dtype) return v;
+  if (!DTypeRowOk(want, cols) || !DTypeRowOk(v.dtype, cols)) {
+    return InvalidArgument(store_->SourceFile(name) + ": tensor '" + name + "': " + std::to_string(cols) +
+                           " columns is not a multiple of the " + DTypeName(want) + " block size");
+  }
+  std::vector<uint8_t> buf(static_cast<size_t>(DTypeBytes(want, cols) * rows));
+  std::vector<float> row(cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    DequantizeRow(v.dtype, v.row(r), row.data(), cols);
+    QuantizeRow(want, row.data(), buf.data() + r * DTypeBytes(want, cols), cols);
+  }
+  v.dtype = want;
+  v.data = buf.data();
+  owned_.push_back(std::move(buf));  // moving a vector keeps its heap block, so v.data stays valid
+  return v;
+}
+
+Result<std::vector<float>> VisionWeights::Vector(const std::string& name, const std::vector<int64_t>& shape) {
+  LFM_ASSIGN_OR_RETURN(TensorView v, store_->Get(name, shape));
+  if (!DTypeRowOk(v.dtype, v.numel())) {
+    return InvalidArgument(store_->SourceFile(name) + ": tensor '" + name + "': dtype " + DTypeName(v.dtype) +
+                           " cannot hold " + std::to_string(v.numel()) + " elements");
+  }
+  std::vector<float> out(v.numel());
+  DequantizeRow(v.dtype, v.data, out.data(), v.numel());
+  return out;
+}
+
+int64_t VisionWeights::owned_bytes() const {
+  int64_t n = 0;
+  for (const auto& b : owned_) n += static_cast<int64_t>(b.size());
+  return n;
+}
+
+}  // namespace lfm

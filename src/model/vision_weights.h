@@ -1,0 +1,41 @@
+// Weight access for the vision tower and projector: matrices stay in the (shared, mapped) store in
+// their stored dtype unless the options ask for another one, in which case the converted copy is
+// owned here; vectors (biases, norms, the position table) always become f32.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lfm/status.h"
+#include "tensor/dtype.h"
+#include "tensor/tensor_view.h"
+#include "weights/weight_store.h"
+
+namespace lfm {
+
+struct VisionLoadOptions {
+  // kAuto: matrices as stored; otherwise converted at load (f32, bf16, f16, q8_0, q4_0).
+  DType weight_dtype = DType::kAuto;
+};
+
+class VisionWeights {
+ public:
+  VisionWeights(std::shared_ptr<const WeightStore> store, DType want) : store_(std::move(store)), want_(want) {}
+
+  const WeightStore& store() const { return *store_; }
+  bool Has(const std::string& name) const { return store_->Has(name); }
+  // A [rows, cols] matrix for MatMul, in the requested dtype.
+  Result<TensorView> Matrix(const std::string& name, int64_t rows, int64_t cols);
+  // Any tensor of the given shape, as f32.
+  Result<std::vector<float>> Vector(const std::string& name, const std::vector<int64_t>& shape);
+  int64_t owned_bytes() const;
+
+ private:
+  std::shared_ptr<const WeightStore> store_;
+  DType want_;
+  std::vector<std::vector<uint8_t>> owned_;
+};
+
+}  // namespace lfm
