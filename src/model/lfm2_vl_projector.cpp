@@ -3,7 +3,6 @@
 #include <cstring>
 #include <tuple>
 
-#include "kernels/matmul.h"
 #include "kernels/vision_ops.h"
 
 namespace lfm {
@@ -73,8 +72,8 @@ Status Lfm2VlProjector::Init(const Lfm2VlVisionConfig& c) {
     return InvalidArgument(where + ": tensor '" + p + "linear_2.weight' has " + std::to_string(out_features_) +
                            " rows but text_config.hidden_size is " + std::to_string(c.text_hidden_size));
   }
-  LFM_ASSIGN_OR_RETURN(linear_1_, weights_.Matrix(p + "linear_1.weight", hidden_, in_features_));
-  LFM_ASSIGN_OR_RETURN(linear_2_, weights_.Matrix(p + "linear_2.weight", out_features_, hidden_));
+  LFM_ASSIGN_OR_RETURN(linear_1_, weights_.Packed({p + "linear_1.weight"}, {hidden_}, in_features_));
+  LFM_ASSIGN_OR_RETURN(linear_2_, weights_.Packed({p + "linear_2.weight"}, {out_features_}, hidden_));
   // Biases: used when stored (the weights decide, as for the LayerNorm); projector_bias=true makes
   // them mandatory, so a checkpoint that lost them is an error rather than a silent zero.
   const std::tuple<const char*, int, std::vector<float>*> biases[] = {{"linear_1.bias", hidden_, &b1_},
@@ -108,15 +107,14 @@ Status Lfm2VlProjector::Forward(const float* tower_out, int patches_h, int patch
     LayerNormRows(z.data(), n, in_features_, ln_w_.data(), ln_b_.data(), kProjectorLayerNormEps, z.data());
   }
   std::vector<float> h(n * hidden_);
-  MatMul(linear_1_, z.data(), n, h.data());
+  GemmPacked(linear_1_, z.data(), n, in_features_, nullptr, h.data(), hidden_);
   if (config_.projector_hidden_act == VisionActivation::kGeluErf) {
     BiasGeluErfRows(h.data(), n, hidden_, b1_.data());
   } else {
     BiasGeluTanhRows(h.data(), n, hidden_, b1_.data());
   }
-  out->assign(n * out_features_, 0.0f);
-  MatMul(linear_2_, h.data(), n, out->data());
-  AddBiasRows(out->data(), n, out_features_, b2_.data());
+  out->resize(n * out_features_);
+  GemmPacked(linear_2_, h.data(), n, hidden_, b2_.data(), out->data(), out_features_);
   return Status::Ok();
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/vision_gemm.h"
 #include "lfm/status.h"
 #include "model/lfm2_vl_config.h"
 #include "model/vision_weights.h"
@@ -46,7 +47,7 @@ class Lfm2VlProjector {
   std::string prefix_;
   int in_features_ = 0, hidden_ = 0, out_features_ = 0;
   std::vector<float> ln_w_, ln_b_, b1_, b2_;
-  TensorView linear_1_, linear_2_;
+  PackedGemmMatrix linear_1_, linear_2_;
 };
 
 }  // namespace lfm

@@ -2,7 +2,6 @@
 
 #include <cmath>
 
-#include "kernels/matmul.h"
 #include "kernels/vision_ops.h"
 #include "model/siglip2_position.h"
 
@@ -15,13 +14,10 @@ namespace {
 const char* const kTowerPrefixes[] = {"model.vision_tower.vision_model.", "model.vision_tower.",
                                       "vision_tower.vision_model.", "vision_tower."};
 
-// x += y + bias over [rows, d] (the residual add after a projection).
-void AddResidual(const float* y, int64_t rows, int64_t d, const float* bias, float* x) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* yr = y + r * d;
-    float* xr = x + r * d;
-    for (int64_t i = 0; i < d; ++i) xr[i] += yr[i] + bias[i];
-  }
+// x += y over [rows, d] (the residual add after a projection).
+void AddInPlaceRows(const float* y, int64_t rows, int64_t d, float* x) {
+  const int64_t total = rows * d;
+  for (int64_t i = 0; i < total; ++i) x[i] += y[i];
 }
 
 }  // namespace
@@ -51,7 +47,7 @@ Status Siglip2VisionTower::Init(const Siglip2VisionConfig& c) {
   const int64_t D = c.hidden_size, F = c.intermediate_size;
   grid_ = static_cast<int>(std::lround(std::sqrt(static_cast<double>(c.num_patches))));
 
-  LFM_ASSIGN_OR_RETURN(patch_w_, weights_.Matrix(p + "embeddings.patch_embedding.weight", D, c.patch_dim()));
+  LFM_ASSIGN_OR_RETURN(patch_w_, weights_.Packed({p + "embeddings.patch_embedding.weight"}, {D}, c.patch_dim()));
   LFM_ASSIGN_OR_RETURN(patch_b_, weights_.Vector(p + "embeddings.patch_embedding.bias", {D}));
   LFM_ASSIGN_OR_RETURN(position_, weights_.Vector(p + "embeddings.position_embedding.weight", {c.num_patches, D}));
   LFM_ASSIGN_OR_RETURN(post_w_, weights_.Vector(p + "post_layernorm.weight", {D}));
@@ -67,19 +63,19 @@ Status Siglip2VisionTower::Init(const Siglip2VisionConfig& c) {
     LFM_ASSIGN_OR_RETURN(L.ln2_w, weights_.Vector(lp + "layer_norm2.weight", {D}));
     LFM_ASSIGN_OR_RETURN(L.ln2_b, weights_.Vector(lp + "layer_norm2.bias", {D}));
     const std::string ap = lp + "self_attn.";
-    LFM_ASSIGN_OR_RETURN(L.q, weights_.Matrix(ap + "q_proj.weight", D, D));
-    LFM_ASSIGN_OR_RETURN(L.k, weights_.Matrix(ap + "k_proj.weight", D, D));
-    LFM_ASSIGN_OR_RETURN(L.v, weights_.Matrix(ap + "v_proj.weight", D, D));
-    LFM_ASSIGN_OR_RETURN(L.o, weights_.Matrix(ap + "out_proj.weight", D, D));
-    LFM_ASSIGN_OR_RETURN(L.q_b, weights_.Vector(ap + "q_proj.bias", {D}));
-    LFM_ASSIGN_OR_RETURN(L.k_b, weights_.Vector(ap + "k_proj.bias", {D}));
-    LFM_ASSIGN_OR_RETURN(L.v_b, weights_.Vector(ap + "v_proj.bias", {D}));
+    LFM_ASSIGN_OR_RETURN(L.qkv, weights_.Packed({ap + "q_proj.weight", ap + "k_proj.weight", ap + "v_proj.weight"},
+                                                {D, D, D}, D));
+    LFM_ASSIGN_OR_RETURN(L.o, weights_.Packed({ap + "out_proj.weight"}, {D}, D));
+    for (const char* name : {"q_proj.bias", "k_proj.bias", "v_proj.bias"}) {
+      LFM_ASSIGN_OR_RETURN(std::vector<float> b, weights_.Vector(ap + name, {D}));
+      L.qkv_b.insert(L.qkv_b.end(), b.begin(), b.end());
+    }
     LFM_ASSIGN_OR_RETURN(L.o_b, weights_.Vector(ap + "out_proj.bias", {D}));
-    LFM_ASSIGN_OR_RETURN(L.fc1, weights_.Matrix(lp + "mlp.fc1.weight", F, D));
-    LFM_ASSIGN_OR_RETURN(L.fc2, weights_.Matrix(lp + "mlp.fc2.weight", D, F));
+    LFM_ASSIGN_OR_RETURN(L.fc1, weights_.Packed({lp + "mlp.fc1.weight"}, {F}, D));
+    LFM_ASSIGN_OR_RETURN(L.fc2, weights_.Packed({lp + "mlp.fc2.weight"}, {D}, F));
     LFM_ASSIGN_OR_RETURN(L.fc1_b, weights_.Vector(lp + "mlp.fc1.bias", {F}));
     LFM_ASSIGN_OR_RETURN(L.fc2_b, weights_.Vector(lp + "mlp.fc2.bias", {D}));
-    weight_bytes_ += L.q.nbytes() + L.k.nbytes() + L.v.nbytes() + L.o.nbytes() + L.fc1.nbytes() + L.fc2.nbytes();
+    weight_bytes_ += L.qkv.nbytes() + L.o.nbytes() + L.fc1.nbytes() + L.fc2.nbytes();
   }
   return Status::Ok();
 }
@@ -97,45 +93,35 @@ Status Siglip2VisionTower::Forward(const float* pixel_values, int patches_h, int
   const int64_t D = c.hidden_size, F = c.intermediate_size;
 
   std::vector<float>& x = *out;  // the residual stream
-  x.assign(n * D, 0.0f);
+  x.resize(n * D);
   // Embeddings: patch projection + bias + the position grid resized to this crop.
-  MatMul(patch_w_, pixel_values, n, c.patch_dim(), x.data(), D);
   {
     std::vector<float> pos(n * D);
     ResizePositionGrid(position_.data(), grid_, static_cast<int>(D), patches_h, patches_w, pos.data());
-    AddResidual(pos.data(), n, D, patch_b_.data(), x.data());
+    GemmPacked(patch_w_, pixel_values, n, c.patch_dim(), patch_b_.data(), x.data(), D);
+    AddInPlaceRows(pos.data(), n, D, x.data());
   }
 
   std::vector<float> normed(n * D), qkv(n * 3 * D), attn(n * D), proj(n * D), mlp(n * F);
   const BidirectionalAttentionShape shape{c.num_attention_heads, c.head_dim,
                                           1.0f / std::sqrt(static_cast<float>(c.head_dim))};
   for (const Layer& L : layers_) {
-    // Self-attention block: q, k, v land side by side in one [n, 3D] buffer.
+    // Self-attention block: q, k, v come out side by side from one [n, 3D] product.
     LayerNormRows(x.data(), n, D, L.ln1_w.data(), L.ln1_b.data(), c.layer_norm_eps, normed.data());
-    MatMul(L.q, normed.data(), n, D, qkv.data(), 3 * D);
-    MatMul(L.k, normed.data(), n, D, qkv.data() + D, 3 * D);
-    MatMul(L.v, normed.data(), n, D, qkv.data() + 2 * D, 3 * D);
-    for (int64_t r = 0; r < n; ++r) {
-      float* row = qkv.data() + r * 3 * D;
-      for (int64_t i = 0; i < D; ++i) {
-        row[i] += L.q_b[i];
-        row[D + i] += L.k_b[i];
-        row[2 * D + i] += L.v_b[i];
-      }
-    }
+    GemmPacked(L.qkv, normed.data(), n, D, L.qkv_b.data(), qkv.data(), 3 * D);
     AttentionBidirectional(qkv.data(), qkv.data() + D, qkv.data() + 2 * D, 3 * D, n, n, shape, attn.data(), D);
-    MatMul(L.o, attn.data(), n, proj.data());
-    AddResidual(proj.data(), n, D, L.o_b.data(), x.data());
+    GemmPacked(L.o, attn.data(), n, D, L.o_b.data(), proj.data(), D);
+    AddInPlaceRows(proj.data(), n, D, x.data());
     // MLP block.
     LayerNormRows(x.data(), n, D, L.ln2_w.data(), L.ln2_b.data(), c.layer_norm_eps, normed.data());
-    MatMul(L.fc1, normed.data(), n, mlp.data());
+    GemmPacked(L.fc1, normed.data(), n, D, nullptr, mlp.data(), F);
     if (c.hidden_act == VisionActivation::kGeluTanh) {
       BiasGeluTanhRows(mlp.data(), n, F, L.fc1_b.data());
     } else {
       BiasGeluErfRows(mlp.data(), n, F, L.fc1_b.data());
     }
-    MatMul(L.fc2, mlp.data(), n, proj.data());
-    AddResidual(proj.data(), n, D, L.fc2_b.data(), x.data());
+    GemmPacked(L.fc2, mlp.data(), n, F, L.fc2_b.data(), proj.data(), D);
+    AddInPlaceRows(proj.data(), n, D, x.data());
   }
   LayerNormRows(x.data(), n, D, post_w_.data(), post_b_.data(), c.layer_norm_eps, x.data());
   return Status::Ok();

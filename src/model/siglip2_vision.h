@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/vision_gemm.h"
 #include "lfm/status.h"
 #include "model/lfm2_vl_config.h"
 #include "model/vision_weights.h"
@@ -39,8 +40,8 @@ class Siglip2VisionTower {
  private:
   struct Layer {
     std::vector<float> ln1_w, ln1_b, ln2_w, ln2_b;
-    TensorView q, k, v, o, fc1, fc2;
-    std::vector<float> q_b, k_b, v_b, o_b, fc1_b, fc2_b;
+    PackedGemmMatrix qkv, o, fc1, fc2;  // q, k, v stacked: one [3D, D] product
+    std::vector<float> qkv_b, o_b, fc1_b, fc2_b;
   };
 
   explicit Siglip2VisionTower(std::shared_ptr<const WeightStore> w, DType want) : weights_(std::move(w), want) {}
@@ -50,7 +51,7 @@ class Siglip2VisionTower {
   VisionWeights weights_;
   std::string prefix_;
   int grid_ = 16;  // the position table is grid_ x grid_
-  TensorView patch_w_;
+  PackedGemmMatrix patch_w_;
   std::vector<float> patch_b_, position_, post_w_, post_b_;
   std::vector<Layer> layers_;
   int64_t weight_bytes_ = 0;

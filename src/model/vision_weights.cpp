@@ -29,6 +29,20 @@ Result<TensorView> VisionWeights::Matrix(const std::string& name, int64_t rows, 
   return v;
 }
 
+Result<PackedGemmMatrix> VisionWeights::Packed(const std::vector<std::string>& names,
+                                               const std::vector<int64_t>& rows, int64_t cols) {
+  std::vector<TensorView> views;
+  const size_t owned_before = owned_.size();
+  for (size_t i = 0; i < names.size(); ++i) {
+    LFM_ASSIGN_OR_RETURN(TensorView v, Matrix(names[i], rows[i], cols));
+    views.push_back(v);
+  }
+  Result<PackedGemmMatrix> packed = PackedGemmMatrix::PackStacked(views);
+  owned_.resize(owned_before);  // converted copies were only needed for packing
+  if (!packed.ok()) return packed.status().WithContext(store_->SourceFile(names[0]));
+  return packed;
+}
+
 Result<std::vector<float>> VisionWeights::Vector(const std::string& name, const std::vector<int64_t>& shape) {
   LFM_ASSIGN_OR_RETURN(TensorView v, store_->Get(name, shape));
   if (!DTypeRowOk(v.dtype, v.numel())) {

@@ -1,6 +1,7 @@
-// Weight access for the vision tower and projector: matrices stay in the (shared, mapped) store in
-// their stored dtype unless the options ask for another one, in which case the converted copy is
-// owned here; vectors (biases, norms, the position table) always become f32.
+// Weight access for the vision tower and projector: matrices are converted to the requested dtype
+// if the options ask for one (the rounding is what matters: q8_0 weights compute as their
+// dequantized values), then either used in place from the (shared, mapped) store or packed for the
+// batched GEMM; vectors (biases, norms, the position table) always become f32.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/vision_gemm.h"
 #include "lfm/status.h"
 #include "tensor/dtype.h"
 #include "tensor/tensor_view.h"
@@ -28,6 +30,10 @@ class VisionWeights {
   bool Has(const std::string& name) const { return store_->Has(name); }
   // A [rows, cols] matrix for MatMul, in the requested dtype.
   Result<TensorView> Matrix(const std::string& name, int64_t rows, int64_t cols);
+  // One or more [rows_i, cols] matrices (rows stacked in order) packed for GemmPacked, after the
+  // optional dtype conversion; nothing stays owned here.
+  Result<PackedGemmMatrix> Packed(const std::vector<std::string>& names, const std::vector<int64_t>& rows,
+                                  int64_t cols);
   // Any tensor of the given shape, as f32.
   Result<std::vector<float>> Vector(const std::string& name, const std::vector<int64_t>& shape);
   int64_t owned_bytes() const;
