@@ -2,6 +2,8 @@
 // tower (768 hidden, 12 layers, bf16 as published) + projector, on a random model with the real
 // shapes written by the project's generator to /tmp/lfm-bench-lfm2.5-vl-450m (once; reused after).
 // Also the tower alone, and a smaller crop.
+// "Time" is wall time; "CPU" is the CPU time of all threads, the steadier figure on a shared machine
+// (wall time on an idle machine ~ CPU / threads).
 // Run: ./build/vision_bench [--benchmark_filter=450M]
 #include <benchmark/benchmark.h>
 
@@ -125,17 +127,20 @@ BENCHMARK_CAPTURE(BM_Crop, 450M_tile, std::string("lfm2.5-vl-450m"), false)
     ->Args({32, 32})
     ->Unit(benchmark::kMillisecond)
     ->MinTime(5.0)
+    ->MeasureProcessCPUTime()
     ->UseRealTime();
 BENCHMARK_CAPTURE(BM_Crop, 450M_tower_only, std::string("lfm2.5-vl-450m"), true)
     ->Args({32, 32})
     ->Unit(benchmark::kMillisecond)
     ->MinTime(3.0)
+    ->MeasureProcessCPUTime()
     ->UseRealTime();
 // A small thumbnail-sized crop (288x448 px) for the fixed per-crop overheads.
 BENCHMARK_CAPTURE(BM_Crop, 450M_crop_18x28, std::string("lfm2.5-vl-450m"), false)
     ->Args({18, 28})
     ->Unit(benchmark::kMillisecond)
     ->MinTime(3.0)
+    ->MeasureProcessCPUTime()
     ->UseRealTime();
 
 }  // namespace
