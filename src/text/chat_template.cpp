@@ -101,7 +101,60 @@ Result<ChatTemplate> ChatTemplate::FromModelDir(const std::string& dir) {
   return ct;
 }
 
+namespace {
+
+std::string Strip(const std::string& s, bool left, bool right) {
+  auto sp = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  size_t b = 0, e = s.size();
+  if (left) {
+    while (b < e && sp(s[b])) ++b;
+  }
+  if (right) {
+    while (e > b && sp(s[e - 1])) --e;
+  }
+  return s.substr(b, e - b);
+}
+
+// transformers' continue_final_message: cut the render right after the final message's text.
+Result<std::string> CutAfterFinalMessage(std::string rendered, const std::vector<Message>& messages) {
+  if (messages.empty()) return InvalidArgument("continue_final_message is set but there are no messages");
+  const Message& last = messages.back();
+  std::string final;
+  bool found = false;
+  if (last.content_kind == Message::ContentKind::kText) {
+    final = last.text;
+    found = true;
+  } else if (last.content_kind == Message::ContentKind::kParts) {
+    for (auto it = last.parts.rbegin(); it != last.parts.rend(); ++it) {
+      if (it->type == ContentPart::Type::kText) {
+        final = it->text;
+        found = true;
+        break;
+      }
+    }
+  }
+  if (!found) return InvalidArgument("continue_final_message is set but the final message has no text to continue");
+  std::string stripped = Strip(final, true, true);
+  size_t loc = rendered.rfind(stripped);
+  if (loc == std::string::npos) {
+    return InvalidArgument("continue_final_message is set but the final message does not appear in the rendered chat");
+  }
+  std::string lstripped = Strip(final, true, false);
+  // Same test as transformers: does the template keep the message's trailing whitespace?
+  if (rendered.substr(loc, lstripped.size()) == final) {
+    rendered.resize(loc + lstripped.size());
+  } else {
+    rendered.resize(loc + stripped.size());
+  }
+  return rendered;
+}
+
+}  // namespace
+
 Result<std::string> ChatTemplate::Render(const std::vector<Message>& messages, const ChatRenderOptions& options) const {
+  if (options.continue_final_message && options.add_generation_prompt) {
+    return InvalidArgument("continue_final_message and add_generation_prompt cannot both be set");
+  }
   Json ctx = special_vars_;
   Json msgs = Json::array();
   for (const auto& m : messages) msgs.push_back(MessageToTemplateJson(m));
@@ -109,19 +162,23 @@ Result<std::string> ChatTemplate::Render(const std::vector<Message>& messages, c
   ctx["tools"] = options.tools;
   ctx["documents"] = nullptr;
   ctx["add_generation_prompt"] = options.add_generation_prompt;
+  if (options.continue_final_message) ctx["continue_final_message"] = true;
   if (options.extra_context.is_object()) {
     for (auto it = options.extra_context.begin(); it != options.extra_context.end(); ++it) ctx[it.key()] = it.value();
   }
   jinja::RenderOptions ro;
   ro.limits = options.limits;
   ro.now_unix_seconds = options.now_unix_seconds;
-  return template_.Render(ctx, ro);
+  auto out = template_.Render(ctx, ro);
+  if (!out.ok() || !options.continue_final_message) return out;
+  return CutAfterFinalMessage(std::move(out).value(), messages);
 }
 
 Result<std::string> ChatTemplate::Render(const ChatRequest& request, const ChatRenderOptions& options) const {
   ChatRenderOptions o = options;
   if (!request.tools.is_null()) o.tools = request.tools;
   o.add_generation_prompt = request.add_generation_prompt;
+  o.continue_final_message = request.continue_final_message;
   for (auto it = request.template_kwargs.begin(); it != request.template_kwargs.end(); ++it) {
     o.extra_context[it.key()] = it.value();
   }

@@ -19,6 +19,9 @@ namespace lfm {
 struct ChatRenderOptions {
   nlohmann::ordered_json tools;  // null = no tools (the template sees tools=None, as with HF)
   bool add_generation_prompt = true;
+  // Leave the last (assistant) message open so generation continues it, as transformers'
+  // continue_final_message does: the render is cut right after that message's text.
+  bool continue_final_message = false;
   // Extra template variables (enable_thinking, keep_past_thinking, ...); they override defaults.
   nlohmann::ordered_json extra_context = nlohmann::ordered_json::object();
   jinja::Limits limits;

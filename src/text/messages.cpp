@@ -158,6 +158,9 @@ Result<ChatRequest> ParseChatRequestJson(const Json& j) {
     } else if (k == "add_generation_prompt") {
       if (!it->is_boolean()) return InvalidArgument("chat request: 'add_generation_prompt' must be a boolean");
       req.add_generation_prompt = it->get<bool>();
+    } else if (k == "continue_final_message") {
+      if (!it->is_boolean()) return InvalidArgument("chat request: 'continue_final_message' must be a boolean");
+      req.continue_final_message = it->get<bool>();
     } else if (k == "chat_template_kwargs") {
       if (!it->is_object()) return InvalidArgument("chat request: 'chat_template_kwargs' must be an object");
       for (auto kv = it->begin(); kv != it->end(); ++kv) req.template_kwargs[kv.key()] = kv.value();

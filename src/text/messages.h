@@ -55,6 +55,7 @@ struct ChatRequest {
   std::vector<Message> messages;
   nlohmann::ordered_json tools;  // null when absent, else the array as given
   bool add_generation_prompt = true;
+  bool continue_final_message = false;
   // Other top-level keys that templates read (enable_thinking, keep_past_thinking, ...), from
   // "chat_template_kwargs" or given at the top level.
   nlohmann::ordered_json template_kwargs = nlohmann::ordered_json::object();
@@ -63,7 +64,7 @@ struct ChatRequest {
 // Accepts an array of messages. Errors name the message index and field.
 Result<std::vector<Message>> ParseMessagesJson(const nlohmann::ordered_json& j);
 // Accepts an array of messages, or {"messages": [...], "tools": [...], "add_generation_prompt": bool,
-// "chat_template_kwargs": {...}, other keys...}.
+// "continue_final_message": bool, "chat_template_kwargs": {...}, other keys...}.
 Result<ChatRequest> ParseChatRequestJson(const nlohmann::ordered_json& j);
 
 // The dict a chat template sees for one message.

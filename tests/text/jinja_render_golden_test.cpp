@@ -82,6 +82,8 @@ TEST(JinjaGolden, PythonJinja2RendersOfRealChatTemplates) {
     RenderOptions opt;
     opt.now_unix_seconds = doc["now_unix_seconds"].get<int64_t>();
     for (const auto& c : doc["cases"]) {
+      // continue_final_message post-processes the render; chat_template_test covers it.
+      if (c["context"].value("continue_final_message", false)) continue;
       auto out = tmpl->Render(c["context"], opt);
       std::string where = name + " / " + c["name"].get<std::string>();
       if (c.contains("rendered")) {

@@ -162,6 +162,15 @@ CONVERSATIONS = [
         {"role": "assistant", "content": "Hi, how can I help?"},
         {"role": "user", "content": "Tell me a joke."},
     ], "add_generation_prompt": True}),
+    ("continue-final", {"messages": [
+        {"role": "user", "content": "Reply in JSON."},
+        {"role": "assistant", "content": "{\"answer\": "},
+    ], "add_generation_prompt": False, "continue_final_message": True}),
+    ("continue-final-parts", {"messages": [
+        {"role": "system", "content": "Be terse."},
+        {"role": "user", "content": "Count:"},
+        {"role": "assistant", "content": [{"type": "text", "text": "1, 2,  "}]},
+    ], "add_generation_prompt": False, "continue_final_message": True}),
     ("thinking-field-tools", {"tools": [SEARCH_TOOL], "messages": [
         {"role": "user", "content": "Search for cats."},
         {"role": "assistant", "thinking": "I should search.", "content": "Searching.", "tool_calls": [
@@ -169,6 +178,24 @@ CONVERSATIONS = [
         {"role": "tool", "content": [{"type": "text", "text": "cats are great"}]},
     ], "add_generation_prompt": True, "enable_thinking": False}),
 ]
+
+
+def continue_final_message(rendered, messages):
+    """transformers' apply_chat_template(continue_final_message=True) post-processing, transcribed."""
+    final = messages[-1]["content"]
+    if isinstance(final, (list, tuple)):
+        for block in reversed(final):
+            if "text" in block:
+                final = block["text"]
+                break
+        else:
+            raise ValueError("continue_final_message is set but we could not find any text to continue")
+    if final.strip() not in rendered:
+        raise ValueError("continue_final_message is set but the final message does not appear in the chat")
+    loc = rendered.rindex(final.strip())
+    if rendered[loc:loc + len(final.lstrip())] == final:
+        return rendered[:loc + len(final.lstrip())]
+    return rendered[:loc + len(final.strip())]
 
 
 def load_template(base, rel, kind):
@@ -203,6 +230,8 @@ def render_all():
             case = {"name": conv_name, "context": context}
             try:
                 case["rendered"] = template.render(**context)
+                if context.get("continue_final_message"):
+                    case["rendered"] = continue_final_message(case["rendered"], context["messages"])
             except Exception as e:  # the test checks that lfm.cpp refuses too
                 case["error"] = "%s: %s" % (type(e).__name__, e)
             cases.append(case)
