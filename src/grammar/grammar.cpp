@@ -241,8 +241,9 @@ Status GrammarMatcher::ComputeMask(std::vector<uint32_t>* bitmask) {
   }
   uint32_t* bits = bitmask->data();
   grammar::Lexer* lexer = grammar_->lexer_.get();
-  if (lexer->PlainLoop(rec_->TopLexState())) {
-    const auto& plain = trie_->plain_mask();
+  int64_t cls = lexer->PlainClass(rec_->TopLexState());
+  if (cls != grammar::Lexer::kPlainUnknown) {
+    const auto& plain = cls == grammar::Lexer::kPlainAll ? trie_->plain_mask() : trie_->plain_mask_upto(cls);
     for (size_t w = 0; w < plain.size(); ++w) bits[w] |= plain[w];
     Walk(trie_->rest_nodes(), bits);
   } else {

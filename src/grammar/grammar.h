@@ -61,6 +61,10 @@ class TokenTrie {
   const std::vector<Node>& nodes() const { return all_; }
   // Tokens made only of plain JSON-string characters (see Lexer::PlainLoop), and the trie of the rest.
   const std::vector<uint32_t>& plain_mask() const { return plain_mask_; }
+  // Plain tokens of at most k characters (k is clamped to the longest plain token).
+  const std::vector<uint32_t>& plain_mask_upto(int64_t k) const {
+    return k >= static_cast<int64_t>(plain_upto_.size()) ? plain_mask_ : plain_upto_[k];
+  }
   const std::vector<Node>& rest_nodes() const { return rest_; }
   const std::vector<int32_t>& token_ids() const { return token_ids_; }
   // Longest vocabulary token (text only) that is a prefix of s; 0 if none. For tests and forcing.
@@ -75,6 +79,7 @@ class TokenTrie {
   std::vector<Node> all_, rest_;
   std::vector<int32_t> token_ids_;
   std::vector<uint32_t> plain_mask_;
+  std::vector<std::vector<uint32_t>> plain_upto_;  // [k]: plain tokens with <= k characters
 };
 
 struct JsonSchemaOptions {

@@ -77,6 +77,77 @@ uint32_t Lexer::NextSlow(uint32_t s, uint8_t b) {
   return id;
 }
 
+bool Lexer::NoPlainStartLocked(RxId t) {
+  if (rx_->Nullable(t)) return false;
+  for (int c = 0x20; c <= 0xF4; ++c) {
+    if (c == '"' || c == '\\' || (c >= 0x80 && c < 0xC2)) continue;
+    if (rx_->Deriv(t, static_cast<uint8_t>(c)) != rx_->Empty()) return false;
+  }
+  return true;
+}
+
+int64_t Lexer::CompClassLocked(RxId r) {
+  auto it = comp_class_.find(r);
+  if (it != comp_class_.end()) return it->second;
+  int64_t cls = kPlainUnknown;
+  const RxNode& n = rx_->node(r);
+  RxId jc = rx_->json_char();
+  if (jc != UINT32_MAX) {
+    if (n.kind == RxKind::kConcat) {
+      const RxNode& a = rx_->node(n.a);
+      if (a.kind == RxKind::kRepeat && a.a == jc && NoPlainStartLocked(n.b))
+        cls = a.hi == kRxInf ? kPlainAll : static_cast<int64_t>(a.hi);
+    } else if (n.kind == RxKind::kAnd) {
+      std::vector<RxId> kids = rx_->kids(r);
+      int64_t main = kPlainUnknown;
+      bool others_ok = true;
+      for (RxId k : kids) {
+        const RxNode& kn = rx_->node(k);
+        if (kn.kind == RxKind::kNot && rx_->IsFiniteLiteralSet(kn.a)) continue;
+        if (main != kPlainUnknown) {
+          others_ok = false;
+          break;
+        }
+        main = CompClassLocked(k);
+        if (main == kPlainUnknown) others_ok = false;
+      }
+      // With an excluded finite set, only the unbounded case stays exact.
+      if (others_ok && main == kPlainAll) cls = kPlainAll;
+    }
+  }
+  comp_class_.emplace(r, cls);
+  return cls;
+}
+
+int64_t Lexer::PlainClass(uint32_t s) {
+  LexState& st = const_cast<LexState&>(State(s));
+  int64_t known = st.plain_class.load(std::memory_order_acquire);
+  if (known != -2) return known;
+  int64_t cls = kPlainUnknown;
+  if (s != kDeadLexState) {
+    if (PlainLoop(s)) {
+      cls = kPlainAll;
+    } else {
+      std::lock_guard<std::mutex> lock(mu_);
+      bool all_known = true;
+      int64_t best = -1;
+      for (auto& [lex, r] : st.comps) {
+        int64_t c = CompClassLocked(r);
+        if (c == kPlainAll) {
+          best = kPlainAll;
+          break;
+        }
+        if (c == kPlainUnknown) all_known = false;
+        else best = std::max(best, c);
+      }
+      if (best == kPlainAll) cls = kPlainAll;
+      else if (all_known && best >= 0) cls = best;
+    }
+  }
+  st.plain_class.store(cls, std::memory_order_release);
+  return cls;
+}
+
 bool Lexer::PlainLoop(uint32_t s) {
   LexState& st = const_cast<LexState&>(State(s));
   int8_t known = st.plain_loop.load(std::memory_order_acquire);

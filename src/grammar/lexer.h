@@ -26,6 +26,7 @@ struct LexState {
   bool accepting_ignore_only = false;            // every accepting lexeme is an %ignore one
   std::array<std::atomic<int32_t>, 256> next;    // -1 = not computed yet
   std::atomic<int8_t> plain_loop{-1};            // -1 unknown, 0/1: see PlainLoop()
+  std::atomic<int64_t> plain_class{-2};          // -2 unknown; see PlainClass()
   LexState() {
     for (auto& n : next) n.store(-1, std::memory_order_relaxed);
   }
@@ -51,6 +52,12 @@ class Lexer {
   // non-ASCII UTF-8 characters) leads from s back to s. Then every token made only of such characters
   // is allowed and leaves the lexer in s (the slice fast path of the mask computation).
   bool PlainLoop(uint32_t s);
+  // Plain JSON-string tokens allowed from s: kPlainAll (every plain token), k >= 0 (exactly the plain
+  // tokens of at most k characters), or kPlainUnknown (walk them). Exact, from the regex shapes
+  // (any-char){lo,hi} T with T not starting with a plain character, possibly intersected with the
+  // complement of a finite set (excluded property names).
+  static constexpr int64_t kPlainAll = INT64_MAX, kPlainUnknown = -1;
+  int64_t PlainClass(uint32_t s);
   bool exhausted() const { return exhausted_.load(std::memory_order_relaxed); }
   size_t num_states() const { return num_states_; }
   RegexBuilder& regex() { return *rx_; }  // only under lock / before sharing
@@ -63,6 +70,9 @@ class Lexer {
   using Chunk = std::array<LexState, 1u << kChunkBits>;
 
   uint32_t NextSlow(uint32_t s, uint8_t b);
+  int64_t CompClassLocked(RxId r);
+  bool NoPlainStartLocked(RxId t);
+  std::map<RxId, int64_t> comp_class_;
   uint32_t InternLocked(std::vector<std::pair<uint32_t, RxId>> comps);
 
   std::mutex mu_;

@@ -313,6 +313,33 @@ bool RegexBuilder::IsEmpty(RxId id, bool* exhausted) {
   return empty;
 }
 
+const std::vector<RxId>& RegexBuilder::kids(RxId id) const {
+  const RxNode& n = nodes_[id];
+  kids_scratch_.assign(kids_.begin() + n.kids_begin, kids_.begin() + n.kids_begin + n.kids_count);
+  return kids_scratch_;
+}
+
+bool RegexBuilder::IsFiniteLiteralSet(RxId id, int depth) const {
+  if (depth > 100) return false;
+  const RxNode& n = nodes_[id];
+  switch (n.kind) {
+    case RxKind::kEmpty:
+    case RxKind::kEps:
+    case RxKind::kBytes:
+      return true;
+    case RxKind::kConcat:
+      return IsFiniteLiteralSet(n.a, depth + 1) && IsFiniteLiteralSet(n.b, depth + 1);
+    case RxKind::kOr:
+      for (uint32_t i = 0; i < n.kids_count; ++i)
+        if (!IsFiniteLiteralSet(kids_[n.kids_begin + i], depth + 1)) return false;
+      return true;
+    case RxKind::kRepeat:
+      return n.hi != kRxInf && IsFiniteLiteralSet(n.a, depth + 1);
+    default:
+      return false;
+  }
+}
+
 bool RegexBuilder::Matches(RxId id, std::string_view s) {
   for (char c : s) {
     id = Deriv(id, static_cast<uint8_t>(c));

@@ -117,6 +117,19 @@ Result<std::shared_ptr<const TokenTrie>> TokenTrie::Build(const TokenVocab& voca
       rest.push_back(static_cast<int32_t>(i));
     }
   }
+  // Character counts of plain tokens (complete UTF-8 characters by construction).
+  std::vector<std::pair<size_t, int32_t>> plain_chars;
+  size_t max_chars = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (!((t->plain_mask_[i >> 5] >> (i & 31)) & 1)) continue;
+    size_t chars = 0;
+    for (unsigned char c : vocab.token_bytes[i]) chars += (c & 0xC0) != 0x80;
+    plain_chars.emplace_back(chars, static_cast<int32_t>(i));
+    max_chars = std::max(max_chars, chars);
+  }
+  t->plain_upto_.assign(max_chars, std::vector<uint32_t>((n + 31) / 32, 0));
+  for (auto [chars, id] : plain_chars)
+    for (size_t k = chars; k < max_chars; ++k) t->plain_upto_[k][id >> 5] |= 1u << (id & 31);
   Flatten(text, vocab.token_bytes, &t->all_, &t->token_ids_);
   Flatten(rest, vocab.token_bytes, &t->rest_, &t->token_ids_);
   return std::shared_ptr<const TokenTrie>(std::move(t));
