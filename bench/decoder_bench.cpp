@@ -1,12 +1,13 @@
 // End-to-end LFM2 decoder speed: prefill tok/s and decode tok/s on a model directory given by the
 // environment variable LFM_BENCH_MODEL (e.g. one written by `lfm make-test-model --shape lfm2-350m`).
-// Decode also reports the weight bandwidth achieved (weight bytes x tok/s).
+// LFM_THREADS=1 runs on one core. Decode also reports the weight bandwidth achieved (weight bytes x tok/s).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
 #include <memory>
 #include <vector>
 
+#include "base/thread_pool.h"
 #include "model/lfm2_model.h"
 
 namespace lfm {
@@ -18,6 +19,7 @@ Lfm2Model* Model(benchmark::State& state) {
   if (!tried) {
     tried = true;
     const char* dir = std::getenv("LFM_BENCH_MODEL");
+    if (const char* th = std::getenv("LFM_THREADS")) SetDefaultThreads(std::atoi(th));
     if (dir != nullptr) {
       ModelLoadOptions o;
       if (const char* dt = std::getenv("LFM_BENCH_DTYPE")) {
@@ -71,8 +73,8 @@ void BM_Decode(benchmark::State& state) {
                                               benchmark::Counter::kIsRate);
 }
 
-BENCHMARK(BM_Prefill)->Arg(128)->Arg(512)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Decode)->Arg(16)->Arg(512)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Prefill)->Arg(128)->Arg(512)->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Decode)->Arg(16)->Arg(512)->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace lfm
