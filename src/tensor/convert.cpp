@@ -54,14 +54,23 @@ void DequantizeRow(DType t, const void* src, float* dst, int64_t n) {
     case DType::kF32:
       std::memcpy(dst, src, n * 4);
       return;
+    // 16-bit data in a file may sit at an odd offset (safetensors does not align tensors): memcpy.
     case DType::kBF16: {
-      const uint16_t* s = static_cast<const uint16_t*>(src);
-      for (int64_t i = 0; i < n; ++i) dst[i] = BF16ToF32(s[i]);
+      const uint8_t* s = static_cast<const uint8_t*>(src);
+      for (int64_t i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, s + 2 * i, 2);
+        dst[i] = BF16ToF32(h);
+      }
       return;
     }
     case DType::kF16: {
-      const uint16_t* s = static_cast<const uint16_t*>(src);
-      for (int64_t i = 0; i < n; ++i) dst[i] = F16ToF32(s[i]);
+      const uint8_t* s = static_cast<const uint8_t*>(src);
+      for (int64_t i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, s + 2 * i, 2);
+        dst[i] = F16ToF32(h);
+      }
       return;
     }
     case DType::kQ8_0: {
