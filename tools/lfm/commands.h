@@ -8,6 +8,9 @@ namespace lfm::cli {
 
 // Registers a subcommand; the returned callback runs it (after parsing) and gives the exit code.
 using CommandRunner = std::function<int()>;
-void RegisterMakeTestModel(CLI::App& app, std::vector<std::pair<CLI::App*, CommandRunner>>& runners);
+using Runners = std::vector<std::pair<CLI::App*, CommandRunner>>;
+void RegisterMakeTestModel(CLI::App& app, Runners& runners);
+void RegisterGenerate(CLI::App& app, Runners& runners);
+void RegisterTokenize(CLI::App& app, Runners& runners);
 
 }  // namespace lfm::cli

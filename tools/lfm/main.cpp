@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "lfm.cpp 0.1.0");
   std::vector<std::pair<CLI::App*, lfm::cli::CommandRunner>> runners;
+  lfm::cli::RegisterGenerate(app, runners);
+  lfm::cli::RegisterTokenize(app, runners);
   lfm::cli::RegisterMakeTestModel(app, runners);
   CLI11_PARSE(app, argc, argv);
   for (auto& [sub, run] : runners)

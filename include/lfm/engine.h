@@ -1,0 +1,99 @@
+// The Engine: load a model directory once, then tokenize and generate.
+//
+//   auto engine = lfm::Engine::Load("/models/LFM2.5-VL-450M");
+//   if (!engine.ok()) { fprintf(stderr, "%s\n", engine.status().ToString().c_str()); return 1; }
+//   lfm::GenerateOptions opts;
+//   opts.max_tokens = 64;
+//   auto out = (*engine)->Complete("The capital of France is", opts,
+//                                  [](int32_t id, std::string_view piece) { fwrite(...); return true; });
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lfm/sampling.h"
+#include "lfm/status.h"
+
+namespace lfm {
+
+struct LoadOptions {
+  int threads = 0;                    // 0 = every hardware thread
+  std::string weight_dtype = "auto";  // "auto" (as stored), "f32", "bf16" (converted at load)
+  int max_context = 0;                // 0 = the config's max_position_embeddings
+};
+
+struct GenerateOptions {
+  int max_tokens = 256;
+  // Unset: the model's generation_config.json (greedy when it states nothing, as HF does).
+  std::optional<SamplingParams> sampling;
+  std::vector<std::string> stop;    // stop strings; the text ends before the first one found
+  bool ignore_eos = false;          // keep going past the model's EOS ids
+  bool add_special_tokens = true;   // raw completion: the tokenizer's post-processor adds BOS
+};
+
+struct Timings {
+  int prompt_tokens = 0;
+  int generated_tokens = 0;
+  double prefill_ms = 0;  // prompt processing
+  double decode_ms = 0;   // every token after the first
+  double prefill_tokens_per_s() const { return prefill_ms > 0 ? prompt_tokens * 1e3 / prefill_ms : 0; }
+  double decode_tokens_per_s() const {
+    return decode_ms > 0 && generated_tokens > 1 ? (generated_tokens - 1) * 1e3 / decode_ms : 0;
+  }
+};
+
+struct Generation {
+  std::vector<int32_t> prompt_ids;
+  std::vector<int32_t> ids;     // generated ids, including a final EOS id if one ended the run
+  std::string text;             // decoded generated text (special tokens skipped, stop string cut)
+  std::string finish_reason;    // "eos", "stop" (a stop string), "length", "callback"
+  Timings timings;
+};
+
+// Called once per generated token with the newly complete text (empty while a UTF-8 character or
+// a possible stop string is still pending), and once more with id -1 if held-back text remains at
+// the end. Return false to stop generating.
+using TokenCallback = std::function<bool(int32_t id, std::string_view text)>;
+
+struct ModelInfo {
+  std::string path;
+  std::string model_type;  // "lfm2", "lfm2_vl", ...
+  int vocab_size = 0, hidden_size = 0, num_layers = 0, num_attention_layers = 0;
+  int max_context = 0;
+  bool random_weights = false;  // written by `lfm make-test-model`
+  std::vector<int32_t> eos_ids;
+};
+
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> Load(const std::string& model_dir, const LoadOptions& options = {});
+  ~Engine();
+
+  // Raw completion of `prompt` (no chat template).
+  Result<Generation> Complete(const std::string& prompt, const GenerateOptions& options,
+                              const TokenCallback& on_token = nullptr);
+  // Generation from prompt ids (a fresh sequence).
+  Result<Generation> GenerateFromIds(const std::vector<int32_t>& prompt_ids, const GenerateOptions& options,
+                                     const TokenCallback& on_token = nullptr);
+
+  std::vector<int32_t> Tokenize(std::string_view text, bool add_special_tokens) const;
+  std::string Detokenize(const std::vector<int32_t>& ids, bool skip_special_tokens) const;
+  // The vocabulary string of one token ("Ġhello", "<|im_end|>").
+  std::string TokenString(int32_t id) const;
+  // Sampling defaults from generation_config.json.
+  SamplingParams DefaultSampling() const;
+  const ModelInfo& info() const;
+
+  struct Impl;
+
+ private:
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lfm

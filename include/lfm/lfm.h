@@ -1,0 +1,6 @@
+// lfm.cpp public API: include this one header.
+#pragma once
+
+#include "lfm/engine.h"
+#include "lfm/sampling.h"
+#include "lfm/status.h"

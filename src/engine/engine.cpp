@@ -1,0 +1,179 @@
+#include "lfm/engine.h"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "base/mapped_file.h"
+#include "base/thread_pool.h"
+#include "base/timer.h"
+#include "engine/stop_strings.h"
+#include "model/generation_config.h"
+#include "model/lfm2_model.h"
+#include "sample/sampler.h"
+#include "text/tokenizer.h"
+
+namespace lfm {
+
+struct Engine::Impl {
+  ModelInfo info;
+  std::unique_ptr<Lfm2Model> model;
+  Tokenizer tokenizer;
+  GenerationConfig generation;
+  std::vector<float> logits;
+
+  explicit Impl(Tokenizer t) : tokenizer(std::move(t)) {}
+};
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const LoadOptions& options) {
+  SetDefaultThreads(options.threads);
+  if (!FileExists(model_dir + "/config.json"))
+    return NotFound("'" + model_dir + "' is not a model directory: no config.json there "
+                    "(expected a Hugging Face directory with config.json, model.safetensors and tokenizer.json)");
+  LFM_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::FromFile(model_dir + "/tokenizer.json"));
+  auto impl = std::make_unique<Impl>(std::move(tokenizer));
+
+  ModelLoadOptions mo;
+  if (options.weight_dtype == "f32") {
+    mo.weight_dtype = DType::kF32;
+  } else if (options.weight_dtype == "bf16") {
+    mo.weight_dtype = DType::kBF16;
+  } else if (options.weight_dtype != "auto") {
+    return InvalidArgument("weight dtype must be auto, f32 or bf16, got '" + options.weight_dtype + "'");
+  }
+  mo.max_context = options.max_context;
+  LFM_ASSIGN_OR_RETURN(impl->model, Lfm2Model::Load(model_dir, mo));
+
+  const std::string gen_path = model_dir + "/generation_config.json";
+  if (FileExists(gen_path)) {
+    LFM_ASSIGN_OR_RETURN(impl->generation, LoadGenerationConfig(gen_path));
+  }
+
+  const Lfm2Config& c = impl->model->config();
+  ModelInfo& info = impl->info;
+  info.path = model_dir;
+  info.model_type = c.model_type;
+  info.vocab_size = c.vocab_size;
+  info.hidden_size = c.hidden_size;
+  info.num_layers = c.num_hidden_layers;
+  info.num_attention_layers = c.num_attention_layers();
+  info.max_context = impl->model->NewCache()->max_context();
+  // EOS: generation_config.json wins (it is what HF generate() uses), then config.json.
+  for (int id : impl->generation.eos_token_ids) info.eos_ids.push_back(id);
+  if (info.eos_ids.empty())
+    for (int id : c.eos_token_ids) info.eos_ids.push_back(id);
+  auto raw = ReadFileToString(model_dir + "/config.json");
+  if (raw.ok()) {
+    auto j = nlohmann::json::parse(*raw, nullptr, /*allow_exceptions=*/false);
+    info.random_weights = j.is_object() && j.value("lfm_cpp_random_weights", false);
+  }
+  if (impl->tokenizer.vocab_size() > c.vocab_size)
+    return InvalidArgument(model_dir + "/tokenizer.json: tokenizer has " +
+                           std::to_string(impl->tokenizer.vocab_size()) + " tokens but config.json vocab_size is " +
+                           std::to_string(c.vocab_size));
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+const ModelInfo& Engine::info() const { return impl_->info; }
+
+SamplingParams Engine::DefaultSampling() const {
+  const GenerationConfig& g = impl_->generation;
+  SamplingParams p;
+  // HF generate(): greedy unless do_sample is true.
+  p.temperature = g.do_sample.value_or(false) ? g.temperature.value_or(1.0f) : 0.0f;
+  p.top_k = g.top_k.value_or(0);
+  p.top_p = g.top_p.value_or(1.0f);
+  p.min_p = g.min_p.value_or(0.0f);
+  p.repetition_penalty = g.repetition_penalty.value_or(1.0f);
+  return p;
+}
+
+std::vector<int32_t> Engine::Tokenize(std::string_view text, bool add_special_tokens) const {
+  return impl_->tokenizer.Encode(text, add_special_tokens);
+}
+
+std::string Engine::Detokenize(const std::vector<int32_t>& ids, bool skip_special_tokens) const {
+  return impl_->tokenizer.Decode(ids, skip_special_tokens);
+}
+
+std::string Engine::TokenString(int32_t id) const { return impl_->tokenizer.IdToToken(id); }
+
+Result<Generation> Engine::Complete(const std::string& prompt, const GenerateOptions& options,
+                                    const TokenCallback& on_token) {
+  return GenerateFromIds(Tokenize(prompt, options.add_special_tokens), options, on_token);
+}
+
+Result<Generation> Engine::GenerateFromIds(const std::vector<int32_t>& prompt_ids, const GenerateOptions& options,
+                                           const TokenCallback& on_token) {
+  Impl& m = *impl_;
+  if (prompt_ids.empty()) return InvalidArgument("empty prompt: nothing to generate from");
+  if (options.max_tokens < 0) return InvalidArgument("max_tokens must be >= 0");
+  const int vocab = m.info.vocab_size;
+  for (int32_t id : prompt_ids)
+    if (id < 0 || id >= vocab)
+      return InvalidArgument("prompt token id " + std::to_string(id) + " is outside the vocabulary [0, " +
+                             std::to_string(vocab) + ")");
+  const int n_prompt = static_cast<int>(prompt_ids.size());
+  if (n_prompt >= m.info.max_context)
+    return OutOfRange("the prompt has " + std::to_string(n_prompt) + " tokens but the context length is " +
+                      std::to_string(m.info.max_context));
+  SamplingParams sp = options.sampling.value_or(DefaultSampling());
+  LFM_RETURN_IF_ERROR(sp.Validate());
+
+  Generation g;
+  g.prompt_ids = prompt_ids;
+  g.timings.prompt_tokens = n_prompt;
+  auto cache = m.model->NewCache();
+  Timer t;
+  LFM_RETURN_IF_ERROR(m.model->Forward(prompt_ids.data(), n_prompt, *cache, &m.logits));
+  g.timings.prefill_ms = t.Millis();
+
+  Sampler sampler(sp);
+  StreamingDetokenizer detok(m.tokenizer, /*skip_special=*/true);
+  StopStringMatcher stops(options.stop);
+  std::vector<int32_t> history = prompt_ids;
+  g.finish_reason = "length";
+  Timer decode_timer;
+  for (int step = 0; step < options.max_tokens; ++step) {
+    if (step == 1) decode_timer.Reset();
+    int32_t id = sampler.Sample(m.logits.data(), vocab, history);
+    if (id < 0) return Internal("sampler found no candidate token");
+    g.ids.push_back(id);
+    history.push_back(id);
+    g.timings.generated_tokens++;
+    bool is_eos = std::find(m.info.eos_ids.begin(), m.info.eos_ids.end(), id) != m.info.eos_ids.end();
+    if (is_eos && !options.ignore_eos) {
+      g.finish_reason = "eos";
+      break;
+    }
+    std::string piece = stops.Push(detok.Push(id));
+    bool keep_going = on_token ? on_token(id, piece) : true;
+    if (stops.stopped()) {
+      g.finish_reason = "stop";
+      break;
+    }
+    if (!keep_going) {
+      g.finish_reason = "callback";
+      break;
+    }
+    if (step + 1 == options.max_tokens) break;
+    if (cache->n_past() + 1 > m.info.max_context) {
+      g.finish_reason = "length";
+      break;
+    }
+    LFM_RETURN_IF_ERROR(m.model->Forward(&id, 1, *cache, &m.logits));
+  }
+  if (g.timings.generated_tokens > 1) g.timings.decode_ms = decode_timer.Millis();
+  if (!stops.stopped()) {
+    std::string tail = stops.Push(detok.Flush());
+    tail += stops.Flush();
+    if (!tail.empty() && on_token) on_token(-1, tail);
+  }
+  g.text = stops.text();
+  return g;
+}
+
+}  // namespace lfm

@@ -1,0 +1,79 @@
+// lfm generate: raw completion (no chat template). The tokenizer's post-processor adds BOS.
+#include <cstdio>
+#include <string>
+
+#include "base/mapped_file.h"
+#include "commands.h"
+#include "common_options.h"
+
+namespace lfm::cli {
+
+void RegisterGenerate(CLI::App& app, std::vector<std::pair<CLI::App*, CommandRunner>>& runners) {
+  struct Opts {
+    ModelOptions model;
+    SamplingOptions sampling;
+    std::string prompt, prompt_file;
+    bool show_tokens = false, json = false, no_bos = false;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* sub = app.add_subcommand(
+      "generate",
+      "Raw text completion: the prompt is tokenized as is (BOS added by the tokenizer, no chat template)\n"
+      "and the continuation streams to stdout; timings go to stderr.\n"
+      "Example: lfm generate -m models/tiny -p \"Hello world\" -n 32 --temp 0.7 --seed 1");
+  o->model.Add(sub);
+  auto* p = sub->add_option("-p,--prompt", o->prompt, "Prompt text");
+  auto* f = sub->add_option("-f,--file", o->prompt_file, "Read the prompt from a file");
+  p->excludes(f);
+  o->sampling.Add(sub);
+  sub->add_flag("--show-tokens", o->show_tokens, "Print each generated token as [id 'piece'] instead of plain text");
+  sub->add_flag("--json", o->json,
+                "Print one JSON object (prompt_ids, ids, text, finish_reason, sampling, timings) instead of streaming");
+  sub->add_flag("--no-bos", o->no_bos, "Do not apply the tokenizer's post-processor (no BOS)");
+  runners.emplace_back(sub, [o]() {
+    std::string prompt = o->prompt;
+    if (!o->prompt_file.empty()) {
+      auto text = ReadFileToString(o->prompt_file);
+      if (!text.ok()) {
+        std::fprintf(stderr, "lfm generate: %s\n", text.status().ToString().c_str());
+        return 2;
+      }
+      prompt = *text;
+    }
+    if (prompt.empty()) {
+      std::fprintf(stderr, "lfm generate: give a prompt with -p TEXT or -f FILE\n");
+      return 2;
+    }
+    auto engine = o->model.Load();
+    if (!engine) return 1;
+    GenerateOptions go = o->sampling.Resolve(*engine);
+    go.add_special_tokens = !o->no_bos;
+    TokenCallback cb;
+    if (!o->json) {
+      cb = [&](int32_t id, std::string_view piece) {
+        if (o->show_tokens && id >= 0) {
+          std::string tok = engine->TokenString(id);
+          std::printf("[%d '%s']", id, tok.c_str());
+        } else if (!o->show_tokens) {
+          std::fwrite(piece.data(), 1, piece.size(), stdout);
+        }
+        std::fflush(stdout);
+        return true;
+      };
+    }
+    auto g = engine->Complete(prompt, go, cb);
+    if (!g.ok()) {
+      std::fprintf(stderr, "\nlfm generate: %s\n", g.status().ToString().c_str());
+      return 1;
+    }
+    if (o->json) {
+      std::printf("%s\n", GenerationJson(*g, go).c_str());
+    } else {
+      std::printf("\n");
+      PrintTimings(g->timings);
+    }
+    return 0;
+  });
+}
+
+}  // namespace lfm::cli

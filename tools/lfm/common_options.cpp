@@ -1,0 +1,93 @@
+#include "common_options.h"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+namespace lfm::cli {
+
+void ModelOptions::Add(CLI::App* sub) {
+  sub->add_option("-m,--model", model_dir, "Model directory (Hugging Face layout: config.json, model.safetensors, "
+                                           "tokenizer.json, ...)")
+      ->required();
+  sub->add_option("-t,--threads", threads, "Threads (0 = all cores)")->capture_default_str();
+  sub->add_option("--dtype", dtype, "Weight dtype in memory: auto (as stored), f32, bf16")->capture_default_str();
+  sub->add_option("-c,--ctx-size", max_context, "Context length (0 = the model's max_position_embeddings)")
+      ->capture_default_str();
+}
+
+std::unique_ptr<Engine> ModelOptions::Load() const {
+  LoadOptions lo;
+  lo.threads = threads;
+  lo.weight_dtype = dtype;
+  lo.max_context = max_context;
+  auto engine = Engine::Load(model_dir, lo);
+  if (!engine.ok()) {
+    std::fprintf(stderr, "lfm: cannot load model: %s\n", engine.status().ToString().c_str());
+    return nullptr;
+  }
+  if ((*engine)->info().random_weights)
+    std::fprintf(stderr,
+                 "lfm: note: %s holds RANDOM weights (made by `lfm make-test-model`): its text is meaningless.\n"
+                 "     For real output, download e.g. LiquidAI/LFM2.5-VL-450M from Hugging Face and pass its "
+                 "directory to -m.\n",
+                 model_dir.c_str());
+  return std::move(*engine);
+}
+
+void SamplingOptions::Add(CLI::App* sub) {
+  sub->add_option("-n,--max-tokens", max_tokens, "Maximum tokens to generate")->capture_default_str();
+  sub->add_option("--temp", temperature, "Temperature (0 = greedy). Default: generation_config.json, else greedy");
+  sub->add_option("--top-k", top_k, "Top-k (0 = off)");
+  sub->add_option("--top-p", top_p, "Top-p / nucleus (1 = off)");
+  sub->add_option("--min-p", min_p, "Min-p (0 = off); Liquid recommends 0.15 with --temp 0.1");
+  sub->add_option("--repeat-penalty", repeat_penalty, "Repetition penalty, HF semantics (1 = off)");
+  sub->add_option("--seed", seed, "Random seed (same seed, same output)");
+  sub->add_option("--stop", stop, "Stop string (repeatable); the output ends before it");
+  sub->add_flag("--ignore-eos", ignore_eos, "Keep generating past the model's end-of-sequence token");
+}
+
+GenerateOptions SamplingOptions::Resolve(const Engine& engine) const {
+  GenerateOptions o;
+  SamplingParams p = engine.DefaultSampling();
+  if (temperature) p.temperature = *temperature;
+  // Asking for a sampling filter without a temperature means sampling at temperature 1, not greedy.
+  if (!temperature && p.greedy() && (top_k || top_p || min_p)) p.temperature = 1.0f;
+  if (top_k) p.top_k = *top_k;
+  if (top_p) p.top_p = *top_p;
+  if (min_p) p.min_p = *min_p;
+  if (repeat_penalty) p.repetition_penalty = *repeat_penalty;
+  p.seed = seed.value_or(0);
+  o.sampling = p;
+  o.max_tokens = max_tokens;
+  o.stop = stop;
+  o.ignore_eos = ignore_eos;
+  return o;
+}
+
+void PrintTimings(const Timings& t) {
+  std::fprintf(stderr, "\nprefill: %d tokens in %.1f ms (%.1f tok/s) | decode: %d tokens in %.1f ms (%.1f tok/s)\n",
+               t.prompt_tokens, t.prefill_ms, t.prefill_tokens_per_s(), t.generated_tokens, t.decode_ms,
+               t.decode_tokens_per_s());
+}
+
+std::string GenerationJson(const Generation& g, const GenerateOptions& opts) {
+  nlohmann::ordered_json j;
+  j["prompt_ids"] = g.prompt_ids;
+  j["ids"] = g.ids;
+  j["text"] = g.text;
+  j["finish_reason"] = g.finish_reason;
+  const SamplingParams& p = *opts.sampling;
+  j["sampling"] = {{"temperature", p.temperature}, {"top_k", p.top_k},   {"top_p", p.top_p},
+                   {"min_p", p.min_p},             {"repeat_penalty", p.repetition_penalty}, {"seed", p.seed}};
+  const Timings& t = g.timings;
+  j["timings"] = {{"prompt_tokens", t.prompt_tokens},
+                  {"generated_tokens", t.generated_tokens},
+                  {"prefill_ms", t.prefill_ms},
+                  {"decode_ms", t.decode_ms},
+                  {"prefill_tokens_per_s", t.prefill_tokens_per_s()},
+                  {"decode_tokens_per_s", t.decode_tokens_per_s()}};
+  // Invalid UTF-8 (a random model can emit half a character at the very end) must not abort the dump.
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+}  // namespace lfm::cli
