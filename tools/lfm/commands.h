@@ -12,5 +12,6 @@ using Runners = std::vector<std::pair<CLI::App*, CommandRunner>>;
 void RegisterMakeTestModel(CLI::App& app, Runners& runners);
 void RegisterGenerate(CLI::App& app, Runners& runners);
 void RegisterTokenize(CLI::App& app, Runners& runners);
+void RegisterBench(CLI::App& app, Runners& runners);
 
 }  // namespace lfm::cli
