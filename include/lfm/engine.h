@@ -69,6 +69,34 @@ struct ModelInfo {
   std::vector<int32_t> eos_ids;
 };
 
+class Engine;
+
+// One conversation's decoder state (the HybridCache) plus the tokens it holds. Tokens appended are
+// processed lazily by the next Generate() (one batched prefill), so a multi-turn chat only pays for
+// the new turn, never for the history again.
+class Session {
+ public:
+  ~Session();
+  // Queues tokens after everything the session holds.
+  Status Append(const std::vector<int32_t>& ids);
+  // Runs the queued tokens (prefill), then generates. Generated tokens, including a final EOS, become
+  // part of the session, so the next turn continues from them.
+  Result<Generation> Generate(const GenerateOptions& options, const TokenCallback& on_token = nullptr);
+  // Every token of the session, processed or queued.
+  const std::vector<int32_t>& tokens() const;
+  // Forgets everything (positions restart at 0).
+  void Reset();
+  // Tokens run through the model's prefill over the session's life (a counter for tests and stats).
+  int64_t prefilled_tokens() const;
+
+  struct Impl;
+
+ private:
+  friend class Engine;
+  explicit Session(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
 class Engine {
  public:
   static Result<std::unique_ptr<Engine>> Load(const std::string& model_dir, const LoadOptions& options = {});
@@ -80,6 +108,9 @@ class Engine {
   // Generation from prompt ids (a fresh sequence).
   Result<Generation> GenerateFromIds(const std::vector<int32_t>& prompt_ids, const GenerateOptions& options,
                                      const TokenCallback& on_token = nullptr);
+
+  // A fresh conversation state for multi-turn use (chat). Sessions must not outlive the Engine.
+  std::unique_ptr<Session> NewSession();
 
   std::vector<int32_t> Tokenize(std::string_view text, bool add_special_tokens) const;
   std::string Detokenize(const std::vector<int32_t>& ids, bool skip_special_tokens) const;

@@ -79,8 +79,8 @@ Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const
 
 const ModelInfo& Engine::info() const { return impl_->info; }
 
-SamplingParams Engine::DefaultSampling() const {
-  const GenerationConfig& g = impl_->generation;
+namespace {
+SamplingParams SamplingParamsFromGeneration(const GenerationConfig& g) {
   SamplingParams p;
   // HF generate(): greedy unless do_sample is true.
   p.temperature = g.do_sample.value_or(false) ? g.temperature.value_or(1.0f) : 0.0f;
@@ -90,6 +90,9 @@ SamplingParams Engine::DefaultSampling() const {
   p.repetition_penalty = g.repetition_penalty.value_or(1.0f);
   return p;
 }
+}  // namespace
+
+SamplingParams Engine::DefaultSampling() const { return SamplingParamsFromGeneration(impl_->generation); }
 
 std::vector<int32_t> Engine::Tokenize(std::string_view text, bool add_special_tokens) const {
   return impl_->tokenizer.Encode(text, add_special_tokens);
@@ -106,43 +109,79 @@ Result<Generation> Engine::Complete(const std::string& prompt, const GenerateOpt
   return GenerateFromIds(Tokenize(prompt, options.add_special_tokens), options, on_token);
 }
 
-Result<Generation> Engine::GenerateFromIds(const std::vector<int32_t>& prompt_ids, const GenerateOptions& options,
-                                           const TokenCallback& on_token) {
-  Impl& m = *impl_;
-  if (prompt_ids.empty()) return InvalidArgument("empty prompt: nothing to generate from");
+struct Session::Impl {
+  Engine::Impl* engine;
+  std::unique_ptr<HybridCache> cache;
+  std::vector<int32_t> tokens;  // processed + queued
+  size_t processed = 0;         // tokens[0, processed) are in the cache
+  int64_t prefilled = 0;
+};
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::~Session() = default;
+const std::vector<int32_t>& Session::tokens() const { return impl_->tokens; }
+int64_t Session::prefilled_tokens() const { return impl_->prefilled; }
+
+void Session::Reset() {
+  impl_->cache->Clear();
+  impl_->tokens.clear();
+  impl_->processed = 0;
+}
+
+Status Session::Append(const std::vector<int32_t>& ids) {
+  const int vocab = impl_->engine->info.vocab_size;
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] < 0 || ids[i] >= vocab)
+      return InvalidArgument("token id " + std::to_string(ids[i]) + " at index " + std::to_string(i) +
+                             " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
+  const int max_ctx = impl_->engine->info.max_context;
+  if (impl_->tokens.size() + ids.size() > static_cast<size_t>(max_ctx))
+    return OutOfRange("the context would hold " + std::to_string(impl_->tokens.size() + ids.size()) +
+                      " tokens but the context length is " + std::to_string(max_ctx) +
+                      " (raise it with --ctx-size, up to the model's max_position_embeddings)");
+  impl_->tokens.insert(impl_->tokens.end(), ids.begin(), ids.end());
+  return Status::Ok();
+}
+
+std::unique_ptr<Session> Engine::NewSession() {
+  auto impl = std::make_unique<Session::Impl>();
+  impl->engine = impl_.get();
+  impl->cache = impl_->model->NewCache();
+  return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
+Result<Generation> Session::Generate(const GenerateOptions& options, const TokenCallback& on_token) {
+  Impl& s = *impl_;
+  Engine::Impl& m = *s.engine;
   if (options.max_tokens < 0) return InvalidArgument("max_tokens must be >= 0");
+  if (s.processed == s.tokens.size())
+    return InvalidArgument("nothing to generate from: append prompt tokens first");
   const int vocab = m.info.vocab_size;
-  for (int32_t id : prompt_ids)
-    if (id < 0 || id >= vocab)
-      return InvalidArgument("prompt token id " + std::to_string(id) + " is outside the vocabulary [0, " +
-                             std::to_string(vocab) + ")");
-  const int n_prompt = static_cast<int>(prompt_ids.size());
-  if (n_prompt >= m.info.max_context)
-    return OutOfRange("the prompt has " + std::to_string(n_prompt) + " tokens but the context length is " +
-                      std::to_string(m.info.max_context));
-  SamplingParams sp = options.sampling.value_or(DefaultSampling());
+  SamplingParams sp = options.sampling.value_or(SamplingParamsFromGeneration(m.generation));
   LFM_RETURN_IF_ERROR(sp.Validate());
 
   Generation g;
-  g.prompt_ids = prompt_ids;
-  g.timings.prompt_tokens = n_prompt;
-  auto cache = m.model->NewCache();
+  g.prompt_ids.assign(s.tokens.begin() + static_cast<std::ptrdiff_t>(s.processed), s.tokens.end());
+  const int n_new = static_cast<int>(g.prompt_ids.size());
+  g.timings.prompt_tokens = n_new;
   Timer t;
-  LFM_RETURN_IF_ERROR(m.model->Forward(prompt_ids.data(), n_prompt, *cache, &m.logits));
+  LFM_RETURN_IF_ERROR(m.model->Forward(g.prompt_ids.data(), n_new, *s.cache, &m.logits));
   g.timings.prefill_ms = t.Millis();
+  s.processed = s.tokens.size();
+  s.prefilled += n_new;
 
   Sampler sampler(sp);
   StreamingDetokenizer detok(m.tokenizer, /*skip_special=*/true);
   StopStringMatcher stops(options.stop);
-  std::vector<int32_t> history = prompt_ids;
   g.finish_reason = "length";
   Timer decode_timer;
   for (int step = 0; step < options.max_tokens; ++step) {
     if (step == 1) decode_timer.Reset();
-    int32_t id = sampler.Sample(m.logits.data(), vocab, history);
+    // The repetition penalty sees the whole session, as HF sees the whole input_ids.
+    int32_t id = sampler.Sample(m.logits.data(), vocab, s.tokens);
     if (id < 0) return Internal("sampler found no candidate token");
     g.ids.push_back(id);
-    history.push_back(id);
+    s.tokens.push_back(id);  // queued: the next Forward (or the next turn's prefill) runs it
     g.timings.generated_tokens++;
     bool is_eos = std::find(m.info.eos_ids.begin(), m.info.eos_ids.end(), id) != m.info.eos_ids.end();
     if (is_eos && !options.ignore_eos) {
@@ -160,11 +199,12 @@ Result<Generation> Engine::GenerateFromIds(const std::vector<int32_t>& prompt_id
       break;
     }
     if (step + 1 == options.max_tokens) break;
-    if (cache->n_past() + 1 > m.info.max_context) {
-      g.finish_reason = "length";
+    if (s.tokens.size() >= static_cast<size_t>(m.info.max_context)) {
+      g.finish_reason = "context";
       break;
     }
-    LFM_RETURN_IF_ERROR(m.model->Forward(&id, 1, *cache, &m.logits));
+    LFM_RETURN_IF_ERROR(m.model->Forward(&id, 1, *s.cache, &m.logits));
+    s.processed = s.tokens.size();
   }
   if (g.timings.generated_tokens > 1) g.timings.decode_ms = decode_timer.Millis();
   if (!stops.stopped()) {
@@ -174,6 +214,17 @@ Result<Generation> Engine::GenerateFromIds(const std::vector<int32_t>& prompt_id
   }
   g.text = stops.text();
   return g;
+}
+
+Result<Generation> Engine::GenerateFromIds(const std::vector<int32_t>& prompt_ids, const GenerateOptions& options,
+                                           const TokenCallback& on_token) {
+  if (prompt_ids.empty()) return InvalidArgument("empty prompt: nothing to generate from");
+  if (prompt_ids.size() >= static_cast<size_t>(impl_->info.max_context))
+    return OutOfRange("the prompt has " + std::to_string(prompt_ids.size()) +
+                      " tokens but the context length is " + std::to_string(impl_->info.max_context));
+  auto session = NewSession();
+  LFM_RETURN_IF_ERROR(session->Append(prompt_ids));
+  return session->Generate(options, on_token);
 }
 
 }  // namespace lfm
