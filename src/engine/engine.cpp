@@ -11,6 +11,7 @@
 #include "model/generation_config.h"
 #include "model/lfm2_model.h"
 #include "sample/sampler.h"
+#include "text/detokenizer.h"
 #include "text/tokenizer.h"
 
 namespace lfm {
