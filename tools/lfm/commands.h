@@ -13,5 +13,6 @@ void RegisterMakeTestModel(CLI::App& app, Runners& runners);
 void RegisterGenerate(CLI::App& app, Runners& runners);
 void RegisterTokenize(CLI::App& app, Runners& runners);
 void RegisterBench(CLI::App& app, Runners& runners);
+void RegisterPreprocess(CLI::App& app, Runners& runners);
 
 }  // namespace lfm::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   std::vector<std::pair<CLI::App*, lfm::cli::CommandRunner>> runners;
   lfm::cli::RegisterGenerate(app, runners);
   lfm::cli::RegisterTokenize(app, runners);
+  lfm::cli::RegisterPreprocess(app, runners);
   lfm::cli::RegisterBench(app, runners);
   lfm::cli::RegisterMakeTestModel(app, runners);
   CLI11_PARSE(app, argc, argv);
