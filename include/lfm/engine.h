@@ -70,6 +70,9 @@ struct ModelInfo {
 };
 
 class Engine;
+class Conversation;
+struct ChatOptions;
+struct ChatResult;
 
 // One conversation's decoder state (the HybridCache) plus the tokens it holds. Tokens appended are
 // processed lazily by the next Generate() (one batched prefill), so a multi-turn chat only pays for
@@ -93,6 +96,9 @@ class Session {
 
  private:
   friend class Engine;
+class Conversation;
+struct ChatOptions;
+struct ChatResult;
   explicit Session(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
@@ -111,6 +117,17 @@ class Engine {
 
   // A fresh conversation state for multi-turn use (chat). Sessions must not outlive the Engine.
   std::unique_ptr<Session> NewSession();
+
+  // --- chat (lfm/chat.h) ---
+  // Renders a chat request (JSON, OpenAI shapes) with the model's template. With expand_images, each
+  // image placeholder is replaced by the LFM2-VL tile/thumbnail expansion of its image.
+  Result<std::string> RenderChat(const std::string& request_json, bool expand_images = false,
+                                 const ChatOptions* options = nullptr) const;
+  // One stateless chat completion.
+  Result<ChatResult> Chat(const std::string& request_json, const ChatOptions& options,
+                          const TokenCallback& on_token = nullptr);
+  // A conversation that keeps the decoder cache across turns.
+  std::unique_ptr<Conversation> NewConversation();
 
   std::vector<int32_t> Tokenize(std::string_view text, bool add_special_tokens) const;
   std::string Detokenize(const std::vector<int32_t>& ids, bool skip_special_tokens) const;

@@ -7,6 +7,7 @@
 #include "base/mapped_file.h"
 #include "base/thread_pool.h"
 #include "base/timer.h"
+#include "engine/engine_impl.h"
 #include "engine/stop_strings.h"
 #include "model/generation_config.h"
 #include "model/lfm2_model.h"
@@ -16,15 +17,6 @@
 
 namespace lfm {
 
-struct Engine::Impl {
-  ModelInfo info;
-  std::unique_ptr<Lfm2Model> model;
-  Tokenizer tokenizer;
-  GenerationConfig generation;
-  std::vector<float> logits;
-
-  explicit Impl(Tokenizer t) : tokenizer(std::move(t)) {}
-};
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
@@ -71,6 +63,17 @@ Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const
     auto j = nlohmann::json::parse(*raw, nullptr, /*allow_exceptions=*/false);
     info.random_weights = j.is_object() && j.value("lfm_cpp_random_weights", false);
   }
+  // Chat is optional: a base model may ship no template. Remember why, to say so when chat is asked for.
+  auto tmpl = ChatTemplate::FromModelDir(model_dir);
+  if (tmpl.ok()) {
+    impl->chat_template = std::move(tmpl).value();
+    impl->special_tokens = impl->chat_template->special_tokens();
+  } else {
+    impl->chat_template_error = tmpl.status();
+  }
+  for (const auto& t : impl->tokenizer.SpecialTokenStrings())
+    if (std::find(impl->special_tokens.begin(), impl->special_tokens.end(), t) == impl->special_tokens.end())
+      impl->special_tokens.push_back(t);
   if (impl->tokenizer.vocab_size() > c.vocab_size)
     return InvalidArgument(model_dir + "/tokenizer.json: tokenizer has " +
                            std::to_string(impl->tokenizer.vocab_size()) + " tokens but config.json vocab_size is " +
@@ -80,7 +83,6 @@ Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const
 
 const ModelInfo& Engine::info() const { return impl_->info; }
 
-namespace {
 SamplingParams SamplingParamsFromGeneration(const GenerationConfig& g) {
   SamplingParams p;
   // HF generate(): greedy unless do_sample is true.
@@ -91,7 +93,6 @@ SamplingParams SamplingParamsFromGeneration(const GenerationConfig& g) {
   p.repetition_penalty = g.repetition_penalty.value_or(1.0f);
   return p;
 }
-}  // namespace
 
 SamplingParams Engine::DefaultSampling() const { return SamplingParamsFromGeneration(impl_->generation); }
 

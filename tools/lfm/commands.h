@@ -14,5 +14,8 @@ void RegisterGenerate(CLI::App& app, Runners& runners);
 void RegisterTokenize(CLI::App& app, Runners& runners);
 void RegisterBench(CLI::App& app, Runners& runners);
 void RegisterPreprocess(CLI::App& app, Runners& runners);
+void RegisterRun(CLI::App& app, Runners& runners);
+void RegisterChat(CLI::App& app, Runners& runners);
+void RegisterRender(CLI::App& app, Runners& runners);
 
 }  // namespace lfm::cli

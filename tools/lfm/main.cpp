@@ -11,7 +11,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "lfm.cpp 0.1.0");
   std::vector<std::pair<CLI::App*, lfm::cli::CommandRunner>> runners;
+  lfm::cli::RegisterRun(app, runners);
+  lfm::cli::RegisterChat(app, runners);
   lfm::cli::RegisterGenerate(app, runners);
+  lfm::cli::RegisterRender(app, runners);
   lfm::cli::RegisterTokenize(app, runners);
   lfm::cli::RegisterPreprocess(app, runners);
   lfm::cli::RegisterBench(app, runners);

@@ -1,0 +1,68 @@
+// Chat: messages in OpenAI's JSON shapes, rendered through the model's own chat template.
+//
+//   auto out = engine->Chat(R"({"messages": [{"role": "user", "content": "Hi!"}]})", {});
+//   printf("%s\n", out->content.c_str());
+//
+// A request is either a JSON array of messages or an object {"messages": [...], "tools": [...],
+// "add_generation_prompt": true, "chat_template_kwargs": {...}}. Image parts ({"type": "image_url",
+// "image_url": {"url": "path/or/data-URI"}} or {"type": "image", "image": "path"}) go through the
+// LFM2-VL vision pipeline on VL models and are refused on text models.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lfm/engine.h"
+
+namespace lfm {
+
+struct ChatOptions {
+  GenerateOptions generate;
+  // User and tool text containing a special-token string ("<|im_end|>", "<image>", ...) is refused
+  // by default; with escape_special_tokens it is defused with a zero-width space instead.
+  bool escape_special_tokens = false;
+  // Image-token budget overrides (0 = the processor config's min/max_image_tokens).
+  int image_min_tokens = 0;
+  int image_max_tokens = 0;
+};
+
+struct ChatToolCall {
+  std::string name;
+  std::string arguments_json;  // a JSON object
+};
+
+struct ChatResult {
+  Generation generation;     // ids, raw text, timings
+  std::string content;       // the reply with tool-call blocks removed
+  std::vector<ChatToolCall> tool_calls;
+  std::vector<std::string> tool_call_errors;  // malformed calls, reported, never dropped silently
+  std::string prompt;        // the rendered prompt (images expanded)
+};
+
+// A multi-turn conversation that keeps the decoder cache between turns: each Send() only runs the
+// tokens of the new turn through prefill (unless the template rewrites history, e.g. strips past
+// <think> blocks; then the conversation is re-run from the start and `history_reprefills` counts it).
+class Conversation {
+ public:
+  ~Conversation();
+  // Optional system prompt and tools (a JSON array, OpenAI shape), set before the first Send().
+  void SetSystemPrompt(std::string system_prompt);
+  Status SetToolsJson(const std::string& tools_json);
+  // Sends one user message (plain text) and generates the assistant's reply.
+  Result<ChatResult> Send(const std::string& user_text, const ChatOptions& options,
+                          const TokenCallback& on_token = nullptr);
+  int64_t prefilled_tokens() const;   // tokens run through prefill so far, all turns
+  int history_reprefills() const;
+  int turns() const;
+
+  struct Impl;
+
+ private:
+  friend class Engine;
+  explicit Conversation(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lfm

@@ -1,0 +1,174 @@
+// Chat on top of sessions: request JSON -> special-token guard -> template render -> (images) ->
+// tokenize -> generate -> tool-call parsing.
+#include "lfm/chat.h"
+
+#include <nlohmann/json.hpp>
+
+#include "engine/engine_impl.h"
+#include "text/messages.h"
+#include "text/special_tokens_guard.h"
+#include "text/tool_calls.h"
+
+namespace lfm {
+
+namespace {
+
+Result<ChatRequest> ParseRequest(const std::string& request_json) {
+  nlohmann::ordered_json j;
+  try {
+    j = nlohmann::ordered_json::parse(request_json);
+  } catch (const nlohmann::json::parse_error& e) {
+    return InvalidArgument(std::string("chat request is not valid JSON: ") + e.what());
+  }
+  return ParseChatRequestJson(j);
+}
+
+Status GuardSpecialTokens(std::vector<Message>& messages, const std::vector<std::string>& special_tokens,
+                          bool escape) {
+  if (escape) {
+    EscapeSpecialTokens(messages, special_tokens);
+    return Status::Ok();
+  }
+  Status st = CheckNoSpecialTokens(messages, special_tokens);
+  if (!st.ok())
+    return InvalidArgument(st.message() +
+                           " (special tokens in user or tool text could forge turns; pass --escape-special to "
+                           "defuse them instead)");
+  return Status::Ok();
+}
+
+size_t CountImages(const std::vector<Message>& messages) {
+  size_t n = 0;
+  for (const auto& m : messages) n += m.ImageCount();
+  return n;
+}
+
+// Splits raw model output into content and tool calls (LFM2's <|tool_call_start|>[...]<|tool_call_end|>).
+void FillToolCalls(const std::string& raw, ChatResult* out) {
+  ToolCallParseResult parsed = ParseToolCalls(raw);
+  out->content = parsed.content;
+  for (const auto& c : parsed.calls) out->tool_calls.push_back({c.name, c.arguments.dump()});
+  for (const auto& e : parsed.errors)
+    out->tool_call_errors.push_back("at byte " + std::to_string(e.offset) + ": " + e.message + " in " + e.raw);
+}
+
+}  // namespace
+
+Result<std::string> RenderChatRequest(const ChatTemplate& tmpl, const std::vector<std::string>& special_tokens,
+                                      const std::string& request_json, bool escape_special_tokens) {
+  LFM_ASSIGN_OR_RETURN(ChatRequest request, ParseRequest(request_json));
+  LFM_RETURN_IF_ERROR(GuardSpecialTokens(request.messages, special_tokens, escape_special_tokens));
+  ChatRenderOptions ro;
+  ro.tools = request.tools;
+  ro.add_generation_prompt = request.add_generation_prompt;
+  ro.extra_context = request.template_kwargs;
+  return tmpl.Render(request.messages, ro);
+}
+
+Result<std::string> Engine::RenderChat(const std::string& request_json, bool expand_images,
+                                       const ChatOptions* options) const {
+  const Impl& m = *impl_;
+  if (!m.chat_template)
+    return Unsupported(m.info.path + " has no usable chat template: " + m.chat_template_error.message() +
+                       " (use `lfm generate` for raw completion)");
+  if (expand_images) {
+    LFM_ASSIGN_OR_RETURN(ChatRequest request, ParseRequest(request_json));
+    if (CountImages(request.messages) > 0)
+      return Unsupported("image inputs: this build's engine does not run the LFM2-VL vision tower yet");
+  }
+  return RenderChatRequest(*m.chat_template, m.special_tokens, request_json,
+                           options != nullptr && options->escape_special_tokens);
+}
+
+Result<ChatResult> Engine::Chat(const std::string& request_json, const ChatOptions& options,
+                                const TokenCallback& on_token) {
+  LFM_ASSIGN_OR_RETURN(std::string prompt, RenderChat(request_json, /*expand_images=*/true, &options));
+  // The template writes BOS itself; HF tokenizes chat prompts with add_special_tokens=False.
+  auto session = NewSession();
+  LFM_RETURN_IF_ERROR(session->Append(Tokenize(prompt, /*add_special_tokens=*/false)));
+  ChatResult out;
+  out.prompt = std::move(prompt);
+  LFM_ASSIGN_OR_RETURN(out.generation, session->Generate(options.generate, on_token));
+  std::vector<int32_t> body = out.generation.ids;
+  if (out.generation.finish_reason == "eos" && !body.empty()) body.pop_back();
+  FillToolCalls(Detokenize(body, /*skip_special_tokens=*/false), &out);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+struct Conversation::Impl {
+  Engine* engine = nullptr;
+  std::unique_ptr<Session> session;
+  nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+  nlohmann::ordered_json tools;  // null = none
+  std::string session_text;      // the text the session's tokens spell (special tokens included)
+  int reprefills = 0;
+  int turns = 0;
+};
+
+Conversation::Conversation(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Conversation::~Conversation() = default;
+int64_t Conversation::prefilled_tokens() const { return impl_->session->prefilled_tokens(); }
+int Conversation::history_reprefills() const { return impl_->reprefills; }
+int Conversation::turns() const { return impl_->turns; }
+
+void Conversation::SetSystemPrompt(std::string system_prompt) {
+  if (!impl_->messages.empty() && impl_->messages[0]["role"] == "system") impl_->messages.erase(0);
+  if (!system_prompt.empty())
+    impl_->messages.insert(impl_->messages.begin(), {{"role", "system"}, {"content", std::move(system_prompt)}});
+}
+
+Status Conversation::SetToolsJson(const std::string& tools_json) {
+  try {
+    auto t = nlohmann::ordered_json::parse(tools_json);
+    if (!t.is_array()) return InvalidArgument("tools must be a JSON array");
+    impl_->tools = std::move(t);
+  } catch (const nlohmann::json::parse_error& e) {
+    return InvalidArgument(std::string("tools are not valid JSON: ") + e.what());
+  }
+  return Status::Ok();
+}
+
+std::unique_ptr<Conversation> Engine::NewConversation() {
+  auto impl = std::make_unique<Conversation::Impl>();
+  impl->engine = this;
+  impl->session = NewSession();
+  return std::unique_ptr<Conversation>(new Conversation(std::move(impl)));
+}
+
+Result<ChatResult> Conversation::Send(const std::string& user_text, const ChatOptions& options,
+                                      const TokenCallback& on_token) {
+  Impl& c = *impl_;
+  nlohmann::ordered_json messages = c.messages;
+  messages.push_back({{"role", "user"}, {"content", user_text}});
+  nlohmann::ordered_json request = {{"messages", messages}, {"add_generation_prompt", true}};
+  if (!c.tools.is_null()) request["tools"] = c.tools;
+  LFM_ASSIGN_OR_RETURN(std::string prompt, c.engine->RenderChat(request.dump(), /*expand_images=*/true, &options));
+
+  // Reuse the cache when the new prompt extends what the session already holds; otherwise the
+  // template rewrote history and the conversation is run again from the start.
+  std::string delta;
+  if (!c.session_text.empty() && prompt.compare(0, c.session_text.size(), c.session_text) == 0) {
+    delta = prompt.substr(c.session_text.size());
+  } else {
+    if (!c.session_text.empty()) c.reprefills++;
+    c.session->Reset();
+    delta = prompt;
+  }
+  LFM_RETURN_IF_ERROR(c.session->Append(c.engine->Tokenize(delta, /*add_special_tokens=*/false)));
+  ChatResult out;
+  out.prompt = prompt;
+  LFM_ASSIGN_OR_RETURN(out.generation, c.session->Generate(options.generate, on_token));
+  std::vector<int32_t> body = out.generation.ids;
+  if (out.generation.finish_reason == "eos" && !body.empty()) body.pop_back();
+  FillToolCalls(c.engine->Detokenize(body, /*skip_special_tokens=*/false), &out);
+
+  c.session_text = prompt + c.engine->Detokenize(out.generation.ids, /*skip_special_tokens=*/false);
+  messages.push_back({{"role", "assistant"}, {"content", out.content}});
+  c.messages = std::move(messages);
+  c.turns++;
+  return out;
+}
+
+}  // namespace lfm

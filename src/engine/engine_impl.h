@@ -1,0 +1,39 @@
+// Engine internals shared by engine.cpp (load, sessions, generation) and chat.cpp (templates,
+// images, tool calls). Not part of the public API.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "lfm/engine.h"
+#include "model/generation_config.h"
+#include "model/lfm2_model.h"
+#include "text/chat_template.h"
+#include "text/tokenizer.h"
+
+namespace lfm {
+
+struct Engine::Impl {
+  ModelInfo info;
+  std::unique_ptr<Lfm2Model> model;
+  Tokenizer tokenizer;
+  GenerationConfig generation;
+  std::vector<float> logits;
+  // The model's chat template; absent when the directory has none (chat then refuses with an error).
+  std::optional<ChatTemplate> chat_template;
+  Status chat_template_error;  // why chat_template is absent
+  // Special-token strings user text may not contain (tokenizer.json and tokenizer_config.json).
+  std::vector<std::string> special_tokens;
+
+  explicit Impl(Tokenizer t) : tokenizer(std::move(t)) {}
+};
+
+SamplingParams SamplingParamsFromGeneration(const GenerationConfig& g);
+
+// Parses a chat request (JSON), applies the special-token guard and renders it; needs only the
+// template, so `lfm render` can use it on a directory without weights.
+Result<std::string> RenderChatRequest(const ChatTemplate& tmpl, const std::vector<std::string>& special_tokens,
+                                      const std::string& request_json, bool escape_special_tokens);
+
+}  // namespace lfm

@@ -1,0 +1,70 @@
+#include "chat_request.h"
+
+#include <nlohmann/json.hpp>
+
+#include "base/mapped_file.h"
+
+namespace lfm::cli {
+
+void ChatRequestOptions::Add(CLI::App* sub) {
+  sub->add_option("-p,--prompt", prompt, "User message");
+  sub->add_option("--system", system, "System prompt");
+  sub->add_option("--messages", messages_file,
+                  "JSON file: an array of messages, or {\"messages\": [...], \"tools\": [...], "
+                  "\"add_generation_prompt\": true} (OpenAI shapes)");
+  sub->add_option("--tools", tools_file, "JSON file with a tools array (OpenAI function-tool shape)");
+  sub->add_option("--image", images, "Image file attached to the user message (VL models); repeatable");
+  sub->add_flag("--escape-special", escape_special,
+                "Defuse special-token strings in user text (zero-width space) instead of refusing the request");
+}
+
+Result<std::string> ChatRequestOptions::Build() const {
+  nlohmann::ordered_json request = {{"messages", nlohmann::ordered_json::array()}};
+  if (!messages_file.empty()) {
+    LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(messages_file));
+    nlohmann::ordered_json j;
+    try {
+      j = nlohmann::ordered_json::parse(text);
+    } catch (const nlohmann::json::parse_error& e) {
+      return InvalidArgument(messages_file + ": not valid JSON: " + e.what());
+    }
+    if (j.is_array()) {
+      request["messages"] = j;
+    } else if (j.is_object()) {
+      request = j;
+      if (!request.contains("messages")) return InvalidArgument(messages_file + ": the object has no \"messages\"");
+    } else {
+      return InvalidArgument(messages_file + ": expected a JSON array of messages or an object with \"messages\"");
+    }
+  }
+  auto& messages = request["messages"];
+  if (!messages.is_array()) return InvalidArgument("\"messages\" must be an array");
+  if (!system.empty()) {
+    if (!messages.empty() && messages[0].is_object() && messages[0].value("role", "") == "system")
+      return InvalidArgument("--system given but the messages already start with a system message");
+    messages.insert(messages.begin(), {{"role", "system"}, {"content", system}});
+  }
+  if (!prompt.empty() || !images.empty()) {
+    if (images.empty()) {
+      messages.push_back({{"role", "user"}, {"content", prompt}});
+    } else {
+      // Images first, then the text, as LFM2-VL's examples order them.
+      nlohmann::ordered_json parts = nlohmann::ordered_json::array();
+      for (const auto& path : images) parts.push_back({{"type", "image"}, {"image", path}});
+      if (!prompt.empty()) parts.push_back({{"type", "text"}, {"text", prompt}});
+      messages.push_back({{"role", "user"}, {"content", parts}});
+    }
+  }
+  if (messages.empty()) return InvalidArgument("no messages: give -p TEXT, --image FILE or --messages FILE");
+  if (!tools_file.empty()) {
+    LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(tools_file));
+    try {
+      request["tools"] = nlohmann::ordered_json::parse(text);
+    } catch (const nlohmann::json::parse_error& e) {
+      return InvalidArgument(tools_file + ": not valid JSON: " + e.what());
+    }
+  }
+  return request.dump();
+}
+
+}  // namespace lfm::cli

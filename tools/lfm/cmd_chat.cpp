@@ -1,0 +1,115 @@
+// lfm chat: interactive multi-turn chat. The decoder cache is kept between turns, so each turn only
+// prefills its own new tokens.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "base/mapped_file.h"
+#include "chat_output.h"
+#include "commands.h"
+#include "common_options.h"
+#include "lfm/chat.h"
+
+namespace lfm::cli {
+
+void RegisterChat(CLI::App& app, Runners& runners) {
+  struct Opts {
+    ModelOptions model;
+    SamplingOptions sampling;
+    std::string system, tools_file;
+    bool json = false, escape_special = false;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* sub = app.add_subcommand(
+      "chat",
+      "Interactive chat: type a message, get the reply; the conversation's decoder cache is kept, so\n"
+      "earlier turns are never re-run. Commands: /reset (new conversation), /stats, /exit (or Ctrl-D).\n"
+      "Reads lines from stdin, so it can be scripted: printf 'Hi\\nMore\\n' | lfm chat -m DIR --json");
+  o->model.Add(sub);
+  o->sampling.Add(sub);
+  sub->add_option("--system", o->system, "System prompt");
+  sub->add_option("--tools", o->tools_file, "JSON file with a tools array (OpenAI function-tool shape)");
+  sub->add_flag("--escape-special", o->escape_special,
+                "Defuse special-token strings in your messages instead of refusing them");
+  sub->add_flag("--json", o->json, "Print one JSON object per turn (with prefill counts) instead of plain text");
+  runners.emplace_back(sub, [o]() {
+    auto engine = o->model.Load();
+    if (!engine) return 1;
+    ChatOptions co;
+    co.generate = o->sampling.Resolve(*engine);
+    co.escape_special_tokens = o->escape_special;
+    std::string tools_json;
+    if (!o->tools_file.empty()) {
+      auto t = ReadFileToString(o->tools_file);
+      if (!t.ok()) {
+        std::fprintf(stderr, "lfm chat: %s\n", t.status().ToString().c_str());
+        return 2;
+      }
+      tools_json = *t;
+    }
+    auto start = [&]() -> std::unique_ptr<Conversation> {
+      auto c = engine->NewConversation();
+      c->SetSystemPrompt(o->system);
+      if (!tools_json.empty()) {
+        if (Status st = c->SetToolsJson(tools_json); !st.ok()) {
+          std::fprintf(stderr, "lfm chat: %s: %s\n", o->tools_file.c_str(), st.message().c_str());
+          return nullptr;
+        }
+      }
+      return c;
+    };
+    auto conv = start();
+    if (!conv) return 2;
+    const bool interactive = isatty(STDIN_FILENO) && !o->json;
+    if (interactive) std::fprintf(stderr, "lfm chat: type a message (/reset, /stats, /exit)\n");
+    std::string line;
+    while (true) {
+      if (interactive) std::fprintf(stderr, "> ");
+      if (!std::getline(std::cin, line)) break;
+      if (line.empty()) continue;
+      if (line == "/exit" || line == "/quit") break;
+      if (line == "/reset") {
+        conv = start();
+        if (!conv) return 2;
+        continue;
+      }
+      if (line == "/stats") {
+        std::fprintf(stderr, "turns %d, tokens prefilled %lld, history re-runs %d\n", conv->turns(),
+                     static_cast<long long>(conv->prefilled_tokens()), conv->history_reprefills());
+        continue;
+      }
+      TokenCallback cb;
+      if (!o->json) {
+        cb = [](int32_t, std::string_view piece) {
+          std::fwrite(piece.data(), 1, piece.size(), stdout);
+          std::fflush(stdout);
+          return true;
+        };
+      }
+      auto r = conv->Send(line, co, cb);
+      if (!r.ok()) {
+        std::fprintf(stderr, "lfm chat: %s\n", r.status().ToString().c_str());
+        continue;  // the conversation is unchanged; the user can try again
+      }
+      if (o->json) {
+        auto j = nlohmann::ordered_json::parse(ChatResultJson(*r, co.generate));
+        j["turn"] = conv->turns();
+        j["prefilled_tokens_total"] = conv->prefilled_tokens();
+        j["history_reprefills"] = conv->history_reprefills();
+        std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
+        std::fflush(stdout);
+      } else {
+        std::printf("\n");
+        const Timings& t = r->generation.timings;
+        std::fprintf(stderr, "[prefill %d new tokens, %.1f ms | decode %d tokens, %.1f tok/s]\n", t.prompt_tokens,
+                     t.prefill_ms, t.generated_tokens, t.decode_tokens_per_s());
+      }
+    }
+    return 0;
+  });
+}
+
+}  // namespace lfm::cli

@@ -1,0 +1,77 @@
+// lfm run: one chat turn through the model's chat template (system prompt, messages file, tools,
+// images), streamed to stdout or printed as JSON.
+#include <cstdio>
+#include <string>
+
+#include "chat_output.h"
+#include "chat_request.h"
+#include "commands.h"
+#include "common_options.h"
+#include "lfm/chat.h"
+
+namespace lfm::cli {
+
+void RegisterRun(CLI::App& app, Runners& runners) {
+  struct Opts {
+    ModelOptions model;
+    SamplingOptions sampling;
+    ChatRequestOptions request;
+    bool json = false;
+    int image_min_tokens = 0, image_max_tokens = 0;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* sub = app.add_subcommand(
+      "run",
+      "One chat turn: the prompt goes through the model's chat template (BOS, roles, tools, image\n"
+      "placeholders) and the reply streams to stdout. Tool calls in the reply are parsed (--json).\n"
+      "Examples:\n"
+      "  lfm run -m models/LFM2-350M -p \"Write a haiku about CPUs\" --system \"You are a poet.\"\n"
+      "  lfm run -m models/LFM2-350M --messages chat.json --tools tools.json --json");
+  o->model.Add(sub);
+  o->request.Add(sub);
+  o->sampling.Add(sub);
+  sub->add_option("--image-min-tokens", o->image_min_tokens, "Override min_image_tokens (VL models)");
+  sub->add_option("--image-max-tokens", o->image_max_tokens, "Override max_image_tokens (VL models)");
+  sub->add_flag("--json", o->json,
+                "Print one JSON object: prompt_ids, ids, text, content, tool_calls, tool_call_errors, prompt, "
+                "finish_reason, sampling, timings");
+  runners.emplace_back(sub, [o]() {
+    auto request = o->request.Build();
+    if (!request.ok()) {
+      std::fprintf(stderr, "lfm run: %s\n", request.status().message().c_str());
+      return 2;
+    }
+    auto engine = o->model.Load();
+    if (!engine) return 1;
+    ChatOptions co;
+    co.generate = o->sampling.Resolve(*engine);
+    co.escape_special_tokens = o->request.escape_special;
+    co.image_min_tokens = o->image_min_tokens;
+    co.image_max_tokens = o->image_max_tokens;
+    TokenCallback cb;
+    if (!o->json) {
+      cb = [](int32_t, std::string_view piece) {
+        std::fwrite(piece.data(), 1, piece.size(), stdout);
+        std::fflush(stdout);
+        return true;
+      };
+    }
+    auto r = engine->Chat(*request, co, cb);
+    if (!r.ok()) {
+      std::fprintf(stderr, "lfm run: %s\n", r.status().ToString().c_str());
+      return 1;
+    }
+    if (o->json) {
+      std::printf("%s\n", ChatResultJson(*r, co.generate).c_str());
+    } else {
+      std::printf("\n");
+      for (const auto& c : r->tool_calls)
+        std::fprintf(stderr, "tool call: %s(%s)\n", c.name.c_str(), c.arguments_json.c_str());
+      for (const auto& e : r->tool_call_errors) std::fprintf(stderr, "malformed tool call %s\n", e.c_str());
+      PrintTimings(r->generation.timings);
+    }
+    return 0;
+  });
+}
+
+}  // namespace lfm::cli
