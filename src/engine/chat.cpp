@@ -31,9 +31,7 @@ Status GuardSpecialTokens(std::vector<Message>& messages, const std::vector<std:
   }
   Status st = CheckNoSpecialTokens(messages, special_tokens);
   if (!st.ok())
-    return InvalidArgument(st.message() +
-                           " (special tokens in user or tool text could forge turns; pass --escape-special to "
-                           "defuse them instead)");
+    return InvalidArgument(st.message() + " [CLI: --escape-special]");
   return Status::Ok();
 }
 
