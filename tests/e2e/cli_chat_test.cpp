@@ -92,9 +92,15 @@ TEST(CliChat, SecondTurnDoesNotPrefillTheFirstAgain) {
   EXPECT_EQ(t1["prefilled_tokens_total"], first_prompt);
   EXPECT_EQ(t2["prefilled_tokens_total"].get<int>(), first_prompt + second_new);
   EXPECT_EQ(t2["history_reprefills"], 0);
-  EXPECT_LT(second_new, 20);  // "<|im_end|>\n<|im_start|>user\nAnd a second question..." only
   std::string p2 = t2["prompt"];
   EXPECT_EQ(p2.rfind(t1["prompt"].get<std::string>(), 0), 0u) << "turn 2's prompt extends turn 1's";
+  // Re-running turn 2 from scratch would prefill its whole prompt; the kept cache means only the new
+  // tail (the last reply token, the turn markers and the new question) was run.
+  auto tok = testing::RunLfm("tokenize -m " + testing::Quote(Model()) + " --no-special --json " + testing::Quote(p2));
+  ASSERT_EQ(tok.exit_code, 0) << tok.err;
+  const int full_second = static_cast<int>(nlohmann::json::parse(tok.out)["ids"].size());
+  EXPECT_LE(second_new + first_prompt, full_second) << "turn 1's prompt must not be prefilled again";
+  EXPECT_LT(second_new, full_second - first_prompt + 1);
 }
 
 }  // namespace
