@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lfm/grammar.h"
 #include "lfm/sampling.h"
 #include "lfm/status.h"
 
@@ -34,6 +35,9 @@ struct GenerateOptions {
   std::vector<std::string> stop;    // stop strings; the text ends before the first one found
   bool ignore_eos = false;          // keep going past the model's EOS ids
   bool add_special_tokens = true;   // raw completion: the tokenizer's post-processor adds BOS
+  // Constrain the output to a grammar (Engine::CompileGrammar). The output then matches it in full
+  // when the run ends with EOS (finish_reason "eos"); a run cut by max_tokens is a valid prefix.
+  std::shared_ptr<const CompiledGrammar> grammar;
 };
 
 struct Timings {
@@ -51,8 +55,12 @@ struct Generation {
   std::vector<int32_t> prompt_ids;
   std::vector<int32_t> ids;     // generated ids, including a final EOS id if one ended the run
   std::string text;             // decoded generated text (special tokens skipped, stop string cut)
-  std::string finish_reason;    // "eos", "stop" (a stop string), "length", "callback"
+  std::string finish_reason;    // "eos", "stop" (a stop string), "length", "callback", "context"
   Timings timings;
+  // With a grammar: whether the output is a complete match; for JSON Schema, also the verdict of an
+  // independent JSON Schema validator on the parsed output ("" when not checked).
+  bool grammar_complete = false;
+  std::string schema_validation;  // "valid", or the first validation error
 };
 
 // Called once per generated token with the newly complete text (empty while a UTF-8 character or
@@ -128,6 +136,10 @@ class Engine {
                           const TokenCallback& on_token = nullptr);
   // A conversation that keeps the decoder cache across turns.
   std::unique_ptr<Conversation> NewConversation();
+
+  // Compiles a grammar against this model's vocabulary. Unsupported JSON Schema keywords are refused
+  // with the keyword and its JSON pointer.
+  Result<std::shared_ptr<const CompiledGrammar>> CompileGrammar(GrammarKind kind, const std::string& source);
 
   std::vector<int32_t> Tokenize(std::string_view text, bool add_special_tokens) const;
   std::string Detokenize(const std::vector<int32_t>& ids, bool skip_special_tokens) const;

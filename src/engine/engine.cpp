@@ -7,6 +7,7 @@
 #include "base/mapped_file.h"
 #include "base/thread_pool.h"
 #include "base/timer.h"
+#include "engine/constrained.h"
 #include "engine/engine_impl.h"
 #include "engine/stop_strings.h"
 #include "model/generation_config.h"
@@ -175,18 +176,29 @@ Result<Generation> Session::Generate(const GenerateOptions& options, const Token
   Sampler sampler(sp);
   StreamingDetokenizer detok(m.tokenizer, /*skip_special=*/true);
   StopStringMatcher stops(options.stop);
+  std::unique_ptr<GrammarMatcher> matcher;
+  std::vector<uint32_t> allowed;
+  if (options.grammar) {
+    const CompiledGrammar::Impl& gi = options.grammar->impl();
+    if (gi.trie->vocab_size() != static_cast<size_t>(vocab))
+      return InvalidArgument("the grammar was compiled for another model's vocabulary");
+    matcher = std::make_unique<GrammarMatcher>(gi.grammar, gi.trie);
+  }
   g.finish_reason = "length";
   Timer decode_timer;
   for (int step = 0; step < options.max_tokens; ++step) {
     if (step == 1) decode_timer.Reset();
+    if (matcher) LFM_RETURN_IF_ERROR(matcher->ComputeMask(&allowed));
     // The repetition penalty sees the whole session, as HF sees the whole input_ids.
-    int32_t id = sampler.Sample(m.logits.data(), vocab, s.tokens);
+    int32_t id = sampler.Sample(m.logits.data(), vocab, s.tokens, matcher ? allowed.data() : nullptr);
     if (id < 0) return Internal("sampler found no candidate token");
+    const bool is_eos = std::find(m.info.eos_ids.begin(), m.info.eos_ids.end(), id) != m.info.eos_ids.end();
+    if (matcher && !is_eos) LFM_RETURN_IF_ERROR(matcher->AcceptToken(id));
     g.ids.push_back(id);
     s.tokens.push_back(id);  // queued: the next Forward (or the next turn's prefill) runs it
     g.timings.generated_tokens++;
-    bool is_eos = std::find(m.info.eos_ids.begin(), m.info.eos_ids.end(), id) != m.info.eos_ids.end();
-    if (is_eos && !options.ignore_eos) {
+    // Under a grammar, EOS is only allowed once the output is complete, so it always ends the run.
+    if (is_eos && (!options.ignore_eos || matcher)) {
       g.finish_reason = "eos";
       break;
     }
@@ -215,6 +227,22 @@ Result<Generation> Session::Generate(const GenerateOptions& options, const Token
     if (!tail.empty() && on_token) on_token(-1, tail);
   }
   g.text = stops.text();
+  if (matcher) {
+    g.grammar_complete = matcher->IsAccepting();
+    const auto& validator = options.grammar->impl().validator;
+    if (validator && g.grammar_complete) {
+      // An independent check of the constrained output: the validator knows nothing of the grammar.
+      auto doc = nlohmann::json::parse(g.text, nullptr, /*allow_exceptions=*/false);
+      std::vector<ValidationError> errors;
+      if (doc.is_discarded()) {
+        g.schema_validation = "output is not valid JSON";
+      } else if (validator->Validate(doc, &errors)) {
+        g.schema_validation = "valid";
+      } else {
+        g.schema_validation = errors.empty() ? "invalid" : errors.front().instance_pointer + ": " + errors.front().message;
+      }
+    }
+  }
   return g;
 }
 

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
 #include "lfm/engine.h"
+#include "grammar/grammar.h"
 #include "model/generation_config.h"
 #include "model/lfm2_model.h"
 #include "text/chat_template.h"
@@ -25,6 +27,10 @@ struct Engine::Impl {
   Status chat_template_error;  // why chat_template is absent
   // Special-token strings user text may not contain (tokenizer.json and tokenizer_config.json).
   std::vector<std::string> special_tokens;
+
+  // The vocabulary's token trie for constrained decoding, built on first use.
+  std::mutex trie_mu;
+  std::shared_ptr<const TokenTrie> trie;
 
   explicit Impl(Tokenizer t) : tokenizer(std::move(t)) {}
 };

@@ -12,6 +12,7 @@ void RegisterGenerate(CLI::App& app, std::vector<std::pair<CLI::App*, CommandRun
   struct Opts {
     ModelOptions model;
     SamplingOptions sampling;
+    ConstraintOptions constraint;
     std::string prompt, prompt_file;
     bool show_tokens = false, json = false, no_bos = false;
   };
@@ -26,6 +27,7 @@ void RegisterGenerate(CLI::App& app, std::vector<std::pair<CLI::App*, CommandRun
   auto* f = sub->add_option("-f,--file", o->prompt_file, "Read the prompt from a file");
   p->excludes(f);
   o->sampling.Add(sub);
+  o->constraint.Add(sub);
   sub->add_flag("--show-tokens", o->show_tokens, "Print each generated token as [id 'piece'] instead of plain text");
   sub->add_flag("--json", o->json,
                 "Print one JSON object (prompt_ids, ids, text, finish_reason, sampling, timings) instead of streaming");
@@ -48,6 +50,7 @@ void RegisterGenerate(CLI::App& app, std::vector<std::pair<CLI::App*, CommandRun
     if (!engine) return 1;
     GenerateOptions go = o->sampling.Resolve(*engine);
     go.add_special_tokens = !o->no_bos;
+    if (!o->constraint.Apply(*engine, &go)) return 2;
     TokenCallback cb;
     if (!o->json) {
       cb = [&](int32_t id, std::string_view piece) {

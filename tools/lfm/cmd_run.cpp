@@ -15,6 +15,7 @@ void RegisterRun(CLI::App& app, Runners& runners) {
   struct Opts {
     ModelOptions model;
     SamplingOptions sampling;
+    ConstraintOptions constraint;
     ChatRequestOptions request;
     bool json = false;
     int image_min_tokens = 0, image_max_tokens = 0;
@@ -30,6 +31,7 @@ void RegisterRun(CLI::App& app, Runners& runners) {
   o->model.Add(sub);
   o->request.Add(sub);
   o->sampling.Add(sub);
+  o->constraint.Add(sub);
   sub->add_option("--image-min-tokens", o->image_min_tokens, "Override min_image_tokens (VL models)");
   sub->add_option("--image-max-tokens", o->image_max_tokens, "Override max_image_tokens (VL models)");
   sub->add_flag("--json", o->json,
@@ -45,6 +47,7 @@ void RegisterRun(CLI::App& app, Runners& runners) {
     if (!engine) return 1;
     ChatOptions co;
     co.generate = o->sampling.Resolve(*engine);
+    if (!o->constraint.Apply(*engine, &co.generate)) return 2;
     co.escape_special_tokens = o->request.escape_special;
     co.image_min_tokens = o->image_min_tokens;
     co.image_max_tokens = o->image_max_tokens;

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "base/mapped_file.h"
+
 namespace lfm::cli {
 
 void ModelOptions::Add(CLI::App* sub) {
@@ -64,6 +66,42 @@ GenerateOptions SamplingOptions::Resolve(const Engine& engine) const {
   return o;
 }
 
+void ConstraintOptions::Add(CLI::App* sub) {
+  auto* js = sub->add_option("--json-schema", json_schema_file,
+                             "Constrain the output to JSON valid under this JSON Schema file (draft 2020-12 / 07)");
+  auto* lark = sub->add_option("--grammar", lark_file, "Constrain the output to this Lark grammar file");
+  auto* re = sub->add_option("--regex", regex, "Constrain the output to match this regular expression in full");
+  js->excludes(lark)->excludes(re);
+  lark->excludes(re);
+}
+
+bool ConstraintOptions::Apply(Engine& engine, GenerateOptions* opts) const {
+  GrammarKind kind;
+  std::string source;
+  if (!json_schema_file.empty() || !lark_file.empty()) {
+    const std::string& path = json_schema_file.empty() ? lark_file : json_schema_file;
+    kind = json_schema_file.empty() ? GrammarKind::kLark : GrammarKind::kJsonSchema;
+    auto text = ReadFileToString(path);
+    if (!text.ok()) {
+      std::fprintf(stderr, "lfm: %s\n", text.status().ToString().c_str());
+      return false;
+    }
+    source = *text;
+  } else if (regex) {
+    kind = GrammarKind::kRegex;
+    source = *regex;
+  } else {
+    return true;
+  }
+  auto g = engine.CompileGrammar(kind, source);
+  if (!g.ok()) {
+    std::fprintf(stderr, "lfm: cannot compile the %s: %s\n", GrammarKindName(kind), g.status().ToString().c_str());
+    return false;
+  }
+  opts->grammar = std::move(g).value();
+  return true;
+}
+
 void PrintTimings(const Timings& t) {
   std::fprintf(stderr, "\nprefill: %d tokens in %.1f ms (%.1f tok/s) | decode: %d tokens in %.1f ms (%.1f tok/s)\n",
                t.prompt_tokens, t.prefill_ms, t.prefill_tokens_per_s(), t.generated_tokens, t.decode_ms,
@@ -76,6 +114,11 @@ std::string GenerationJson(const Generation& g, const GenerateOptions& opts) {
   j["ids"] = g.ids;
   j["text"] = g.text;
   j["finish_reason"] = g.finish_reason;
+  if (opts.grammar) {
+    j["grammar"] = GrammarKindName(opts.grammar->kind());
+    j["grammar_complete"] = g.grammar_complete;
+    if (!g.schema_validation.empty()) j["schema_validation"] = g.schema_validation;
+  }
   const SamplingParams& p = *opts.sampling;
   j["sampling"] = {{"temperature", p.temperature}, {"top_k", p.top_k},   {"top_p", p.top_p},
                    {"min_p", p.min_p},             {"repeat_penalty", p.repetition_penalty}, {"seed", p.seed}};

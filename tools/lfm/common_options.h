@@ -32,6 +32,15 @@ struct SamplingOptions {
   GenerateOptions Resolve(const Engine& engine) const;
 };
 
+// --json-schema FILE | --grammar FILE.lark | --regex RE: constrains the output (at most one).
+struct ConstraintOptions {
+  std::string json_schema_file, lark_file;
+  std::optional<std::string> regex;
+  void Add(CLI::App* sub);
+  // Compiles the constraint, if any, into opts->grammar; prints the error and returns false on failure.
+  bool Apply(Engine& engine, GenerateOptions* opts) const;
+};
+
 // Prints "prefill: N tokens in X ms (Y tok/s) | decode: ..." to stderr.
 void PrintTimings(const Timings& t);
 // The generation as one JSON object (prompt_ids, ids, text, finish_reason, timings, sampling).

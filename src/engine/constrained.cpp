@@ -1,0 +1,77 @@
+#include "engine/constrained.h"
+
+#include <nlohmann/json.hpp>
+
+#include "engine/engine_impl.h"
+
+namespace lfm {
+
+const char* GrammarKindName(GrammarKind kind) {
+  switch (kind) {
+    case GrammarKind::kJsonSchema: return "JSON Schema";
+    case GrammarKind::kLark: return "Lark grammar";
+    case GrammarKind::kRegex: return "regex";
+  }
+  return "grammar";
+}
+
+TokenVocab MakeTokenVocab(const Tokenizer& tokenizer, int model_vocab, const std::vector<int32_t>& eos_ids) {
+  TokenVocab v;
+  v.token_bytes.resize(model_vocab);
+  v.is_special.assign(model_vocab, true);
+  const int n = std::min(model_vocab, tokenizer.vocab_size());
+  for (int id = 0; id < n; ++id) {
+    if (tokenizer.IsSpecial(id)) continue;
+    std::string bytes = tokenizer.TokenBytes(id);
+    if (bytes.empty()) continue;  // unused id: never allowed
+    v.token_bytes[id] = std::move(bytes);
+    v.is_special[id] = false;
+  }
+  v.eos_ids = eos_ids;
+  return v;
+}
+
+Result<std::shared_ptr<const CompiledGrammar>> Engine::CompileGrammar(GrammarKind kind, const std::string& source) {
+  Impl& m = *impl_;
+  {
+    std::lock_guard<std::mutex> lock(m.trie_mu);
+    if (!m.trie) {
+      LFM_ASSIGN_OR_RETURN(m.trie, TokenTrie::Build(MakeTokenVocab(m.tokenizer, m.info.vocab_size, m.info.eos_ids)));
+    }
+  }
+  auto impl = std::make_shared<CompiledGrammar::Impl>();
+  impl->trie = m.trie;
+  const std::string what = GrammarKindName(kind);
+  switch (kind) {
+    case GrammarKind::kJsonSchema: {
+      nlohmann::ordered_json schema;
+      try {
+        schema = nlohmann::ordered_json::parse(source);
+      } catch (const nlohmann::json::parse_error& e) {
+        return InvalidArgument(std::string("JSON Schema is not valid JSON: ") + e.what());
+      }
+      auto g = Grammar::FromJsonSchema(schema);
+      if (!g.ok()) return g.status().WithContext("JSON Schema");
+      impl->grammar = std::move(g).value();
+      auto v = JsonSchemaValidator::Compile(nlohmann::json::parse(source));
+      if (!v.ok()) return v.status().WithContext("JSON Schema validator");
+      impl->validator = std::make_shared<const JsonSchemaValidator>(std::move(v).value());
+      break;
+    }
+    case GrammarKind::kLark: {
+      auto g = Grammar::FromLark(source);
+      if (!g.ok()) return g.status().WithContext(what);
+      impl->grammar = std::move(g).value();
+      break;
+    }
+    case GrammarKind::kRegex: {
+      auto g = Grammar::FromRegex(source);
+      if (!g.ok()) return g.status().WithContext(what);
+      impl->grammar = std::move(g).value();
+      break;
+    }
+  }
+  return std::make_shared<const CompiledGrammar>(kind, source, std::move(impl));
+}
+
+}  // namespace lfm
