@@ -106,12 +106,12 @@ TEST_F(ConstrainedGeneration, RegexOutputsFullyMatch) {
 
 TEST_F(ConstrainedGeneration, LarkOutputsParse) {
   // Sums of small numbers, e.g. "3+14+(2+7)".
-  const std::string lark = R"(
+  const std::string lark = R"LARK(
 start: expr
 expr: term ("+" term){0,3}
 term: NUMBER | "(" expr ")"
 NUMBER: /[0-9]{1,2}/
-)";
+)LARK";
   auto g = engine_->CompileGrammar(GrammarKind::kLark, lark);
   ASSERT_TRUE(g.ok()) << g.status().ToString();
   // An independent recogniser: balanced parentheses, numbers of 1-2 digits joined by '+'.
