@@ -83,8 +83,8 @@ TEST_F(ConstrainedGeneration, JsonSchemaOutputsAlwaysValidate) {
   for (const char* schema : kSchemas) {
     auto g = engine_->CompileGrammar(GrammarKind::kJsonSchema, schema);
     ASSERT_TRUE(g.ok()) << g.status().ToString() << "\n" << schema;
-    for (uint64_t seed : {1u, 2u, 3u}) {
-      Generation out = Run(*g, seed, "Output:");
+    for (uint64_t seed : {1u, 2u}) {
+      Generation out = Run(*g, seed, "Output:", 200);
       ++runs;
       EXPECT_EQ(out.finish_reason, "eos") << schema << " seed " << seed << " text " << out.text.substr(0, 200);
       EXPECT_TRUE(out.grammar_complete) << schema;
@@ -92,7 +92,7 @@ TEST_F(ConstrainedGeneration, JsonSchemaOutputsAlwaysValidate) {
       EXPECT_EQ(out.schema_validation, "valid") << schema << " seed " << seed << " text " << out.text.substr(0, 200);
     }
   }
-  EXPECT_EQ(runs, 60);
+  EXPECT_EQ(runs, 40);
 }
 
 TEST_F(ConstrainedGeneration, RegexOutputsFullyMatch) {
@@ -151,9 +151,9 @@ NUMBER: /[0-9]{1,2}/
 
 TEST_F(ConstrainedGeneration, UnsupportedKeywordIsRefusedWithItsPointer) {
   auto g = engine_->CompileGrammar(GrammarKind::kJsonSchema,
-                                   R"({"type": "object", "properties": {"a": {"type": "string", "contentMediaType": "x"}}})");
+                                   R"({"type": "object", "properties": {"a": {"not": {"type": "string"}}}})");
   ASSERT_FALSE(g.ok());
-  EXPECT_NE(g.status().message().find("contentMediaType"), std::string::npos) << g.status().message();
+  EXPECT_NE(g.status().message().find("'not'"), std::string::npos) << g.status().message();
   EXPECT_NE(g.status().message().find("/properties/a"), std::string::npos) << g.status().message();
   auto bad_json = engine_->CompileGrammar(GrammarKind::kJsonSchema, "{not json");
   EXPECT_FALSE(bad_json.ok());
