@@ -90,6 +90,9 @@ class Session {
   ~Session();
   // Queues tokens after everything the session holds.
   Status Append(const std::vector<int32_t>& ids);
+  // Same, with the embedding rows of the image placeholder tokens among them given explicitly
+  // (LFM2-VL): rows [n_placeholders, hidden] replace the placeholders' text embeddings in order.
+  Status AppendWithImageRows(const std::vector<int32_t>& ids, std::vector<float> image_rows);
   // Runs the queued tokens (prefill), then generates. Generated tokens, including a final EOS, become
   // part of the session, so the next turn continues from them.
   Result<Generation> Generate(const GenerateOptions& options, const TokenCallback& on_token = nullptr);

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/engine_impl.h"
+#include "engine/image_input.h"
 #include "text/messages.h"
 #include "text/special_tokens_guard.h"
 #include "text/tool_calls.h"
@@ -35,12 +36,6 @@ Status GuardSpecialTokens(std::vector<Message>& messages, const std::vector<std:
   return Status::Ok();
 }
 
-size_t CountImages(const std::vector<Message>& messages) {
-  size_t n = 0;
-  for (const auto& m : messages) n += m.ImageCount();
-  return n;
-}
-
 // Splits raw model output into content and tool calls (LFM2's <|tool_call_start|>[...]<|tool_call_end|>).
 void FillToolCalls(const std::string& raw, ChatResult* out) {
   ToolCallParseResult parsed = ParseToolCalls(raw);
@@ -63,29 +58,80 @@ Result<std::string> RenderChatRequest(const ChatTemplate& tmpl, const std::vecto
   return tmpl.Render(request.messages, ro);
 }
 
-Result<std::string> Engine::RenderChat(const std::string& request_json, bool expand_images,
-                                       const ChatOptions* options) const {
-  const Impl& m = *impl_;
+namespace {
+
+struct PreparedPrompt {
+  std::string text;                // rendered, images expanded
+  std::vector<int32_t> ids;        // tokenized (the template wrote BOS)
+  std::vector<float> image_rows;   // vision features for the image tokens, when encoded
+  size_t num_images = 0;
+};
+
+// request JSON -> guard -> render -> (decode, preprocess, expand images) -> tokenize -> (encode images).
+Result<PreparedPrompt> PreparePrompt(const Engine::Impl& m, const std::string& request_json,
+                                     const ChatOptions* options, bool tokenize, bool encode_images) {
   if (!m.chat_template)
     return Unsupported(m.info.path + " has no usable chat template: " + m.chat_template_error.message() +
                        " (use `lfm generate` for raw completion)");
-  if (expand_images) {
-    LFM_ASSIGN_OR_RETURN(ChatRequest request, ParseRequest(request_json));
-    if (CountImages(request.messages) > 0)
-      return Unsupported("image inputs: this build's engine does not run the LFM2-VL vision tower yet");
+  LFM_ASSIGN_OR_RETURN(ChatRequest request, ParseRequest(request_json));
+  std::vector<std::string> sources;
+  for (const auto& msg : request.messages)
+    for (auto& url : msg.ImageUrls()) sources.push_back(url);
+  if (!sources.empty() && !m.vision)
+    return Unsupported(m.info.path + " is a text model (" + m.info.model_type +
+                       "); image inputs need an LFM2-VL model");
+  PreparedPrompt out;
+  LFM_ASSIGN_OR_RETURN(out.text, RenderChatRequest(*m.chat_template, m.special_tokens, request_json,
+                                                   options != nullptr && options->escape_special_tokens));
+  std::vector<PreprocessedImage> images;
+  if (!sources.empty()) {
+    Lfm2VlProcessorConfig config = m.processor;
+    if (options != nullptr && options->image_min_tokens > 0) config.min_image_tokens = options->image_min_tokens;
+    if (options != nullptr && options->image_max_tokens > 0) config.max_image_tokens = options->image_max_tokens;
+    LFM_RETURN_IF_ERROR(config.Validate());
+    PreprocessOptions po;
+    po.include_pixels = encode_images;
+    for (size_t i = 0; i < sources.size(); ++i) {
+      auto img = LoadImageSource(sources[i]);
+      if (!img.ok()) return img.status().WithContext("image " + std::to_string(i));
+      auto pre = PreprocessLfm2Vl(*img, config, po);
+      if (!pre.ok()) return pre.status().WithContext("image " + std::to_string(i) + " (" + sources[i] + ")");
+      images.push_back(std::move(pre).value());
+    }
+    LFM_ASSIGN_OR_RETURN(out.text, ExpandPromptImages(out.text, images, config));
   }
-  return RenderChatRequest(*m.chat_template, m.special_tokens, request_json,
-                           options != nullptr && options->escape_special_tokens);
+  out.num_images = images.size();
+  if (tokenize) out.ids = m.tokenizer.Encode(out.text, /*add_special_tokens=*/false);
+  if (encode_images && !images.empty()) LFM_RETURN_IF_ERROR(EncodeImages(*m.vision, images, &out.image_rows));
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> Engine::RenderChat(const std::string& request_json, bool expand_images,
+                                       const ChatOptions* options) const {
+  if (!expand_images) {
+    const Impl& m = *impl_;
+    if (!m.chat_template)
+      return Unsupported(m.info.path + " has no usable chat template: " + m.chat_template_error.message());
+    return RenderChatRequest(*m.chat_template, m.special_tokens, request_json,
+                             options != nullptr && options->escape_special_tokens);
+  }
+  LFM_ASSIGN_OR_RETURN(PreparedPrompt p, PreparePrompt(*impl_, request_json, options, false, false));
+  return p.text;
 }
 
 Result<ChatResult> Engine::Chat(const std::string& request_json, const ChatOptions& options,
                                 const TokenCallback& on_token) {
-  LFM_ASSIGN_OR_RETURN(std::string prompt, RenderChat(request_json, /*expand_images=*/true, &options));
-  // The template writes BOS itself; HF tokenizes chat prompts with add_special_tokens=False.
+  LFM_ASSIGN_OR_RETURN(PreparedPrompt p, PreparePrompt(*impl_, request_json, &options, true, true));
   auto session = NewSession();
-  LFM_RETURN_IF_ERROR(session->Append(Tokenize(prompt, /*add_special_tokens=*/false)));
+  if (p.num_images > 0) {
+    LFM_RETURN_IF_ERROR(session->AppendWithImageRows(p.ids, std::move(p.image_rows)));
+  } else {
+    LFM_RETURN_IF_ERROR(session->Append(p.ids));
+  }
   ChatResult out;
-  out.prompt = std::move(prompt);
+  out.prompt = std::move(p.text);
   LFM_ASSIGN_OR_RETURN(out.generation, session->Generate(options.generate, on_token));
   std::vector<int32_t> body = out.generation.ids;
   if (out.generation.finish_reason == "eos" && !body.empty()) body.pop_back();

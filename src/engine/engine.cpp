@@ -10,6 +10,8 @@
 #include "engine/constrained.h"
 #include "engine/engine_impl.h"
 #include "engine/stop_strings.h"
+#include "model/lfm2_vl_config.h"
+#include "weights/weight_store.h"
 #include "model/generation_config.h"
 #include "model/lfm2_model.h"
 #include "sample/sampler.h"
@@ -21,6 +23,29 @@ namespace lfm {
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
+
+namespace {
+
+// The image placeholder id: config.json's image_token_id (or the older image_token_index) must name the
+// same token as the processor's image_token string in the tokenizer.
+Result<int32_t> ResolveImageTokenId(const std::string& dir, const Tokenizer& tokenizer,
+                                    const Lfm2VlProcessorConfig& processor) {
+  auto by_string = tokenizer.TokenToId(processor.image_token);
+  if (!by_string)
+    return InvalidArgument(dir + "/tokenizer.json has no token '" + processor.image_token +
+                           "' (the processor's image_token)");
+  LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(dir + "/config.json"));
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  for (const char* key : {"image_token_id", "image_token_index"}) {
+    if (j.is_object() && j.contains(key) && j[key].is_number_integer() && j[key].get<int32_t>() != *by_string)
+      return InvalidArgument(dir + "/config.json: " + key + " is " + std::to_string(j[key].get<int32_t>()) +
+                             " but the tokenizer gives '" + processor.image_token + "' id " +
+                             std::to_string(*by_string));
+  }
+  return *by_string;
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const LoadOptions& options) {
   SetDefaultThreads(options.threads);
@@ -39,7 +64,23 @@ Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const
     return InvalidArgument("weight dtype must be auto, f32 or bf16, got '" + options.weight_dtype + "'");
   }
   mo.max_context = options.max_context;
-  LFM_ASSIGN_OR_RETURN(impl->model, Lfm2Model::Load(model_dir, mo));
+  LFM_ASSIGN_OR_RETURN(Lfm2Config text_config, LoadLfm2Config(model_dir + "/config.json"));
+  if (text_config.is_vl) {
+    // One mapping of the weights serves the text decoder and the vision tower.
+    LFM_ASSIGN_OR_RETURN(std::unique_ptr<WeightStore> store, WeightStore::OpenDirectory(model_dir));
+    std::shared_ptr<const WeightStore> shared(std::move(store));
+    LFM_ASSIGN_OR_RETURN(impl->model, Lfm2Model::FromWeights(text_config, shared, mo));
+    LFM_ASSIGN_OR_RETURN(Lfm2VlVisionConfig vcfg,
+                         ParseLfm2VlVisionConfig(text_config.vl_config_json, model_dir + "/config.json"));
+    VisionLoadOptions vo;
+    vo.weight_dtype = mo.weight_dtype;
+    LFM_ASSIGN_OR_RETURN(impl->vision, Lfm2VlVision::FromWeights(vcfg, shared, vo));
+    LFM_ASSIGN_OR_RETURN(impl->processor, Lfm2VlProcessorConfig::FromModelDir(model_dir));
+    LFM_RETURN_IF_ERROR(impl->processor.Validate());
+    LFM_ASSIGN_OR_RETURN(impl->image_token_id, ResolveImageTokenId(model_dir, impl->tokenizer, impl->processor));
+  } else {
+    LFM_ASSIGN_OR_RETURN(impl->model, Lfm2Model::Load(model_dir, mo));
+  }
 
   const std::string gen_path = model_dir + "/generation_config.json";
   if (FileExists(gen_path)) {
@@ -118,6 +159,8 @@ struct Session::Impl {
   std::vector<int32_t> tokens;  // processed + queued
   size_t processed = 0;         // tokens[0, processed) are in the cache
   int64_t prefilled = 0;
+  // Image embedding rows for the image placeholders among the queued tokens, in order.
+  std::vector<float> queued_image_rows;
 };
 
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -129,9 +172,35 @@ void Session::Reset() {
   impl_->cache->Clear();
   impl_->tokens.clear();
   impl_->processed = 0;
+  impl_->queued_image_rows.clear();
+}
+
+Status Session::AppendWithImageRows(const std::vector<int32_t>& ids, std::vector<float> image_rows) {
+  const Engine::Impl& m = *impl_->engine;
+  if (m.image_token_id < 0) return Unsupported("this model takes no images (not an LFM2-VL model)");
+  const size_t hidden = static_cast<size_t>(m.info.hidden_size);
+  const size_t placeholders = static_cast<size_t>(std::count(ids.begin(), ids.end(), m.image_token_id));
+  if (image_rows.size() != placeholders * hidden)
+    return InvalidArgument("the prompt has " + std::to_string(placeholders) + " image tokens but the images gave " +
+                           std::to_string(image_rows.size() / hidden) + " feature rows");
+  LFM_RETURN_IF_ERROR(AppendTokens(ids));
+  impl_->queued_image_rows.insert(impl_->queued_image_rows.end(), image_rows.begin(), image_rows.end());
+  return Status::Ok();
 }
 
 Status Session::Append(const std::vector<int32_t>& ids) {
+  const int32_t image_id = impl_->engine->image_token_id;
+  if (image_id >= 0) {
+    const auto n = std::count(ids.begin(), ids.end(), image_id);
+    if (n > 0)
+      return InvalidArgument("the prompt holds " + std::to_string(n) + " image placeholder token(s) (id " +
+                             std::to_string(image_id) + ") but no image; attach images through chat " +
+                             "(`lfm run --image FILE`) so that their features fill those positions");
+  }
+  return AppendTokens(ids);
+}
+
+Status Session::AppendTokens(const std::vector<int32_t>& ids) {
   const int vocab = impl_->engine->info.vocab_size;
   for (size_t i = 0; i < ids.size(); ++i)
     if (ids[i] < 0 || ids[i] >= vocab)
@@ -168,7 +237,25 @@ Result<Generation> Session::Generate(const GenerateOptions& options, const Token
   const int n_new = static_cast<int>(g.prompt_ids.size());
   g.timings.prompt_tokens = n_new;
   Timer t;
-  LFM_RETURN_IF_ERROR(m.model->Forward(g.prompt_ids.data(), n_new, *s.cache, &m.logits));
+  if (s.queued_image_rows.empty()) {
+    LFM_RETURN_IF_ERROR(m.model->Forward(g.prompt_ids.data(), n_new, *s.cache, &m.logits));
+  } else {
+    // Text embeddings with the image placeholders' rows replaced by the image features, in order
+    // (HF's masked_scatter).
+    const size_t hidden = static_cast<size_t>(m.info.hidden_size);
+    std::vector<float> embeds(static_cast<size_t>(n_new) * hidden);
+    m.model->EmbedTokens(g.prompt_ids.data(), n_new, embeds.data());
+    size_t next = 0;
+    for (int i = 0; i < n_new; ++i) {
+      if (g.prompt_ids[i] != m.image_token_id) continue;
+      if ((next + 1) * hidden > s.queued_image_rows.size()) return Internal("more image tokens than image rows");
+      std::copy_n(s.queued_image_rows.begin() + next * hidden, hidden, embeds.begin() + i * hidden);
+      ++next;
+    }
+    if (next * hidden != s.queued_image_rows.size()) return Internal("image rows left over after splicing");
+    s.queued_image_rows.clear();
+    LFM_RETURN_IF_ERROR(m.model->ForwardEmbeddings(embeds.data(), n_new, *s.cache, &m.logits));
+  }
   g.timings.prefill_ms = t.Millis();
   s.processed = s.tokens.size();
   s.prefilled += n_new;

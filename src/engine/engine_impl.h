@@ -10,7 +10,9 @@
 #include "lfm/engine.h"
 #include "grammar/grammar.h"
 #include "model/generation_config.h"
+#include "image/lfm2vl_processor.h"
 #include "model/lfm2_model.h"
+#include "model/lfm2_vl_vision.h"
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
 
@@ -27,6 +29,12 @@ struct Engine::Impl {
   Status chat_template_error;  // why chat_template is absent
   // Special-token strings user text may not contain (tokenizer.json and tokenizer_config.json).
   std::vector<std::string> special_tokens;
+
+  // LFM2-VL only: the vision tower + projector, the image processor settings, and the id of the
+  // image placeholder token whose embedding rows the image features replace.
+  std::unique_ptr<Lfm2VlVision> vision;
+  Lfm2VlProcessorConfig processor;
+  int32_t image_token_id = -1;
 
   // The vocabulary's token trie for constrained decoding, built on first use.
   std::mutex trie_mu;

@@ -1,0 +1,78 @@
+#include "engine/image_input.h"
+
+#include <cstring>
+
+namespace lfm {
+
+Result<std::string> DecodeBase64(std::string_view text) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  uint32_t acc = 0;
+  int bits = 0;
+  size_t pos = 0;
+  for (char c : text) {
+    ++pos;
+    if (c == '=' ) break;
+    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+    int v = value(c);
+    if (v < 0) return InvalidArgument("invalid base64 character at offset " + std::to_string(pos - 1));
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  return out;
+}
+
+Result<RgbImage> LoadImageSource(const std::string& source) {
+  if (source.empty()) return InvalidArgument("image part without a path, file:// URL or data: URI");
+  if (source.rfind("data:", 0) == 0) {
+    size_t comma = source.find(',');
+    if (comma == std::string::npos || source.substr(0, comma).find(";base64") == std::string::npos)
+      return InvalidArgument("image data URI must be of the form data:image/...;base64,... ");
+    LFM_ASSIGN_OR_RETURN(std::string bytes, DecodeBase64(std::string_view(source).substr(comma + 1)));
+    auto img = DecodeImage(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    if (!img.ok()) return img.status().WithContext("image data URI");
+    return img;
+  }
+  if (source.rfind("http://", 0) == 0 || source.rfind("https://", 0) == 0)
+    return Unsupported("image URL '" + source + "': lfm.cpp does not fetch from the network; download it and " +
+                       "pass the file path (or a data: URI)");
+  std::string path = source.rfind("file://", 0) == 0 ? source.substr(7) : source;
+  auto img = DecodeImageFile(path);
+  if (!img.ok()) return img.status().WithContext(path);
+  return img;
+}
+
+Status EncodeImages(const Lfm2VlVision& vision, const std::vector<PreprocessedImage>& images,
+                    std::vector<float>* rows) {
+  rows->clear();
+  std::vector<float> crop_rows;
+  for (size_t i = 0; i < images.size(); ++i) {
+    for (size_t c = 0; c < images[i].crops.size(); ++c) {
+      const ImageCrop& crop = images[i].crops[c];
+      Status st = vision.EncodeCrop(crop.pixel_values.data(), crop.patches_h, crop.patches_w, &crop_rows);
+      if (!st.ok())
+        return st.WithContext("image " + std::to_string(i) + " crop " + std::to_string(c));
+      const size_t expect = static_cast<size_t>(crop.tokens) * vision.text_hidden();
+      if (crop_rows.size() != expect)
+        return Internal("image " + std::to_string(i) + " crop " + std::to_string(c) + ": the vision tower gave " +
+                        std::to_string(crop_rows.size() / vision.text_hidden()) + " rows, the processor expects " +
+                        std::to_string(crop.tokens));
+      rows->insert(rows->end(), crop_rows.begin(), crop_rows.end());
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace lfm

@@ -1,0 +1,26 @@
+// Images in chat requests: where they come from (a file path, file:// URL or data: URI; never the
+// network), decoding + LFM2-VL preprocessing, and the vision tower's embedding rows.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "image/lfm2vl_processor.h"
+#include "lfm/status.h"
+#include "model/lfm2_vl_vision.h"
+
+namespace lfm {
+
+// Decodes "path", "file:///path" or "data:image/...;base64,...". http(s) URLs are refused: lfm.cpp
+// never fetches from the network.
+Result<RgbImage> LoadImageSource(const std::string& source);
+
+// Standard base64 (RFC 4648; whitespace ignored, padding optional).
+Result<std::string> DecodeBase64(std::string_view text);
+
+// Runs every crop of every image through the vision tower, in processor order (image by image,
+// tiles row-major, then the thumbnail): the rows that replace the prompt's image tokens in order.
+Status EncodeImages(const Lfm2VlVision& vision, const std::vector<PreprocessedImage>& images,
+                    std::vector<float>* rows);
+
+}  // namespace lfm
