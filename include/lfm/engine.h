@@ -107,10 +107,8 @@ class Session {
 
  private:
   friend class Engine;
-class Conversation;
-struct ChatOptions;
-struct ChatResult;
   explicit Session(std::unique_ptr<Impl> impl);
+  Status AppendTokens(const std::vector<int32_t>& ids);  // no image-placeholder check
   std::unique_ptr<Impl> impl_;
 };
 
