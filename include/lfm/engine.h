@@ -38,6 +38,8 @@ struct GenerateOptions {
   // Constrain the output to a grammar (Engine::CompileGrammar). The output then matches it in full
   // when the run ends with EOS (finish_reason "eos"); a run cut by max_tokens is a valid prefix.
   std::shared_ptr<const CompiledGrammar> grammar;
+  // Copy the logits at the last prompt position into Generation::prompt_logits (parity checks).
+  bool return_prompt_logits = false;
 };
 
 struct Timings {
@@ -61,6 +63,7 @@ struct Generation {
   // independent JSON Schema validator on the parsed output ("" when not checked).
   bool grammar_complete = false;
   std::string schema_validation;  // "valid", or the first validation error
+  std::vector<float> prompt_logits;  // [vocab] when GenerateOptions::return_prompt_logits
 };
 
 // Called once per generated token with the newly complete text (empty while a UTF-8 character or

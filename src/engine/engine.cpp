@@ -257,6 +257,7 @@ Result<Generation> Session::Generate(const GenerateOptions& options, const Token
     LFM_RETURN_IF_ERROR(m.model->ForwardEmbeddings(embeds.data(), n_new, *s.cache, &m.logits));
   }
   g.timings.prefill_ms = t.Millis();
+  if (options.return_prompt_logits) g.prompt_logits.assign(m.logits.begin(), m.logits.begin() + vocab);
   s.processed = s.tokens.size();
   s.prefilled += n_new;
 
