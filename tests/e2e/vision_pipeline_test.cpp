@@ -40,11 +40,10 @@ std::vector<float> ReadF32(const std::string& path) {
 }
 
 std::string RequestFor(const std::string& image) {
-  nlohmann::json r = {{"messages",
-                       {{{"role", "user"},
-                         {"content", {{{"type", "image"}, {"image", image}},
-                                      {{"type", "text"}, {"text", "Describe this image."}}}}}}}}};
-  return r.dump();
+  nlohmann::json image_part = {{"type", "image"}, {"image", image}};
+  nlohmann::json text_part = {{"type", "text"}, {"text", "Describe this image."}};
+  nlohmann::json user = {{"role", "user"}, {"content", nlohmann::json::array({image_part, text_part})}};
+  return nlohmann::json{{"messages", nlohmann::json::array({user})}}.dump();
 }
 
 class VisionPipeline : public ::testing::Test {
