@@ -1,6 +1,6 @@
 #include "engine/random_model.h"
 
-#include <sys/stat.h>
+#include <filesystem>
 
 #include <cmath>
 #include <cstring>
@@ -186,8 +186,9 @@ Status WriteRandomModel(const RandomModelShape& s, const std::string& out_dir, c
   if (dtype == "bf16") dtype = "BF16";
   if (dtype != "F32" && dtype != "BF16")
     return InvalidArgument("make-test-model: --dtype must be f32, bf16 or auto, got '" + opts.dtype + "'");
-  if (::mkdir(out_dir.c_str(), 0755) != 0 && errno != EEXIST)
-    return IoError("cannot create directory '" + out_dir + "': " + std::strerror(errno));
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec) return IoError("cannot create directory '" + out_dir + "': " + ec.message());
 
   const bool vl = s.vision_hidden > 0;
   const std::string tp = vl ? "model.language_model." : "model.";
