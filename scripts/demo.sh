@@ -45,8 +45,8 @@ cat > "$SCHEMA" <<'JSON'
 {"type": "object",
  "properties": {"caption": {"type": "string", "maxLength": 40},
                 "objects": {"type": "array", "items": {"type": "string", "maxLength": 12}, "maxItems": 3},
-                "confidence": {"type": "number", "minimum": 0, "maximum": 1}},
- "required": ["caption", "objects", "confidence"], "additionalProperties": false}
+                "confidence_percent": {"type": "integer", "minimum": 0, "maximum": 100}},
+ "required": ["caption", "objects", "confidence_percent"], "additionalProperties": false}
 JSON
 $LFM run -m "$MODEL" -p "Describe a photo as JSON." -n 200 --temp 0.8 --seed 1 --json-schema "$SCHEMA" --json |
   python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["text"]); print("schema_validation:", j.get("schema_validation"))'
