@@ -5,3 +5,4 @@
 #include "lfm/engine.h"
 #include "lfm/sampling.h"
 #include "lfm/status.h"
+#include "lfm/task.h"

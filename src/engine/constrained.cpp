@@ -39,6 +39,12 @@ Result<std::shared_ptr<const CompiledGrammar>> Engine::CompileGrammar(GrammarKin
       LFM_ASSIGN_OR_RETURN(m.trie, TokenTrie::Build(MakeTokenVocab(m.tokenizer, m.info.vocab_size, m.info.eos_ids)));
     }
   }
+  // Compiled grammars are immutable: one per (kind, source) serves every request.
+  {
+    std::lock_guard<std::mutex> lock(m.trie_mu);
+    auto it = m.grammar_cache.find({static_cast<int>(kind), source});
+    if (it != m.grammar_cache.end()) return it->second;
+  }
   auto impl = std::make_shared<CompiledGrammar::Impl>();
   impl->trie = m.trie;
   const std::string what = GrammarKindName(kind);
@@ -71,7 +77,11 @@ Result<std::shared_ptr<const CompiledGrammar>> Engine::CompileGrammar(GrammarKin
       break;
     }
   }
-  return std::make_shared<const CompiledGrammar>(kind, source, std::move(impl));
+  auto compiled = std::make_shared<const CompiledGrammar>(kind, source, std::move(impl));
+  std::lock_guard<std::mutex> lock(m.trie_mu);
+  if (m.grammar_cache.size() >= 64) m.grammar_cache.clear();  // bounded: schemas can come from requests
+  m.grammar_cache[{static_cast<int>(kind), source}] = compiled;
+  return compiled;
 }
 
 }  // namespace lfm

@@ -2,12 +2,14 @@
 // images, tool calls). Not part of the public API.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <vector>
 
 #include "lfm/engine.h"
+#include "lfm/grammar.h"
 #include "grammar/grammar.h"
 #include "model/generation_config.h"
 #include "image/lfm2vl_processor.h"
@@ -39,6 +41,7 @@ struct Engine::Impl {
   // The vocabulary's token trie for constrained decoding, built on first use.
   std::mutex trie_mu;
   std::shared_ptr<const TokenTrie> trie;
+  std::map<std::pair<int, std::string>, std::shared_ptr<const CompiledGrammar>> grammar_cache;
 
   explicit Impl(Tokenizer t) : tokenizer(std::move(t)) {}
 };

@@ -8,6 +8,9 @@
 #include "commands.h"
 #include "common_options.h"
 #include "lfm/chat.h"
+#include "lfm/task.h"
+
+#include <nlohmann/json.hpp>
 
 namespace lfm::cli {
 
@@ -18,6 +21,7 @@ void RegisterRun(CLI::App& app, Runners& runners) {
     ConstraintOptions constraint;
     ChatRequestOptions request;
     bool json = false;
+    std::string task;
     int image_min_tokens = 0, image_max_tokens = 0;
   };
   auto o = std::make_shared<Opts>();
@@ -32,12 +36,26 @@ void RegisterRun(CLI::App& app, Runners& runners) {
   o->request.Add(sub);
   o->sampling.Add(sub);
   o->constraint.Add(sub);
+  sub->add_option("--task", o->task,
+                  "Built-in task: image-analysis (needs --image; -p adds a hint). Prints the parsed result "
+                  "{caption, objects, visible_text, tags}, produced under its JSON Schema")
+      ->check(CLI::IsMember({"image-analysis"}));
   sub->add_option("--image-min-tokens", o->image_min_tokens, "Override min_image_tokens (VL models)");
   sub->add_option("--image-max-tokens", o->image_max_tokens, "Override max_image_tokens (VL models)");
   sub->add_flag("--json", o->json,
                 "Print one JSON object: prompt_ids, ids, text, content, tool_calls, tool_call_errors, prompt, "
                 "finish_reason, sampling, timings");
   runners.emplace_back(sub, [o]() {
+    if (!o->task.empty()) {
+      if (o->request.images.empty()) {
+        std::fprintf(stderr, "lfm run: --task image-analysis needs at least one --image\n");
+        return 2;
+      }
+      if (!o->constraint.json_schema_file.empty() || !o->constraint.lark_file.empty() || o->constraint.regex) {
+        std::fprintf(stderr, "lfm run: --task brings its own grammar; drop --json-schema/--grammar/--regex\n");
+        return 2;
+      }
+    }
     auto request = o->request.Build();
     if (!request.ok()) {
       std::fprintf(stderr, "lfm run: %s\n", request.status().message().c_str());
@@ -51,6 +69,19 @@ void RegisterRun(CLI::App& app, Runners& runners) {
     co.escape_special_tokens = o->request.escape_special;
     co.image_min_tokens = o->image_min_tokens;
     co.image_max_tokens = o->image_max_tokens;
+    if (!o->task.empty()) {
+      ImageAnalysisTask task(o->request.images, o->request.prompt);
+      if (!o->sampling.max_tokens_set) co.generate.max_tokens = 1024;  // the schema's worst case fits
+      auto a = RunTask(*engine, task, co);
+      if (!a.ok()) {
+        std::fprintf(stderr, "lfm run: %s\n", a.status().ToString().c_str());
+        return 1;
+      }
+      nlohmann::ordered_json j = {{"caption", a->caption}, {"objects", a->objects},
+                                  {"visible_text", a->visible_text}, {"tags", a->tags}};
+      std::printf("%s\n", j.dump(o->json ? -1 : 2, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
+      return 0;
+    }
     TokenCallback cb;
     if (!o->json) {
       cb = [](int32_t, std::string_view piece) {

@@ -37,7 +37,13 @@ std::unique_ptr<Engine> ModelOptions::Load() const {
 }
 
 void SamplingOptions::Add(CLI::App* sub) {
-  sub->add_option("-n,--max-tokens", max_tokens, "Maximum tokens to generate")->capture_default_str();
+  sub->add_option_function<int>(
+         "-n,--max-tokens",
+         [this](int n) {
+           max_tokens = n;
+           max_tokens_set = true;
+         },
+         "Maximum tokens to generate (default 256; 1024 for --task)");
   sub->add_option("--temp", temperature, "Temperature (0 = greedy). Default: generation_config.json, else greedy");
   sub->add_option("--top-k", top_k, "Top-k (0 = off)");
   sub->add_option("--top-p", top_p, "Top-p / nucleus (1 = off)");

@@ -25,6 +25,7 @@ struct SamplingOptions {
   std::optional<int> top_k;
   std::optional<uint64_t> seed;
   int max_tokens = 256;
+  bool max_tokens_set = false;  // -n given explicitly
   std::vector<std::string> stop;
   bool ignore_eos = false;
   void Add(CLI::App* sub);
