@@ -261,23 +261,20 @@ Status WriteRandomModel(const RandomModelShape& s, const std::string& out_dir, c
   if (vl) {
     config["architectures"] = {"Lfm2VlForConditionalGeneration"};
     config["model_type"] = "lfm2_vl";
-    config["do_image_splitting"] = true;
-    config["downsample_factor"] = 2;
-    config["encoder_patch_size"] = 16;
+    // The published config.json mirrors the processor's tiling settings; copy them from one place.
+    const nlohmann::ordered_json pre = ImageProcessorConfig();
+    for (const char* key : {"do_image_splitting", "downsample_factor", "encoder_patch_size", "max_image_tokens",
+                            "max_pixels_tolerance", "max_tiles", "min_image_tokens", "min_tiles"})
+      config[key] = pre[key];
     config["image_token_id"] = 396;
-    config["max_image_tokens"] = 256;
-    config["max_pixels_tolerance"] = 2.0;
-    config["max_tiles"] = 10;
-    config["min_image_tokens"] = 64;
-    config["min_tiles"] = 2;
     config["projector_bias"] = true;
     config["projector_hidden_act"] = "gelu";
     config["projector_hidden_size"] = s.projector_hidden;
     config["projector_use_layernorm"] = false;
     config["text_config"] = TextConfig(s);
-    config["tile_size"] = 512;
+    config["tile_size"] = pre["tile_size"];
     config["use_image_special_tokens"] = true;
-    config["use_thumbnail"] = true;
+    config["use_thumbnail"] = pre["use_thumbnail"];
     config["vision_config"] = {{"hidden_act", "gelu_pytorch_tanh"}, {"hidden_size", s.vision_hidden},
                                {"intermediate_size", s.vision_intermediate}, {"layer_norm_eps", 1e-6},
                                {"model_type", "siglip2_vision_model"}, {"num_attention_heads", s.vision_heads},

@@ -6,24 +6,11 @@
 #include <sstream>
 
 #include "cli_util.h"
+#include "ref_files.h"
 #include "test_util.h"
 
 namespace lfm {
 namespace {
-
-std::vector<std::vector<int>> ReadIdLines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::vector<int>> lines;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream ls(line);
-    std::vector<int> ids;
-    int v;
-    while (ls >> v) ids.push_back(v);
-    lines.push_back(ids);
-  }
-  return lines;
-}
 
 std::vector<int> ConcatTail(const std::vector<std::vector<int>>& lines, size_t from) {
   std::vector<int> out;
@@ -33,7 +20,7 @@ std::vector<int> ConcatTail(const std::vector<std::vector<int>>& lines, size_t f
 
 TEST(CliGenerate, JsonReproducesReferenceGreedyIdsPlain) {
   std::string model = testing::TestData("lfm2-synthetic/tiny-lfm2");
-  auto ref = ReadIdLines(model + "/ref-plain.ids.txt");
+  auto ref = testing::ReadIdLines(model + "/ref-plain.ids.txt");
   ASSERT_EQ(ref.size(), 2u);
   auto r = testing::RunLfm("generate -m " + testing::Quote(model) +
                            " -p 'Hello world, this is a test' -n 16 --temp 0 --ignore-eos --json");
@@ -48,7 +35,7 @@ TEST(CliGenerate, JsonReproducesReferenceGreedyIdsPlain) {
 
 TEST(CliGenerate, JsonReproducesReferenceGreedyIdsChat) {
   std::string model = testing::TestData("lfm2-synthetic/tiny-lfm2");
-  auto lines = ReadIdLines(model + "/ref-chat.ids.txt");
+  auto lines = testing::ReadIdLines(model + "/ref-chat.ids.txt");
   auto all = ConcatTail(lines, 0);
   ASSERT_EQ(all.size(), 22u + 16u);
   std::vector<int> prompt(all.begin(), all.begin() + 22), gen(all.begin() + 22, all.end());

@@ -10,34 +10,13 @@
 
 #include "base/mapped_file.h"
 #include "cli_util.h"
+#include "ref_files.h"
 #include "lfm/chat.h"
 #include "lfm/engine.h"
 #include "test_util.h"
 
 namespace lfm {
 namespace {
-
-std::vector<std::vector<int>> IdLines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::vector<int>> lines;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream ls(line);
-    std::vector<int> ids;
-    int v;
-    while (ls >> v) ids.push_back(v);
-    lines.push_back(ids);
-  }
-  return lines;
-}
-
-std::vector<float> ReadF32(const std::string& path) {
-  auto bytes = ReadFileToString(path);
-  EXPECT_TRUE(bytes.ok()) << path;
-  std::vector<float> v(bytes.ok() ? bytes->size() / 4 : 0);
-  if (!v.empty()) std::memcpy(v.data(), bytes->data(), v.size() * 4);
-  return v;
-}
 
 std::string RequestFor(const std::string& image) {
   nlohmann::json image_part = {{"type", "image"}, {"image", image}};
@@ -63,7 +42,7 @@ Engine* VisionPipeline::engine_ = nullptr;
 
 void CheckImage(Engine& engine, const std::string& stem, const std::string& image_file, bool have_hf_logits) {
   const std::string ref = testing::TestData("lfm2-vl-synthetic/tiny-lfm2-vl-ref");
-  auto lines = IdLines(ref + "/" + stem + ".llamacpp.ids.txt");
+  auto lines = testing::ReadIdLines(ref + "/" + stem + ".llamacpp.ids.txt");
   ASSERT_EQ(lines.size(), 2u);
   ChatOptions co;
   co.generate.max_tokens = 8;
@@ -76,7 +55,7 @@ void CheckImage(Engine& engine, const std::string& stem, const std::string& imag
   EXPECT_EQ(std::vector<int>(r->generation.prompt_ids.begin(), r->generation.prompt_ids.end()), lines[0]) << stem;
   EXPECT_EQ(std::vector<int>(r->generation.ids.begin(), r->generation.ids.end()), lines[1]) << stem;
   if (have_hf_logits) {
-    auto hf = ReadF32(ref + "/" + stem + ".hf.logits.f32");
+    auto hf = testing::ReadF32(ref + "/" + stem + ".hf.logits.f32");
     ASSERT_EQ(hf.size(), r->generation.prompt_logits.size());
     float max_diff = 0;
     for (size_t i = 0; i < hf.size(); ++i) max_diff = std::max(max_diff, std::fabs(hf[i] - r->generation.prompt_logits[i]));
@@ -92,7 +71,7 @@ TEST_F(VisionPipeline, RetinaTiledMatchesReferenceIds) { CheckImage(*engine_, "r
 
 TEST_F(VisionPipeline, CliRunReproducesIdsAndRefusesBadImages) {
   const std::string ref = testing::TestData("lfm2-vl-synthetic/tiny-lfm2-vl-ref");
-  auto lines = IdLines(ref + "/chelsea.llamacpp.ids.txt");
+  auto lines = testing::ReadIdLines(ref + "/chelsea.llamacpp.ids.txt");
   auto r = testing::RunLfm("run -m " + testing::Quote(testing::TestData("lfm2-vl-synthetic/tiny-lfm2-vl")) +
                            " --image " + testing::Quote(testing::TestData("images/chelsea.png")) +
                            " -p 'Describe this image.' -n 8 --temp 0 --ignore-eos --json");
