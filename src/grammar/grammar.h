@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -39,17 +40,30 @@ struct TokenVocab {
   std::vector<int32_t> eos_ids;          // allowed exactly when the grammar accepts
 };
 
-// A flattened depth-first byte trie of the vocabulary's text tokens, plus precomputed slices.
+// A flattened depth-first byte trie of the vocabulary's text tokens, plus the precomputation that
+// keeps masks cheap inside strings.
+//
+// "Plain" characters are those that may appear raw inside a JSON string: printable ASCII except '"'
+// and '\\' (DEL included) and complete, well-formed non-ASCII UTF-8 characters. Every token splits
+// into a plain prefix (counted in characters) and a suffix starting at its first non-plain byte
+// (empty for plain tokens). When the lexer treats every plain character alike (a JSON string body,
+// free or length-bounded), a token's fate depends only on its prefix length and its suffix, and
+// vocabularies have far fewer distinct suffixes than tokens: the matcher then walks the small trie of
+// distinct suffixes once and classifies tokens by (prefix length, suffix id) instead of walking the
+// big trie byte by byte.
 class TokenTrie {
  public:
   struct Node {
-    uint32_t tok_begin;  // tokens ending here: token_ids_[tok_begin, tok_begin + tok_count)
+    uint32_t tok_begin;  // payloads ending here: payload[tok_begin, tok_begin + tok_count);
+                         // the whole subtree's payloads are [tok_begin, tok_begin of the next sibling)
     uint32_t subtree;    // nodes in this subtree including this one
     uint16_t tok_count;
     uint8_t byte;
     uint8_t pad = 0;
     uint32_t depth;      // 1 for children of the root
   };
+  static constexpr uint16_t kNotPlainPath = 0xFFFF;
+  static constexpr uint32_t kNoSuffix = UINT32_MAX;
   static Result<std::shared_ptr<const TokenTrie>> Build(const TokenVocab& vocab);
 
   size_t vocab_size() const { return token_bytes_.size(); }
@@ -58,26 +72,62 @@ class TokenTrie {
   bool is_special(int32_t id) const { return is_special_[id]; }
   const std::vector<int32_t>& eos_ids() const { return eos_ids_; }
   bool is_eos(int32_t id) const;
+
+  // The trie of all text tokens; payloads are token ids (token_ids()[...]).
   const std::vector<Node>& nodes() const { return all_; }
-  // Tokens made only of plain JSON-string characters (see Lexer::PlainLoop), and the trie of the rest.
+  const std::vector<int32_t>& token_ids() const { return token_ids_; }
+  // Per node of nodes(): plain characters on its path, or kNotPlainPath if the path is not a whole
+  // number of plain characters.
+  const std::vector<uint16_t>& node_plain_chars() const { return node_plain_chars_; }
+  // Token ids in the subtree of nodes()[i], including the node's own tokens.
+  std::pair<uint32_t, uint32_t> SubtreeTokens(size_t i) const {
+    size_t next = i + all_[i].subtree;
+    return {all_[i].tok_begin, next < all_.size() ? all_[next].tok_begin : static_cast<uint32_t>(token_ids_.size())};
+  }
+
+  // Per token: plain prefix length in characters and suffix id (kNoSuffix for plain tokens).
+  uint16_t plain_chars(int32_t id) const { return plain_chars_[id]; }
+  uint32_t suffix_id(int32_t id) const { return suffix_id_[id]; }
+  // The same, laid out like token_ids() (classifying a subtree then reads memory in order).
+  struct TokenClass {
+    int32_t id;
+    uint16_t plain_chars;
+    uint32_t suffix_id;
+  };
+  const std::vector<TokenClass>& token_classes() const { return token_classes_; }
+  // The suffixed tokens as TokenClass entries.
+  const std::vector<TokenClass>& suffixed_classes() const { return suffixed_classes_; }
+  uint16_t max_plain_chars() const { return max_plain_chars_; }
+  // The trie of distinct non-empty suffixes; payloads are suffix ids (suffix_ids()[...]).
+  const std::vector<Node>& suffix_nodes() const { return suffix_nodes_; }
+  const std::vector<int32_t>& suffix_ids() const { return suffix_payload_; }
+  size_t num_suffixes() const { return num_suffixes_; }
+  // Plain tokens, and plain tokens of at most k characters (k is clamped to the longest plain token).
   const std::vector<uint32_t>& plain_mask() const { return plain_mask_; }
-  // Plain tokens of at most k characters (k is clamped to the longest plain token).
   const std::vector<uint32_t>& plain_mask_upto(int64_t k) const {
     return k >= static_cast<int64_t>(plain_upto_.size()) ? plain_mask_ : plain_upto_[k];
   }
-  const std::vector<Node>& rest_nodes() const { return rest_; }
-  const std::vector<int32_t>& token_ids() const { return token_ids_; }
   // Longest vocabulary token (text only) that is a prefix of s; 0 if none. For tests and forcing.
   size_t LongestPrefixToken(std::string_view s, int32_t* id) const;
 
  private:
-  static void Flatten(const std::vector<int32_t>& ids, const std::vector<std::string>& bytes,
-                      std::vector<Node>* nodes, std::vector<int32_t>* token_ids);
+  // entries: (bytes, payload). Appends nodes and payloads; node_chars (optional) gets the plain
+  // character count of each new node's path.
+  static void Flatten(std::vector<std::pair<std::string_view, int32_t>> entries, std::vector<Node>* nodes,
+                      std::vector<int32_t>* payload, std::vector<uint16_t>* node_chars);
   std::vector<std::string> token_bytes_;
   std::vector<bool> is_special_;
   std::vector<int32_t> eos_ids_;
-  std::vector<Node> all_, rest_;
+  std::vector<Node> all_;
   std::vector<int32_t> token_ids_;
+  std::vector<uint16_t> node_plain_chars_;
+  std::vector<uint16_t> plain_chars_;
+  std::vector<uint32_t> suffix_id_;
+  uint16_t max_plain_chars_ = 0;
+  std::vector<Node> suffix_nodes_;
+  std::vector<int32_t> suffix_payload_;
+  size_t num_suffixes_ = 0;
+  std::vector<TokenClass> token_classes_, suffixed_classes_;
   std::vector<uint32_t> plain_mask_;
   std::vector<std::vector<uint32_t>> plain_upto_;  // [k]: plain tokens with <= k characters
 };
@@ -151,7 +201,17 @@ class GrammarMatcher {
   Status LimitStatus() const;
 
  private:
-  void Walk(const std::vector<TokenTrie::Node>& nodes, uint32_t* bits);
+  // The states u_0 = lex, u_1, ... that 0, 1, ... plain characters lead to (see Lexer::PlainStep),
+  // known far enough for tokens with `need` plain characters; loops: the last state repeats forever.
+  struct PlainChainInfo {
+    std::vector<uint32_t> states;
+    bool loops = false;
+  };
+  bool PlainChain(uint32_t lex, size_t need, PlainChainInfo* chain);
+  // Suffix ids accepted after `plain_steps` plain characters from the current state (cached per mask).
+  const std::vector<uint64_t>* SuffixOk(size_t plain_steps);
+  void Classify(const TokenTrie::TokenClass* toks, size_t count, uint16_t node_chars, const PlainChainInfo& chain, uint32_t* bits);
+  void WalkAll(uint32_t* bits);
   std::shared_ptr<const Grammar> grammar_;
   std::shared_ptr<const TokenTrie> trie_;
   std::unique_ptr<grammar::Recognizer> rec_;
@@ -159,6 +219,12 @@ class GrammarMatcher {
   // One-entry mask cache: inside a long lexeme the lexer state and the row repeat.
   uint64_t cache_key_ = UINT64_MAX;
   std::vector<uint32_t> cache_mask_;
+  // Scratch of one ComputeMask.
+  PlainChainInfo chain_;
+  // recognizer state -> accepted suffix ids; a deque so that handed-out pointers stay valid
+  std::deque<std::pair<uint64_t, std::vector<uint64_t>>> suffix_cache_;
+  std::vector<const std::vector<uint64_t>*> suffix_by_step_;
+  std::vector<uint8_t> suffix_done_;
 };
 
 }  // namespace lfm

@@ -77,87 +77,32 @@ uint32_t Lexer::NextSlow(uint32_t s, uint8_t b) {
   return id;
 }
 
-bool Lexer::NoPlainStartLocked(RxId t) {
-  if (rx_->Nullable(t)) return false;
-  for (int c = 0x20; c <= 0xF4; ++c) {
-    if (c == '"' || c == '\\' || (c >= 0x80 && c < 0xC2)) continue;
-    if (rx_->Deriv(t, static_cast<uint8_t>(c)) != rx_->Empty()) return false;
-  }
-  return true;
-}
-
-int64_t Lexer::CompClassLocked(RxId r) {
-  auto it = comp_class_.find(r);
-  if (it != comp_class_.end()) return it->second;
-  int64_t cls = kPlainUnknown;
-  const RxNode& n = rx_->node(r);
-  RxId jc = rx_->json_char();
-  if (jc != UINT32_MAX) {
-    if (n.kind == RxKind::kConcat) {
-      const RxNode& a = rx_->node(n.a);
-      if (a.kind == RxKind::kRepeat && a.a == jc && NoPlainStartLocked(n.b))
-        cls = a.hi == kRxInf ? kPlainAll : static_cast<int64_t>(a.hi);
-    } else if (n.kind == RxKind::kAnd) {
-      std::vector<RxId> kids = rx_->kids(r);
-      int64_t main = kPlainUnknown;
-      bool others_ok = true;
-      for (RxId k : kids) {
-        const RxNode& kn = rx_->node(k);
-        if (kn.kind == RxKind::kNot && rx_->IsFiniteLiteralSet(kn.a)) continue;
-        if (main != kPlainUnknown) {
-          others_ok = false;
-          break;
-        }
-        main = CompClassLocked(k);
-        if (main == kPlainUnknown) others_ok = false;
-      }
-      // With an excluded finite set, only the unbounded case stays exact.
-      if (others_ok && main == kPlainAll) cls = kPlainAll;
-    }
-  }
-  comp_class_.emplace(r, cls);
-  return cls;
-}
-
-int64_t Lexer::PlainClass(uint32_t s) {
+uint32_t Lexer::PlainStep(uint32_t s) {
   LexState& st = const_cast<LexState&>(State(s));
-  int64_t known = st.plain_class.load(std::memory_order_acquire);
-  if (known != -2) return known;
-  int64_t cls = kPlainUnknown;
-  if (s != kDeadLexState) {
-    if (PlainLoop(s)) {
-      cls = kPlainAll;
-    } else {
-      std::lock_guard<std::mutex> lock(mu_);
-      bool all_known = true;
-      int64_t best = -1;
-      for (auto& [lex, r] : st.comps) {
-        int64_t c = CompClassLocked(r);
-        if (c == kPlainAll) {
-          best = kPlainAll;
-          break;
-        }
-        if (c == kPlainUnknown) all_known = false;
-        else best = std::max(best, c);
-      }
-      if (best == kPlainAll) cls = kPlainAll;
-      else if (all_known && best >= 0) cls = best;
-    }
-  }
-  st.plain_class.store(cls, std::memory_order_release);
-  return cls;
+  int64_t known = st.plain_step.load(std::memory_order_acquire);
+  if (known >= 0) return static_cast<uint32_t>(known);
+  uint32_t step = ComputePlainStep(s);
+  st.plain_step.store(step, std::memory_order_release);
+  return step;
 }
 
-bool Lexer::PlainLoop(uint32_t s) {
-  LexState& st = const_cast<LexState&>(State(s));
-  int8_t known = st.plain_loop.load(std::memory_order_acquire);
-  if (known >= 0) return known == 1;
-  bool ok = s != kDeadLexState;
-  for (int c = 0x20; ok && c <= 0x7F; ++c) {
+uint32_t Lexer::ComputePlainStep(uint32_t s) {
+  if (s == kDeadLexState) return kDeadLexState;
+  // A refused byte from an accepting state would end the lexeme there: the parser decides, not us.
+  auto step = [&](uint32_t from, uint8_t b) -> uint32_t {
+    uint32_t to = Next(from, b);
+    if (to == kDeadLexState && !State(from).accepting.empty()) return kPlainMixed;
+    return to;
+  };
+  const uint32_t target = step(s, 'a');
+  if (target == kPlainMixed) return kPlainMixed;
+  for (int c = 0x20; c <= 0x7F; ++c) {
     if (c == '"' || c == '\\') continue;
-    ok = Next(s, static_cast<uint8_t>(c)) == s;
+    if (step(s, static_cast<uint8_t>(c)) != target) return kPlainMixed;
   }
-  // Multi-byte UTF-8: (lead range, first continuation range, number of further continuations).
+  // Multi-byte UTF-8: (lead range, first continuation range, number of further continuations). The
+  // states after a lead byte may differ; only the state after the whole character matters, and a
+  // character refused part-way is refused (unless a lexeme could end part-way: mixed).
   struct Seq {
     int lead_lo, lead_hi, c1_lo, c1_hi, rest;
   };
@@ -165,29 +110,27 @@ bool Lexer::PlainLoop(uint32_t s) {
                               {0xED, 0xED, 0x80, 0x9F, 1}, {0xEE, 0xEF, 0x80, 0xBF, 1}, {0xF0, 0xF0, 0x90, 0xBF, 2},
                               {0xF1, 0xF3, 0x80, 0xBF, 2}, {0xF4, 0xF4, 0x80, 0x8F, 2}};
   for (const Seq& q : kSeqs) {
-    if (!ok) break;
     std::vector<uint32_t> level;
-    for (int l = q.lead_lo; l <= q.lead_hi; ++l) level.push_back(Next(s, static_cast<uint8_t>(l)));
-    std::sort(level.begin(), level.end());
-    level.erase(std::unique(level.begin(), level.end()), level.end());
-    for (int step = 0; ok && step <= q.rest; ++step) {
-      int lo = step == 0 ? q.c1_lo : 0x80, hi = step == 0 ? q.c1_hi : 0xBF;
-      std::vector<uint32_t> nxt;
+    for (int l = q.lead_lo; l <= q.lead_hi; ++l) level.push_back(step(s, static_cast<uint8_t>(l)));
+    for (int k = 0; k <= q.rest; ++k) {
+      std::sort(level.begin(), level.end());
+      level.erase(std::unique(level.begin(), level.end()), level.end());
+      int lo = k == 0 ? q.c1_lo : 0x80, hi = k == 0 ? q.c1_hi : 0xBF;
+      std::vector<uint32_t> next;
       for (uint32_t x : level) {
+        if (x == kPlainMixed) return kPlainMixed;
         if (x == kDeadLexState) {
-          ok = false;
-          break;
+          next.push_back(kDeadLexState);
+          continue;
         }
-        for (int c = lo; c <= hi; ++c) nxt.push_back(Next(x, static_cast<uint8_t>(c)));
+        for (int c = lo; c <= hi; ++c) next.push_back(step(x, static_cast<uint8_t>(c)));
       }
-      std::sort(nxt.begin(), nxt.end());
-      nxt.erase(std::unique(nxt.begin(), nxt.end()), nxt.end());
-      level = std::move(nxt);
+      level = std::move(next);
     }
-    if (ok) ok = level.size() == 1 && level[0] == s;
+    for (uint32_t x : level)
+      if (x != target) return kPlainMixed;
   }
-  st.plain_loop.store(ok ? 1 : 0, std::memory_order_release);
-  return ok;
+  return target;
 }
 
 }  // namespace lfm::grammar

@@ -25,8 +25,7 @@ struct LexState {
   std::vector<uint32_t> accepting;               // lexemes whose regex is nullable here
   bool accepting_ignore_only = false;            // every accepting lexeme is an %ignore one
   std::array<std::atomic<int32_t>, 256> next;    // -1 = not computed yet
-  std::atomic<int8_t> plain_loop{-1};            // -1 unknown, 0/1: see PlainLoop()
-  std::atomic<int64_t> plain_class{-2};          // -2 unknown; see PlainClass()
+  std::atomic<int64_t> plain_step{-1};           // -1 unknown; see PlainStep()
   LexState() {
     for (auto& n : next) n.store(-1, std::memory_order_relaxed);
   }
@@ -48,16 +47,14 @@ class Lexer {
   const LexState& State(uint32_t s) const {
     return (*chunks_[s >> kChunkBits].load(std::memory_order_acquire))[s & kChunkMask];
   }
-  // True if every "plain JSON string" byte sequence (printable ASCII except '"' and '\\', and complete
-  // non-ASCII UTF-8 characters) leads from s back to s. Then every token made only of such characters
-  // is allowed and leaves the lexer in s (the slice fast path of the mask computation).
-  bool PlainLoop(uint32_t s);
-  // Plain JSON-string tokens allowed from s: kPlainAll (every plain token), k >= 0 (exactly the plain
-  // tokens of at most k characters), or kPlainUnknown (walk them). Exact, from the regex shapes
-  // (any-char){lo,hi} T with T not starting with a plain character, possibly intersected with the
-  // complement of a finite set (excluded property names).
-  static constexpr int64_t kPlainAll = INT64_MAX, kPlainUnknown = -1;
-  int64_t PlainClass(uint32_t s);
+  // The one state every plain character (see TokenTrie: printable ASCII except '"' and '\\', and
+  // complete non-ASCII UTF-8 characters) leads to from s by extending the current lexeme; kDeadLexState
+  // if every plain character is refused and s cannot end a lexeme (so nothing else can happen);
+  // kPlainMixed otherwise (characters lead to different states, or one would end the lexeme and start
+  // another, which involves the parser). Cached per state. When it is not kPlainMixed, a token's
+  // fate from s depends only on how many plain characters it starts with and what follows them.
+  static constexpr uint32_t kPlainMixed = UINT32_MAX;
+  uint32_t PlainStep(uint32_t s);
   bool exhausted() const { return exhausted_.load(std::memory_order_relaxed); }
   size_t num_states() const { return num_states_; }
   RegexBuilder& regex() { return *rx_; }  // only under lock / before sharing
@@ -70,9 +67,7 @@ class Lexer {
   using Chunk = std::array<LexState, 1u << kChunkBits>;
 
   uint32_t NextSlow(uint32_t s, uint8_t b);
-  int64_t CompClassLocked(RxId r);
-  bool NoPlainStartLocked(RxId t);
-  std::map<RxId, int64_t> comp_class_;
+  uint32_t ComputePlainStep(uint32_t s);
   uint32_t InternLocked(std::vector<std::pair<uint32_t, RxId>> comps);
 
   std::mutex mu_;

@@ -73,9 +73,6 @@ class RegexBuilder {
   // Full-match test (tests and enum filtering).
   bool Matches(RxId id, std::string_view s);
   size_t num_nodes() const { return nodes_.size(); }
-  // The node for "one character inside a JSON string" (set by RegexCompiler), used by the mask fast path.
-  void set_json_char(RxId id) { json_char_ = id; }
-  RxId json_char() const { return json_char_; }
   const std::vector<RxId>& kids(RxId id) const;
   // True if the language is finite (no unbounded repetition, complement or intersection inside).
   bool IsFiniteLiteralSet(RxId id, int depth = 0) const;
@@ -93,7 +90,6 @@ class RegexBuilder {
   std::unordered_map<uint64_t, RxId> deriv_;
   std::unordered_map<RxId, bool> empty_memo_;
   RxId any_ = 0;
-  RxId json_char_ = UINT32_MAX;
   mutable std::vector<RxId> kids_scratch_;
 };
 

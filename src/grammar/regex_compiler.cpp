@@ -591,10 +591,7 @@ RxId RegexCompiler::Class(const CodepointRanges& ranges_in, CharEncoding enc) {
 
 RxId RegexCompiler::AnyChar(CharEncoding enc) {
   RxId& slot = enc == CharEncoding::kUtf8 ? any_utf8_ : any_json_;
-  if (slot == UINT32_MAX) {
-    slot = Class({{0, kMaxCp}}, enc);
-    if (enc == CharEncoding::kJsonString) rx_->set_json_char(slot);
-  }
+  if (slot == UINT32_MAX) slot = Class({{0, kMaxCp}}, enc);
   return slot;
 }
 

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <map>
 #include <numeric>
 
 #include "grammar/grammar.h"
@@ -7,35 +8,39 @@ namespace lfm {
 
 namespace {
 
-// A token is "plain" if it is made only of characters that may appear raw inside a JSON string and
-// that every unconstrained string state loops on: printable ASCII except '"' and '\\' (DEL included),
-// and complete, well-formed non-ASCII UTF-8 characters. Tokens ending inside a character are not plain.
-bool IsPlain(const std::string& s) {
-  if (s.empty()) return false;
+// Length in bytes of the plain prefix of s (see TokenTrie): characters that may appear raw inside a
+// JSON string. A character cut off by the end of s, or malformed, ends the prefix.
+size_t PlainPrefixBytes(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     auto b = static_cast<uint8_t>(s[i]);
     if (b < 0x80) {
-      if (b < 0x20 || b == '"' || b == '\\') return false;
+      if (b < 0x20 || b == '"' || b == '\\') return i;
       ++i;
       continue;
     }
     int len = b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xF0 && b <= 0xF4 ? 4 : 0;
-    if (len == 0 || i + len > s.size()) return false;
+    if (len == 0 || i + len > s.size()) return i;
     auto c1 = static_cast<uint8_t>(s[i + 1]);
     uint8_t lo = 0x80, hi = 0xBF;
     if (b == 0xE0) lo = 0xA0;
     if (b == 0xED) hi = 0x9F;
     if (b == 0xF0) lo = 0x90;
     if (b == 0xF4) hi = 0x8F;
-    if (c1 < lo || c1 > hi) return false;
+    if (c1 < lo || c1 > hi) return i;
     for (int k = 2; k < len; ++k) {
       auto c = static_cast<uint8_t>(s[i + k]);
-      if (c < 0x80 || c > 0xBF) return false;
+      if (c < 0x80 || c > 0xBF) return i;
     }
     i += len;
   }
-  return true;
+  return i;
+}
+
+size_t CountChars(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
 }
 
 }  // namespace
@@ -44,17 +49,14 @@ bool TokenTrie::is_eos(int32_t id) const {
   return std::find(eos_ids_.begin(), eos_ids_.end(), id) != eos_ids_.end();
 }
 
-void TokenTrie::Flatten(const std::vector<int32_t>& ids_in, const std::vector<std::string>& bytes,
-                        std::vector<Node>* nodes, std::vector<int32_t>* token_ids) {
-  std::vector<int32_t> ids = ids_in;
-  std::sort(ids.begin(), ids.end(), [&](int32_t a, int32_t b) {
-    if (bytes[a] != bytes[b]) return bytes[a] < bytes[b];
-    return a < b;
-  });
+void TokenTrie::Flatten(std::vector<std::pair<std::string_view, int32_t>> entries, std::vector<Node>* nodes,
+                        std::vector<int32_t>* payload, std::vector<uint16_t>* node_chars) {
+  std::sort(entries.begin(), entries.end());
   // Sorted order is depth-first preorder: each string shares its longest common prefix with the
   // previous one; the path is popped to that prefix and the rest appended as new nodes.
   std::vector<uint32_t> path;  // node index per depth-1
-  const std::string* prev = nullptr;
+  std::string_view prev;
+  bool have_prev = false;
   auto close = [&](size_t keep) {
     while (path.size() > keep) {
       uint32_t idx = path.back();
@@ -62,28 +64,36 @@ void TokenTrie::Flatten(const std::vector<int32_t>& ids_in, const std::vector<st
       (*nodes)[idx].subtree = static_cast<uint32_t>(nodes->size() - idx);
     }
   };
-  for (int32_t id : ids) {
-    const std::string& s = bytes[id];
+  for (const auto& [s, id] : entries) {
     size_t lcp = 0;
-    if (prev) {
-      size_t m = std::min(prev->size(), s.size());
-      while (lcp < m && (*prev)[lcp] == s[lcp]) ++lcp;
+    if (have_prev) {
+      size_t m = std::min(prev.size(), s.size());
+      while (lcp < m && prev[lcp] == s[lcp]) ++lcp;
     }
     close(std::min(lcp, path.size()));
+    size_t plain_bytes = node_chars ? PlainPrefixBytes(s) : 0;
     for (size_t d = path.size(); d < s.size(); ++d) {
       Node nd{};
       nd.byte = static_cast<uint8_t>(s[d]);
       nd.depth = static_cast<uint32_t>(d + 1);
-      nd.tok_begin = static_cast<uint32_t>(token_ids->size());
+      nd.tok_begin = static_cast<uint32_t>(payload->size());
       nd.tok_count = 0;
       path.push_back(static_cast<uint32_t>(nodes->size()));
       nodes->push_back(nd);
+      if (node_chars) {
+        // The path s[0, d+1) is plain if it lies inside the plain prefix and ends on a character boundary.
+        bool boundary = d + 1 == s.size() || (static_cast<uint8_t>(s[d + 1]) & 0xC0) != 0x80;
+        bool plain = d + 1 <= plain_bytes && boundary;
+        node_chars->push_back(plain ? static_cast<uint16_t>(std::min<size_t>(CountChars(s.substr(0, d + 1)), 0xFFFE))
+                                    : kNotPlainPath);
+      }
     }
     Node& last = (*nodes)[path.back()];
-    if (last.tok_count == 0) last.tok_begin = static_cast<uint32_t>(token_ids->size());
-    token_ids->push_back(id);
+    if (last.tok_count == 0) last.tok_begin = static_cast<uint32_t>(payload->size());
+    payload->push_back(id);
     ++last.tok_count;
-    prev = &s;
+    prev = s;
+    have_prev = true;
   }
   close(0);
 }
@@ -104,34 +114,42 @@ Result<std::shared_ptr<const TokenTrie>> TokenTrie::Build(const TokenVocab& voca
       return InvalidArgument("TokenTrie: EOS id " + std::to_string(e) + " outside the vocabulary");
     t->eos_ids_.push_back(e);
   }
-  std::vector<int32_t> text, rest;
+  std::vector<std::pair<std::string_view, int32_t>> text;
+  std::map<std::string_view, int32_t> suffixes;  // distinct suffix -> suffix id
   t->plain_mask_.assign((n + 31) / 32, 0);
+  t->plain_chars_.assign(n, 0);
+  t->suffix_id_.assign(n, kNoSuffix);
+  size_t max_plain_token_chars = 0;
   for (size_t i = 0; i < n; ++i) {
-    if (t->is_special_[i] || vocab.token_bytes[i].empty()) continue;
+    const std::string& bytes = t->token_bytes_[i];
+    if (t->is_special_[i] || bytes.empty()) continue;
     if (t->is_eos(static_cast<int32_t>(i))) continue;
-    if (vocab.token_bytes[i].size() > 65535) return InvalidArgument("TokenTrie: token " + std::to_string(i) + " too long");
-    text.push_back(static_cast<int32_t>(i));
-    if (IsPlain(vocab.token_bytes[i])) {
+    if (bytes.size() > 65535) return InvalidArgument("TokenTrie: token " + std::to_string(i) + " too long");
+    text.emplace_back(bytes, static_cast<int32_t>(i));
+    std::string_view b = bytes;
+    size_t plain = PlainPrefixBytes(b);
+    size_t chars = CountChars(b.substr(0, plain));
+    t->plain_chars_[i] = static_cast<uint16_t>(chars);
+    t->max_plain_chars_ = static_cast<uint16_t>(std::max<size_t>(t->max_plain_chars_, chars));
+    if (plain == b.size()) {
       t->plain_mask_[i >> 5] |= 1u << (i & 31);
+      max_plain_token_chars = std::max(max_plain_token_chars, chars);
     } else {
-      rest.push_back(static_cast<int32_t>(i));
+      auto [it, fresh] = suffixes.emplace(b.substr(plain), static_cast<int32_t>(suffixes.size()));
+      t->suffix_id_[i] = static_cast<uint32_t>(it->second);
+      t->suffixed_classes_.push_back({static_cast<int32_t>(i), static_cast<uint16_t>(chars), t->suffix_id_[i]});
     }
   }
-  // Character counts of plain tokens (complete UTF-8 characters by construction).
-  std::vector<std::pair<size_t, int32_t>> plain_chars;
-  size_t max_chars = 0;
+  t->plain_upto_.assign(max_plain_token_chars, std::vector<uint32_t>((n + 31) / 32, 0));
   for (size_t i = 0; i < n; ++i) {
     if (!((t->plain_mask_[i >> 5] >> (i & 31)) & 1)) continue;
-    size_t chars = 0;
-    for (unsigned char c : vocab.token_bytes[i]) chars += (c & 0xC0) != 0x80;
-    plain_chars.emplace_back(chars, static_cast<int32_t>(i));
-    max_chars = std::max(max_chars, chars);
+    for (size_t k = t->plain_chars_[i]; k < max_plain_token_chars; ++k) t->plain_upto_[k][i >> 5] |= 1u << (i & 31);
   }
-  t->plain_upto_.assign(max_chars, std::vector<uint32_t>((n + 31) / 32, 0));
-  for (auto [chars, id] : plain_chars)
-    for (size_t k = chars; k < max_chars; ++k) t->plain_upto_[k][id >> 5] |= 1u << (id & 31);
-  Flatten(text, vocab.token_bytes, &t->all_, &t->token_ids_);
-  Flatten(rest, vocab.token_bytes, &t->rest_, &t->token_ids_);
+  Flatten(std::move(text), &t->all_, &t->token_ids_, &t->node_plain_chars_);
+  t->token_classes_.reserve(t->token_ids_.size());
+  for (int32_t id : t->token_ids_) t->token_classes_.push_back({id, t->plain_chars_[id], t->suffix_id_[id]});
+  t->num_suffixes_ = suffixes.size();
+  Flatten({suffixes.begin(), suffixes.end()}, &t->suffix_nodes_, &t->suffix_payload_, nullptr);
   return std::shared_ptr<const TokenTrie>(std::move(t));
 }
 

@@ -1,0 +1,219 @@
+// GrammarMatcher: advancing by tokens and bytes, and the token mask.
+//
+// The mask is computed by walking the vocabulary trie through the recognizer (a byte is pushed per
+// trie edge; a refused byte prunes its subtree). Inside strings that walk would visit most of the
+// trie, so wherever the lexer treats all plain characters alike (Lexer::PlainStep) the subtree is
+// classified instead: a token is allowed iff the lexer survives its plain prefix and its suffix is
+// accepted from the state the prefix leads to, and the suffixes are checked once per such state by
+// walking the (much smaller) trie of distinct suffixes.
+#include <algorithm>
+
+#include "grammar/grammar.h"
+#include "grammar/lexer.h"
+#include "grammar/recognizer.h"
+
+namespace lfm {
+
+GrammarMatcher::GrammarMatcher(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const TokenTrie> trie)
+    : grammar_(std::move(grammar)), trie_(std::move(trie)) {
+  rec_ = std::make_unique<grammar::Recognizer>(*grammar_->tables_, grammar_->lexer_.get());
+}
+
+GrammarMatcher::~GrammarMatcher() = default;
+
+Status GrammarMatcher::LimitStatus() const {
+  if (!rec_->limit_status().ok()) return rec_->limit_status();
+  if (grammar_->lexer_->exhausted())
+    return ResourceExhausted("lexer exceeded " + std::to_string(grammar_->limits_.max_lexer_states) + " states");
+  return Status();
+}
+
+bool GrammarMatcher::AcceptBytes(std::string_view bytes) {
+  if (terminated_) return false;
+  size_t depth = rec_->depth();
+  for (char c : bytes) {
+    if (!rec_->PushByte(static_cast<uint8_t>(c))) {
+      rec_->PopTo(depth);
+      return false;
+    }
+  }
+  return true;
+}
+
+size_t GrammarMatcher::Checkpoint() const { return rec_->depth(); }
+
+void GrammarMatcher::RollbackTo(size_t checkpoint) {
+  rec_->PopTo(checkpoint);
+  terminated_ = false;
+}
+
+bool GrammarMatcher::IsAccepting() { return !terminated_ && rec_->IsAccepting(); }
+
+Status GrammarMatcher::AcceptToken(int32_t id) {
+  if (id < 0 || static_cast<size_t>(id) >= trie_->vocab_size())
+    return InvalidArgument("token id " + std::to_string(id) + " outside the vocabulary");
+  if (terminated_) return InvalidArgument("token " + std::to_string(id) + " after the end of the grammar");
+  if (trie_->is_eos(id)) {
+    if (!rec_->IsAccepting()) return InvalidArgument("EOS token " + std::to_string(id) + " before the grammar is complete");
+    terminated_ = true;
+    return Status();
+  }
+  if (trie_->is_special(id)) return InvalidArgument("special token " + std::to_string(id) + " not allowed by the grammar");
+  const std::string& b = trie_->token_bytes(id);
+  if (b.empty() || !AcceptBytes(b)) {
+    Status lim = LimitStatus();
+    if (!lim.ok()) return lim;
+    return InvalidArgument("token " + std::to_string(id) + " not allowed by the grammar here");
+  }
+  return Status();
+}
+
+bool GrammarMatcher::PlainChain(uint32_t lex, size_t need, PlainChainInfo* ch) {
+  grammar::Lexer* lexer = grammar_->lexer_.get();
+  ch->states.clear();
+  ch->loops = false;
+  ch->states.push_back(lex);
+  while (ch->states.size() <= need) {
+    uint32_t cur = ch->states.back();
+    uint32_t next = lexer->PlainStep(cur);
+    if (next == grammar::Lexer::kPlainMixed) return false;
+    if (next == grammar::kDeadLexState) return true;
+    if (next == cur) {
+      ch->loops = true;
+      return true;
+    }
+    ch->states.push_back(next);
+  }
+  return true;
+}
+
+const std::vector<uint64_t>* GrammarMatcher::SuffixOk(size_t plain_steps) {
+  const size_t base = rec_->depth();
+  // Any plain character stands for all of them here ('a'); the lexer only extends its lexeme.
+  for (size_t k = 0; k < plain_steps; ++k) {
+    if (!rec_->PushByte('a')) {
+      rec_->PopTo(base);
+      return nullptr;  // cannot happen for a valid chain; the caller then rejects the tokens
+    }
+  }
+  uint64_t key = rec_->StateKey();
+  for (auto& [k, bits] : suffix_cache_) {
+    if (k == key) {
+      rec_->PopTo(base);
+      return &bits;
+    }
+  }
+  std::vector<uint64_t> ok((trie_->num_suffixes() + 63) / 64, 0);
+  const auto& nodes = trie_->suffix_nodes();
+  const int32_t* sids = trie_->suffix_ids().data();
+  const size_t top = rec_->depth();
+  for (size_t i = 0; i < nodes.size();) {
+    const TokenTrie::Node& nd = nodes[i];
+    rec_->PopTo(top + nd.depth - 1);
+    if (rec_->PushByte(nd.byte)) {
+      for (uint32_t k = 0; k < nd.tok_count; ++k) {
+        int32_t sid = sids[nd.tok_begin + k];
+        ok[sid >> 6] |= uint64_t{1} << (sid & 63);
+      }
+      ++i;
+    } else {
+      i += nd.subtree;
+    }
+  }
+  rec_->PopTo(base);
+  suffix_cache_.emplace_back(key, std::move(ok));
+  return &suffix_cache_.back().second;
+}
+
+void GrammarMatcher::Classify(const TokenTrie::TokenClass* toks, size_t count, uint16_t node_chars,
+                              const PlainChainInfo& ch, uint32_t* bits) {
+  // Suffix sets are computed lazily, per chain position that some token actually reaches.
+  const size_t nstates = ch.states.size();
+  suffix_by_step_.assign(nstates, nullptr);
+  suffix_done_.assign(nstates, 0);
+  for (size_t i = 0; i < count; ++i) {
+    const TokenTrie::TokenClass& tc = toks[i];
+    const int32_t id = tc.id;
+    size_t r = tc.plain_chars - node_chars;
+    if (r >= nstates) {
+      if (!ch.loops) continue;  // the lexer dies inside the plain prefix
+      r = nstates - 1;
+    }
+    uint32_t sid = tc.suffix_id;
+    if (sid != TokenTrie::kNoSuffix) {
+      if (!suffix_done_[r]) {
+        suffix_by_step_[r] = SuffixOk(r);
+        suffix_done_[r] = 1;
+      }
+      const std::vector<uint64_t>* ok = suffix_by_step_[r];
+      if (!ok || !(((*ok)[sid >> 6] >> (sid & 63)) & 1)) continue;
+    }
+    bits[id >> 5] |= 1u << (id & 31);
+  }
+}
+
+void GrammarMatcher::WalkAll(uint32_t* bits) {
+  const auto& nodes = trie_->nodes();
+  const auto& chars = trie_->node_plain_chars();
+  const int32_t* ids = trie_->token_ids().data();
+  const size_t base = rec_->depth();
+  const size_t n = nodes.size();
+  for (size_t i = 0; i < n;) {
+    const TokenTrie::Node& nd = nodes[i];
+    rec_->PopTo(base + nd.depth - 1);
+    if (!rec_->PushByte(nd.byte)) {
+      i += nd.subtree;
+      continue;
+    }
+    for (uint32_t k = 0; k < nd.tok_count; ++k) {
+      int32_t id = ids[nd.tok_begin + k];
+      bits[id >> 5] |= 1u << (id & 31);
+    }
+    if (nd.subtree > 1 && chars[i] != TokenTrie::kNotPlainPath &&
+        PlainChain(rec_->TopLexState(), trie_->max_plain_chars() - chars[i], &chain_)) {
+      auto [tb, te] = trie_->SubtreeTokens(i);
+      tb += nd.tok_count;
+      Classify(trie_->token_classes().data() + tb, te - tb, chars[i], chain_, bits);
+      i += nd.subtree;
+      continue;
+    }
+    ++i;
+  }
+  rec_->PopTo(base);
+}
+
+Status GrammarMatcher::ComputeMask(std::vector<uint32_t>* bitmask) {
+  bitmask->assign(trie_->mask_words(), 0);
+  if (terminated_) return InvalidArgument("ComputeMask after the grammar terminated (EOS accepted)");
+  rec_->ClearLimit();
+  uint64_t key = rec_->StateKey();
+  if (key == cache_key_) {
+    *bitmask = cache_mask_;
+    return Status();
+  }
+  uint32_t* bits = bitmask->data();
+  suffix_cache_.clear();
+  if (PlainChain(rec_->TopLexState(), trie_->max_plain_chars(), &chain_)) {
+    // Every token is classified: plain ones by length, the others by (length, suffix).
+    const auto& plain = chain_.loops ? trie_->plain_mask() : trie_->plain_mask_upto(
+                                                                static_cast<int64_t>(chain_.states.size()) - 1);
+    for (size_t w = 0; w < plain.size(); ++w) bits[w] |= plain[w];
+    const auto& suffixed = trie_->suffixed_classes();
+    Classify(suffixed.data(), suffixed.size(), 0, chain_, bits);
+  } else {
+    WalkAll(bits);
+  }
+  bool any = false;
+  for (uint32_t w : *bitmask) any |= w != 0;
+  if (rec_->IsAccepting()) {
+    for (int32_t e : trie_->eos_ids()) (*bitmask)[e >> 5] |= 1u << (e & 31), any = true;
+  }
+  Status lim = LimitStatus();
+  if (!lim.ok()) return lim;
+  if (!any) return Internal("grammar matcher: no token allowed in a non-accepting state (dead end)");
+  cache_key_ = key;
+  cache_mask_ = *bitmask;
+  return Status();
+}
+
+}  // namespace lfm
