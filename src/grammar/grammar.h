@@ -12,6 +12,7 @@
 // extended by the next byte is extended.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -63,7 +64,6 @@ class TokenTrie {
     uint32_t depth;      // 1 for children of the root
   };
   static constexpr uint16_t kNotPlainPath = 0xFFFF;
-  static constexpr uint32_t kNoSuffix = UINT32_MAX;
   static Result<std::shared_ptr<const TokenTrie>> Build(const TokenVocab& vocab);
 
   size_t vocab_size() const { return token_bytes_.size(); }
@@ -85,18 +85,25 @@ class TokenTrie {
     return {all_[i].tok_begin, next < all_.size() ? all_[next].tok_begin : static_cast<uint32_t>(token_ids_.size())};
   }
 
-  // Per token: plain prefix length in characters and suffix id (kNoSuffix for plain tokens).
-  uint16_t plain_chars(int32_t id) const { return plain_chars_[id]; }
-  uint32_t suffix_id(int32_t id) const { return suffix_id_[id]; }
-  // The same, laid out like token_ids() (classifying a subtree then reads memory in order).
+  // Per token: plain prefix length in characters and suffix id; plain tokens (no suffix) get the
+  // extra id num_suffixes(), which every accepted-suffix set contains.
   struct TokenClass {
     int32_t id;
     uint16_t plain_chars;
     uint32_t suffix_id;
   };
+  // The ASCII characters (bit c) a token's plain prefix uses, and whether it uses non-ASCII ones.
+  struct PrefixChars {
+    std::array<uint64_t, 2> ascii;
+    bool non_ascii;
+  };
+  // token_classes() is laid out like token_ids() (classifying a subtree reads memory in order);
+  // suffixed_classes() lists the tokens with a suffix; text_classes() every text token, with
+  // text_prefix_chars() beside it.
   const std::vector<TokenClass>& token_classes() const { return token_classes_; }
-  // The suffixed tokens as TokenClass entries.
   const std::vector<TokenClass>& suffixed_classes() const { return suffixed_classes_; }
+  const std::vector<TokenClass>& text_classes() const { return text_classes_; }
+  const std::vector<PrefixChars>& text_prefix_chars() const { return text_prefix_chars_; }
   uint16_t max_plain_chars() const { return max_plain_chars_; }
   // The trie of distinct non-empty suffixes; payloads are suffix ids (suffix_ids()[...]).
   const std::vector<Node>& suffix_nodes() const { return suffix_nodes_; }
@@ -121,13 +128,12 @@ class TokenTrie {
   std::vector<Node> all_;
   std::vector<int32_t> token_ids_;
   std::vector<uint16_t> node_plain_chars_;
-  std::vector<uint16_t> plain_chars_;
-  std::vector<uint32_t> suffix_id_;
   uint16_t max_plain_chars_ = 0;
   std::vector<Node> suffix_nodes_;
   std::vector<int32_t> suffix_payload_;
   size_t num_suffixes_ = 0;
-  std::vector<TokenClass> token_classes_, suffixed_classes_;
+  std::vector<TokenClass> token_classes_, suffixed_classes_, text_classes_;
+  std::vector<PrefixChars> text_prefix_chars_;
   std::vector<uint32_t> plain_mask_;
   std::vector<std::vector<uint32_t>> plain_upto_;  // [k]: plain tokens with <= k characters
 };
@@ -206,11 +212,21 @@ class GrammarMatcher {
   struct PlainChainInfo {
     std::vector<uint32_t> states;
     bool loops = false;
+    std::array<uint64_t, 2> ascii{};  // allowed plain characters (the same at every position)
+    bool non_ascii = false;
+    bool all = false;                 // every plain character allowed
   };
+  // Below this many trie nodes a subtree is walked rather than classified.
+  static constexpr uint32_t kMinJumpSubtree = 8;
   bool PlainChain(uint32_t lex, size_t need, PlainChainInfo* chain);
   // Suffix ids accepted after `plain_steps` plain characters from the current state (cached per mask).
   const std::vector<uint64_t>* SuffixOk(size_t plain_steps);
-  void Classify(const TokenTrie::TokenClass* toks, size_t count, uint16_t node_chars, const PlainChainInfo& chain, uint32_t* bits);
+  // Sets the bits of the allowed tokens among toks (all in the subtree of a node with node_chars plain
+  // characters on its path, whose state starts `chain`); prefix_chars (root only) also checks the
+  // characters each token's plain prefix uses.
+  void Classify(const TokenTrie::TokenClass* toks, size_t count, uint16_t node_chars, const PlainChainInfo& chain,
+                const TokenTrie::PrefixChars* prefix_chars, uint32_t* bits);
+  static uint8_t FillChar(const PlainChainInfo& chain);
   void WalkAll(uint32_t* bits);
   std::shared_ptr<const Grammar> grammar_;
   std::shared_ptr<const TokenTrie> trie_;
@@ -225,6 +241,7 @@ class GrammarMatcher {
   std::deque<std::pair<uint64_t, std::vector<uint64_t>>> suffix_cache_;
   std::vector<const std::vector<uint64_t>*> suffix_by_step_;
   std::vector<uint8_t> suffix_done_;
+  uint8_t suffix_fill_char_ = 'a';
 };
 
 }  // namespace lfm

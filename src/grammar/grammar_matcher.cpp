@@ -70,28 +70,35 @@ Status GrammarMatcher::AcceptToken(int32_t id) {
 
 bool GrammarMatcher::PlainChain(uint32_t lex, size_t need, PlainChainInfo* ch) {
   grammar::Lexer* lexer = grammar_->lexer_.get();
-  ch->states.clear();
+  ch->states.assign(1, lex);
   ch->loops = false;
-  ch->states.push_back(lex);
+  const grammar::PlainStepInfo& first = lexer->PlainStep(lex);
+  if (first.mixed) return false;
+  ch->ascii = first.ascii;
+  ch->non_ascii = first.non_ascii;
+  ch->all = first.all();
   while (ch->states.size() <= need) {
     uint32_t cur = ch->states.back();
-    uint32_t next = lexer->PlainStep(cur);
-    if (next == grammar::Lexer::kPlainMixed) return false;
-    if (next == grammar::kDeadLexState) return true;
-    if (next == cur) {
+    const grammar::PlainStepInfo& st = lexer->PlainStep(cur);
+    if (st.mixed) return false;
+    if (st.next == grammar::kDeadLexState) return true;
+    // Which characters are allowed must not depend on the position (a token only records the set).
+    if (st.ascii != ch->ascii || st.non_ascii != ch->non_ascii) return false;
+    if (st.next == cur) {
       ch->loops = true;
       return true;
     }
-    ch->states.push_back(next);
+    ch->states.push_back(st.next);
   }
   return true;
 }
 
 const std::vector<uint64_t>* GrammarMatcher::SuffixOk(size_t plain_steps) {
   const size_t base = rec_->depth();
-  // Any plain character stands for all of them here ('a'); the lexer only extends its lexeme.
+  // One allowed plain character stands for all of them (they lead to the same state); the lexer
+  // only extends its lexeme, so the parser state is untouched.
   for (size_t k = 0; k < plain_steps; ++k) {
-    if (!rec_->PushByte('a')) {
+    if (!rec_->PushByte(suffix_fill_char_)) {
       rec_->PopTo(base);
       return nullptr;  // cannot happen for a valid chain; the caller then rejects the tokens
     }
@@ -103,7 +110,9 @@ const std::vector<uint64_t>* GrammarMatcher::SuffixOk(size_t plain_steps) {
       return &bits;
     }
   }
-  std::vector<uint64_t> ok((trie_->num_suffixes() + 63) / 64, 0);
+  const size_t nsuf = trie_->num_suffixes();
+  std::vector<uint64_t> ok(nsuf / 64 + 1, 0);
+  ok[nsuf >> 6] |= uint64_t{1} << (nsuf & 63);  // the empty suffix of plain tokens
   const auto& nodes = trie_->suffix_nodes();
   const int32_t* sids = trie_->suffix_ids().data();
   const size_t top = rec_->depth();
@@ -126,30 +135,51 @@ const std::vector<uint64_t>* GrammarMatcher::SuffixOk(size_t plain_steps) {
 }
 
 void GrammarMatcher::Classify(const TokenTrie::TokenClass* toks, size_t count, uint16_t node_chars,
-                              const PlainChainInfo& ch, uint32_t* bits) {
-  // Suffix sets are computed lazily, per chain position that some token actually reaches.
+                              const PlainChainInfo& ch, const TokenTrie::PrefixChars* prefix_chars,
+                              uint32_t* bits) {
   const size_t nstates = ch.states.size();
+  suffix_fill_char_ = FillChar(ch);
+  if (ch.loops && nstates == 1 && !prefix_chars) {
+    // The common case (a free string body): one suffix set, no length limit; branch-free.
+    const std::vector<uint64_t>* okp = SuffixOk(0);
+    if (!okp) return;
+    const uint64_t* ok = okp->data();
+    for (size_t i = 0; i < count; ++i) {
+      const TokenTrie::TokenClass& tc = toks[i];
+      uint32_t allowed = static_cast<uint32_t>(ok[tc.suffix_id >> 6] >> (tc.suffix_id & 63)) & 1;
+      bits[tc.id >> 5] |= allowed << (tc.id & 31);
+    }
+    return;
+  }
+  // Suffix sets are computed lazily, per chain position that some token actually reaches.
   suffix_by_step_.assign(nstates, nullptr);
   suffix_done_.assign(nstates, 0);
   for (size_t i = 0; i < count; ++i) {
     const TokenTrie::TokenClass& tc = toks[i];
-    const int32_t id = tc.id;
+    if (prefix_chars) {
+      const TokenTrie::PrefixChars& pc = prefix_chars[i];
+      if ((pc.ascii[0] & ~ch.ascii[0]) | (pc.ascii[1] & ~ch.ascii[1])) continue;
+      if (pc.non_ascii && !ch.non_ascii) continue;
+    }
     size_t r = tc.plain_chars - node_chars;
     if (r >= nstates) {
       if (!ch.loops) continue;  // the lexer dies inside the plain prefix
       r = nstates - 1;
     }
-    uint32_t sid = tc.suffix_id;
-    if (sid != TokenTrie::kNoSuffix) {
-      if (!suffix_done_[r]) {
-        suffix_by_step_[r] = SuffixOk(r);
-        suffix_done_[r] = 1;
-      }
-      const std::vector<uint64_t>* ok = suffix_by_step_[r];
-      if (!ok || !(((*ok)[sid >> 6] >> (sid & 63)) & 1)) continue;
+    if (!suffix_done_[r]) {
+      suffix_by_step_[r] = SuffixOk(r);
+      suffix_done_[r] = 1;
     }
-    bits[id >> 5] |= 1u << (id & 31);
+    const std::vector<uint64_t>* ok = suffix_by_step_[r];
+    if (!ok || !(((*ok)[tc.suffix_id >> 6] >> (tc.suffix_id & 63)) & 1)) continue;
+    bits[tc.id >> 5] |= 1u << (tc.id & 31);
   }
+}
+
+uint8_t GrammarMatcher::FillChar(const PlainChainInfo& ch) {
+  for (int c = 0x20; c < 0x80; ++c)
+    if ((ch.ascii[c >> 6] >> (c & 63)) & 1) return static_cast<uint8_t>(c);
+  return 'a';  // unreachable: chains without an allowed ASCII character are walked, not classified
 }
 
 void GrammarMatcher::WalkAll(uint32_t* bits) {
@@ -169,11 +199,13 @@ void GrammarMatcher::WalkAll(uint32_t* bits) {
       int32_t id = ids[nd.tok_begin + k];
       bits[id >> 5] |= 1u << (id & 31);
     }
-    if (nd.subtree > 1 && chars[i] != TokenTrie::kNotPlainPath &&
-        PlainChain(rec_->TopLexState(), trie_->max_plain_chars() - chars[i], &chain_)) {
+    // Below the root a token's prefix-character set includes the path, so only states that allow
+    // every plain character are classified here.
+    if (nd.subtree >= kMinJumpSubtree && chars[i] != TokenTrie::kNotPlainPath &&
+        PlainChain(rec_->TopLexState(), trie_->max_plain_chars() - chars[i], &chain_) && chain_.all) {
       auto [tb, te] = trie_->SubtreeTokens(i);
       tb += nd.tok_count;
-      Classify(trie_->token_classes().data() + tb, te - tb, chars[i], chain_, bits);
+      Classify(trie_->token_classes().data() + tb, te - tb, chars[i], chain_, nullptr, bits);
       i += nd.subtree;
       continue;
     }
@@ -193,13 +225,19 @@ Status GrammarMatcher::ComputeMask(std::vector<uint32_t>* bitmask) {
   }
   uint32_t* bits = bitmask->data();
   suffix_cache_.clear();
-  if (PlainChain(rec_->TopLexState(), trie_->max_plain_chars(), &chain_)) {
+  const bool classify = PlainChain(rec_->TopLexState(), trie_->max_plain_chars(), &chain_) &&
+                        (chain_.ascii[0] | chain_.ascii[1]) != 0;
+  if (classify && chain_.all) {
     // Every token is classified: plain ones by length, the others by (length, suffix).
     const auto& plain = chain_.loops ? trie_->plain_mask() : trie_->plain_mask_upto(
                                                                 static_cast<int64_t>(chain_.states.size()) - 1);
     for (size_t w = 0; w < plain.size(); ++w) bits[w] |= plain[w];
     const auto& suffixed = trie_->suffixed_classes();
-    Classify(suffixed.data(), suffixed.size(), 0, chain_, bits);
+    Classify(suffixed.data(), suffixed.size(), 0, chain_, nullptr, bits);
+  } else if (classify) {
+    // A character class such as [a-z0-9_]: tokens are also checked for the characters they use.
+    const auto& text = trie_->text_classes();
+    Classify(text.data(), text.size(), 0, chain_, trie_->text_prefix_chars().data(), bits);
   } else {
     WalkAll(bits);
   }

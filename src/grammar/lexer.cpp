@@ -77,38 +77,67 @@ uint32_t Lexer::NextSlow(uint32_t s, uint8_t b) {
   return id;
 }
 
-uint32_t Lexer::PlainStep(uint32_t s) {
+namespace {
+
+constexpr std::array<uint64_t, 2> kPlainAscii = [] {
+  std::array<uint64_t, 2> m{};
+  for (int c = 0x20; c <= 0x7F; ++c)
+    if (c != '"' && c != '\\') m[c >> 6] |= uint64_t{1} << (c & 63);
+  return m;
+}();
+
+}  // namespace
+
+bool PlainStepInfo::all() const { return !mixed && non_ascii && ascii == kPlainAscii; }
+
+const PlainStepInfo& Lexer::PlainStep(uint32_t s) {
   LexState& st = const_cast<LexState&>(State(s));
-  int64_t known = st.plain_step.load(std::memory_order_acquire);
-  if (known >= 0) return static_cast<uint32_t>(known);
-  uint32_t step = ComputePlainStep(s);
-  st.plain_step.store(step, std::memory_order_release);
-  return step;
+  if (!st.plain_known.load(std::memory_order_acquire)) {
+    PlainStepInfo info = ComputePlainStep(s);
+    std::lock_guard<std::mutex> lock(plain_mu_);
+    if (!st.plain_known.load(std::memory_order_relaxed)) {
+      st.plain_step = info;
+      st.plain_known.store(true, std::memory_order_release);
+    }
+  }
+  return st.plain_step;
 }
 
-uint32_t Lexer::ComputePlainStep(uint32_t s) {
-  if (s == kDeadLexState) return kDeadLexState;
-  // A refused byte from an accepting state would end the lexeme there: the parser decides, not us.
+PlainStepInfo Lexer::ComputePlainStep(uint32_t s) {
+  PlainStepInfo mixed;  // mixed = true
+  if (s == kDeadLexState) return mixed;
+  // The state after one byte, or kMixedMark if a refused byte would end a lexeme there.
+  constexpr uint32_t kMixedMark = UINT32_MAX;
   auto step = [&](uint32_t from, uint8_t b) -> uint32_t {
     uint32_t to = Next(from, b);
-    if (to == kDeadLexState && !State(from).accepting.empty()) return kPlainMixed;
+    if (to == kDeadLexState && !State(from).accepting.empty()) return kMixedMark;
     return to;
   };
-  const uint32_t target = step(s, 'a');
-  if (target == kPlainMixed) return kPlainMixed;
+  PlainStepInfo info;
+  info.mixed = false;
+  info.next = kDeadLexState;
+  auto merge = [&](uint32_t to) {
+    if (to == kMixedMark) return false;
+    if (to == kDeadLexState) return true;
+    if (info.next == kDeadLexState) info.next = to;
+    return info.next == to;
+  };
   for (int c = 0x20; c <= 0x7F; ++c) {
     if (c == '"' || c == '\\') continue;
-    if (step(s, static_cast<uint8_t>(c)) != target) return kPlainMixed;
+    uint32_t to = step(s, static_cast<uint8_t>(c));
+    if (!merge(to)) return mixed;
+    if (to != kDeadLexState) info.ascii[c >> 6] |= uint64_t{1} << (c & 63);
   }
   // Multi-byte UTF-8: (lead range, first continuation range, number of further continuations). The
-  // states after a lead byte may differ; only the state after the whole character matters, and a
-  // character refused part-way is refused (unless a lexeme could end part-way: mixed).
+  // states after a lead byte may differ; only the state after the whole character matters. A character
+  // refused part-way is refused (and cannot end a lexeme part-way, or we would have said mixed).
   struct Seq {
     int lead_lo, lead_hi, c1_lo, c1_hi, rest;
   };
   static const Seq kSeqs[] = {{0xC2, 0xDF, 0x80, 0xBF, 0}, {0xE0, 0xE0, 0xA0, 0xBF, 1}, {0xE1, 0xEC, 0x80, 0xBF, 1},
                               {0xED, 0xED, 0x80, 0x9F, 1}, {0xEE, 0xEF, 0x80, 0xBF, 1}, {0xF0, 0xF0, 0x90, 0xBF, 2},
                               {0xF1, 0xF3, 0x80, 0xBF, 2}, {0xF4, 0xF4, 0x80, 0x8F, 2}};
+  int allowed_kinds = 0, refused_kinds = 0;  // non-ASCII must be all allowed or all refused
   for (const Seq& q : kSeqs) {
     std::vector<uint32_t> level;
     for (int l = q.lead_lo; l <= q.lead_hi; ++l) level.push_back(step(s, static_cast<uint8_t>(l)));
@@ -118,7 +147,7 @@ uint32_t Lexer::ComputePlainStep(uint32_t s) {
       int lo = k == 0 ? q.c1_lo : 0x80, hi = k == 0 ? q.c1_hi : 0xBF;
       std::vector<uint32_t> next;
       for (uint32_t x : level) {
-        if (x == kPlainMixed) return kPlainMixed;
+        if (x == kMixedMark) return mixed;
         if (x == kDeadLexState) {
           next.push_back(kDeadLexState);
           continue;
@@ -127,10 +156,14 @@ uint32_t Lexer::ComputePlainStep(uint32_t s) {
       }
       level = std::move(next);
     }
-    for (uint32_t x : level)
-      if (x != target) return kPlainMixed;
+    for (uint32_t x : level) {
+      if (!merge(x)) return mixed;
+      (x == kDeadLexState ? refused_kinds : allowed_kinds)++;
+    }
+    if (allowed_kinds && refused_kinds) return mixed;
   }
-  return target;
+  info.non_ascii = allowed_kinds > 0;
+  return info;
 }
 
 }  // namespace lfm::grammar

@@ -20,12 +20,25 @@ namespace lfm::grammar {
 
 inline constexpr uint32_t kDeadLexState = 0;
 
+// What one plain character (see TokenTrie: printable ASCII except '"' and '\\', and complete non-ASCII
+// UTF-8 characters) does from a lexer state, when every allowed plain character extends the lexeme to
+// the same state `next` and every other one is refused outright.
+struct PlainStepInfo {
+  bool mixed = true;                  // no such description: characters lead to different states, or
+                                      // a refused one would end the lexeme (the parser then decides)
+  uint32_t next = 0;                  // kDeadLexState if no plain character is allowed
+  std::array<uint64_t, 2> ascii{};    // allowed ASCII characters (bit c)
+  bool non_ascii = false;             // all non-ASCII plain characters allowed (else all refused)
+  bool all() const;                   // every plain character allowed
+};
+
 struct LexState {
   std::vector<std::pair<uint32_t, RxId>> comps;  // (lexeme, remaining regex), sorted
   std::vector<uint32_t> accepting;               // lexemes whose regex is nullable here
   bool accepting_ignore_only = false;            // every accepting lexeme is an %ignore one
   std::array<std::atomic<int32_t>, 256> next;    // -1 = not computed yet
-  std::atomic<int64_t> plain_step{-1};           // -1 unknown; see PlainStep()
+  PlainStepInfo plain_step;                      // valid once plain_known is set (see PlainStep())
+  std::atomic<bool> plain_known{false};
   LexState() {
     for (auto& n : next) n.store(-1, std::memory_order_relaxed);
   }
@@ -47,14 +60,9 @@ class Lexer {
   const LexState& State(uint32_t s) const {
     return (*chunks_[s >> kChunkBits].load(std::memory_order_acquire))[s & kChunkMask];
   }
-  // The one state every plain character (see TokenTrie: printable ASCII except '"' and '\\', and
-  // complete non-ASCII UTF-8 characters) leads to from s by extending the current lexeme; kDeadLexState
-  // if every plain character is refused and s cannot end a lexeme (so nothing else can happen);
-  // kPlainMixed otherwise (characters lead to different states, or one would end the lexeme and start
-  // another, which involves the parser). Cached per state. When it is not kPlainMixed, a token's
-  // fate from s depends only on how many plain characters it starts with and what follows them.
-  static constexpr uint32_t kPlainMixed = UINT32_MAX;
-  uint32_t PlainStep(uint32_t s);
+  // Cached per state. When not mixed, a token's fate from s depends only on which plain characters
+  // its plain prefix uses, how many, and what follows them (see GrammarMatcher).
+  const PlainStepInfo& PlainStep(uint32_t s);
   bool exhausted() const { return exhausted_.load(std::memory_order_relaxed); }
   size_t num_states() const { return num_states_; }
   RegexBuilder& regex() { return *rx_; }  // only under lock / before sharing
@@ -67,7 +75,8 @@ class Lexer {
   using Chunk = std::array<LexState, 1u << kChunkBits>;
 
   uint32_t NextSlow(uint32_t s, uint8_t b);
-  uint32_t ComputePlainStep(uint32_t s);
+  PlainStepInfo ComputePlainStep(uint32_t s);
+  std::mutex plain_mu_;  // publishes PlainStepInfo (computed outside mu_, since Next may take mu_)
   uint32_t InternLocked(std::vector<std::pair<uint32_t, RxId>> comps);
 
   std::mutex mu_;

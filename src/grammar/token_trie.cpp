@@ -117,8 +117,8 @@ Result<std::shared_ptr<const TokenTrie>> TokenTrie::Build(const TokenVocab& voca
   std::vector<std::pair<std::string_view, int32_t>> text;
   std::map<std::string_view, int32_t> suffixes;  // distinct suffix -> suffix id
   t->plain_mask_.assign((n + 31) / 32, 0);
-  t->plain_chars_.assign(n, 0);
-  t->suffix_id_.assign(n, kNoSuffix);
+  std::vector<uint16_t> plain_chars(n, 0);
+  std::vector<int64_t> suffix_of(n, -1);
   size_t max_plain_token_chars = 0;
   for (size_t i = 0; i < n; ++i) {
     const std::string& bytes = t->token_bytes_[i];
@@ -128,27 +128,40 @@ Result<std::shared_ptr<const TokenTrie>> TokenTrie::Build(const TokenVocab& voca
     text.emplace_back(bytes, static_cast<int32_t>(i));
     std::string_view b = bytes;
     size_t plain = PlainPrefixBytes(b);
+    PrefixChars pc{};
+    for (size_t k = 0; k < plain; ++k) {
+      auto c = static_cast<uint8_t>(b[k]);
+      if (c < 0x80) pc.ascii[c >> 6] |= uint64_t{1} << (c & 63);
+      else pc.non_ascii = true;
+    }
     size_t chars = CountChars(b.substr(0, plain));
-    t->plain_chars_[i] = static_cast<uint16_t>(chars);
+    plain_chars[i] = static_cast<uint16_t>(chars);
     t->max_plain_chars_ = static_cast<uint16_t>(std::max<size_t>(t->max_plain_chars_, chars));
     if (plain == b.size()) {
       t->plain_mask_[i >> 5] |= 1u << (i & 31);
       max_plain_token_chars = std::max(max_plain_token_chars, chars);
     } else {
-      auto [it, fresh] = suffixes.emplace(b.substr(plain), static_cast<int32_t>(suffixes.size()));
-      t->suffix_id_[i] = static_cast<uint32_t>(it->second);
-      t->suffixed_classes_.push_back({static_cast<int32_t>(i), static_cast<uint16_t>(chars), t->suffix_id_[i]});
+      suffix_of[i] = suffixes.emplace(b.substr(plain), static_cast<int32_t>(suffixes.size())).first->second;
     }
+    t->text_prefix_chars_.push_back(pc);
+  }
+  t->num_suffixes_ = suffixes.size();
+  auto token_class = [&](int32_t id) {
+    uint32_t sid = suffix_of[id] < 0 ? static_cast<uint32_t>(t->num_suffixes_) : static_cast<uint32_t>(suffix_of[id]);
+    return TokenClass{id, plain_chars[id], sid};
+  };
+  for (const auto& [bytes, id] : text) {
+    t->text_classes_.push_back(token_class(id));
+    if (suffix_of[id] >= 0) t->suffixed_classes_.push_back(token_class(id));
   }
   t->plain_upto_.assign(max_plain_token_chars, std::vector<uint32_t>((n + 31) / 32, 0));
   for (size_t i = 0; i < n; ++i) {
     if (!((t->plain_mask_[i >> 5] >> (i & 31)) & 1)) continue;
-    for (size_t k = t->plain_chars_[i]; k < max_plain_token_chars; ++k) t->plain_upto_[k][i >> 5] |= 1u << (i & 31);
+    for (size_t k = plain_chars[i]; k < max_plain_token_chars; ++k) t->plain_upto_[k][i >> 5] |= 1u << (i & 31);
   }
   Flatten(std::move(text), &t->all_, &t->token_ids_, &t->node_plain_chars_);
   t->token_classes_.reserve(t->token_ids_.size());
-  for (int32_t id : t->token_ids_) t->token_classes_.push_back({id, t->plain_chars_[id], t->suffix_id_[id]});
-  t->num_suffixes_ = suffixes.size();
+  for (int32_t id : t->token_ids_) t->token_classes_.push_back(token_class(id));
   Flatten({suffixes.begin(), suffixes.end()}, &t->suffix_nodes_, &t->suffix_payload_, nullptr);
   return std::shared_ptr<const TokenTrie>(std::move(t));
 }

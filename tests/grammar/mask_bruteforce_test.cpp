@@ -78,6 +78,12 @@ TEST(MaskBruteForce, RandomReachableStates) {
       R"({"type":"array","prefixItems":[{"const":"head"},{"type":"number"}],"items":{"type":"string","minLength":2},"minItems":1})",
       R"({"type":"object","patternProperties":{"^x-":{"type":"integer"}},"properties":{"a":{"type":"string","format":"date-time"}},"additionalProperties":false})",
       R"(true)",
+      // Key states mixing literal names with "any other name" (classified below the root), bounded
+      // strings (a chain of counter states), and character-class patterns (classified at the root).
+      R"({"type":"object","properties":{"conntrack":{"type":"boolean"},"forward":{"type":"string"},"input":{"type":"integer"},
+          "masq":{"type":"string","maxLength":40},"masq_src":{"type":"string","minLength":3,"maxLength":12}},
+          "additionalProperties":{"type":"string","pattern":"^[A-Za-z0-9+/=]{2,30}$"}})",
+      R"({"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-z_]+$"},{"type":"string","format":"date"}]}})",
   };
   int total = 0;
   uint64_t seed = 1;
@@ -86,12 +92,24 @@ TEST(MaskBruteForce, RandomReachableStates) {
     ASSERT_OK(g);
     total += CheckRandomStates(g.value(), trie, kWalkScale, 14, seed++);
   }
-  const char* regexes[] = {"[a-z]{2,5}(,[0-9]+)*", "(ab|a)*c?", "\\w+@\\w+\\.(com|org)", "[^\"]{0,20}\"", "é+ü?"};
+  const char* regexes[] = {"[a-z]{2,5}(,[0-9]+)*", "(ab|a)*c?", "\\w+@\\w+\\.(com|org)", "[^\"]{0,20}\"", "é+ü?",
+                           "[a-zA-Z é]{0,30}!( [^\\n]*)?"};
   for (const char* r : regexes) {
     auto g = Grammar::FromRegex(r);
     ASSERT_OK(g);
     total += CheckRandomStates(g.value(), trie, kWalkScale + kWalkScale / 4, 12, seed++);
   }
+  // Lark: lexemes that end where a plain character could follow (words, numbers) and %ignore.
+  auto lark = Grammar::FromLark(R"LARK(
+start: item ("," item)*
+item: WORD | NUMBER | ESCAPED_STRING | "{" WORD "}"
+WORD: /[a-z]+/
+%import common.NUMBER
+%import common.ESCAPED_STRING
+%ignore " "
+)LARK");
+  ASSERT_OK(lark);
+  total += CheckRandomStates(lark.value(), trie, kWalkScale, 12, seed++);
   EXPECT_GE(total, kMinStates);
   std::cout << "states checked: " << total << "\n";
 }
