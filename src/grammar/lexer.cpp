@@ -11,6 +11,10 @@ Lexer::Lexer(std::unique_ptr<RegexBuilder> rx, std::vector<RxId> lexeme_rx, std:
       ignored_(std::move(ignored)),
       max_states_(std::min<uint32_t>(max_states, kMaxChunks << kChunkBits)) {
   for (auto& c : chunks_) c.store(nullptr, std::memory_order_relaxed);
+  const auto& cls = rx_->byte_class();
+  class_members_.resize(rx_->class_representatives().size());
+  for (int b = 0; b < 256; ++b) class_members_[cls[b]].push_back(static_cast<uint8_t>(b));
+  byte_class_ = cls;
   std::lock_guard<std::mutex> lock(mu_);
   InternLocked({});  // state 0: dead
 }
@@ -73,7 +77,10 @@ uint32_t Lexer::NextSlow(uint32_t s, uint8_t b) {
   bool none = comps.empty();
   uint32_t id = none ? kDeadLexState : InternLocked(std::move(comps));
   // A state refused for lack of budget is not cached, so that the answer is not made permanent.
-  if (id != kDeadLexState || none) st.next[b].store(static_cast<int32_t>(id), std::memory_order_release);
+  // Every byte of b's class has the same derivatives: one computation fills them all.
+  if (id != kDeadLexState || none) {
+    for (uint8_t m : class_members_[byte_class_[b]]) st.next[m].store(static_cast<int32_t>(id), std::memory_order_release);
+  }
   return id;
 }
 

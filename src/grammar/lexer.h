@@ -82,6 +82,8 @@ class Lexer {
   std::mutex mu_;
   std::unique_ptr<RegexBuilder> rx_;
   std::vector<RxId> lexeme_rx_;
+  std::array<uint8_t, 256> byte_class_{};  // the regex builder's byte classes (stable, see RegexBuilder)
+  std::vector<std::vector<uint8_t>> class_members_;
   std::vector<bool> ignored_;
   uint32_t max_states_;
   std::array<std::atomic<Chunk*>, kMaxChunks> chunks_{};

@@ -40,6 +40,24 @@ RxId RegexBuilder::Intern(RxNode n, const std::vector<RxId>& kids) {
   return id;
 }
 
+void RegexBuilder::RefineClasses(const ByteSet& s) {
+  // New class ids by (old class, in s), numbered in byte order.
+  int16_t remap[512];
+  std::fill(std::begin(remap), std::end(remap), static_cast<int16_t>(-1));
+  int next = 0;
+  std::array<uint8_t, 256> out;
+  class_reps_.clear();
+  for (int b = 0; b < 256; ++b) {
+    int key = byte_class_[b] * 2 + (s.Has(static_cast<uint8_t>(b)) ? 1 : 0);
+    if (remap[key] < 0) {
+      remap[key] = static_cast<int16_t>(next++);
+      class_reps_.push_back(static_cast<uint8_t>(b));
+    }
+    out[b] = static_cast<uint8_t>(remap[key]);
+  }
+  byte_class_ = out;
+}
+
 RxId RegexBuilder::Bytes(const ByteSet& s) {
   if (s.Empty()) return Empty();
   // Bytesets are interned by content: the node key holds the set's index, so look the set up first.
@@ -50,6 +68,7 @@ RxId RegexBuilder::Bytes(const ByteSet& s) {
   RxNode n{RxKind::kBytes, false, false};
   n.a = static_cast<uint32_t>(bytesets_.size());
   bytesets_.push_back(s);
+  RefineClasses(s);
   RxId id = Intern(n, {});
   intern_.emplace(std::move(key), id);
   return id;
@@ -181,6 +200,12 @@ RxId RegexBuilder::Repeat(RxId a, uint32_t lo, uint32_t hi) {
 }
 
 RxId RegexBuilder::MultipleOfDigits(uint32_t k) {
+  // Every digit moves the remainder differently: each is a byte class of its own.
+  for (int d = '0'; d <= '9'; ++d) {
+    ByteSet one;
+    one.Set(static_cast<uint8_t>(d));
+    RefineClasses(one);
+  }
   RxNode n{RxKind::kMod, false, false};
   n.lo = k;
   n.hi = 0;
@@ -236,38 +261,6 @@ RxId RegexBuilder::DerivUncached(RxId id, uint8_t byte) {
   return Empty();
 }
 
-void RegexBuilder::FirstSets(RxId id, std::vector<uint32_t>* sets, int depth) {
-  const RxNode& n = nodes_[id];
-  if (depth > 200) return;
-  switch (n.kind) {
-    case RxKind::kEmpty:
-    case RxKind::kEps:
-      return;
-    case RxKind::kBytes:
-      sets->push_back(n.a);
-      return;
-    case RxKind::kConcat:
-      FirstSets(n.a, sets, depth + 1);
-      if (nodes_[n.a].nullable) FirstSets(n.b, sets, depth + 1);
-      return;
-    case RxKind::kOr:
-    case RxKind::kAnd:
-      for (uint32_t i = 0; i < n.kids_count; ++i) FirstSets(kids_[n.kids_begin + i], sets, depth + 1);
-      return;
-    case RxKind::kNot:
-    case RxKind::kRepeat:
-      FirstSets(n.a, sets, depth + 1);
-      return;
-    case RxKind::kMod: {
-      ByteSet d;
-      d.SetRange('0', '9');
-      Bytes(d);
-      sets->push_back(nodes_[Bytes(d)].a);
-      return;
-    }
-  }
-}
-
 bool RegexBuilder::IsEmpty(RxId id, bool* exhausted) {
   if (id == Empty()) return true;
   if (!nodes_[id].may_be_empty) return false;
@@ -293,19 +286,8 @@ bool RegexBuilder::IsEmpty(RxId id, bool* exhausted) {
       empty = false;
       break;
     }
-    std::vector<uint32_t> sets;
-    FirstSets(s, &sets, 0);
-    std::sort(sets.begin(), sets.end());
-    sets.erase(std::unique(sets.begin(), sets.end()), sets.end());
-    // One representative byte per class of bytes that belong to the same first sets.
-    std::map<std::vector<bool>, int> classes;
-    for (int b = 0; b < 256; ++b) {
-      std::vector<bool> sig(sets.size());
-      for (size_t i = 0; i < sets.size(); ++i) sig[i] = bytesets_[sets[i]].Has(static_cast<uint8_t>(b));
-      classes.emplace(std::move(sig), b);
-    }
-    for (auto& [sig, b] : classes) {
-      RxId d = Deriv(s, static_cast<uint8_t>(b));
+    for (uint8_t b : class_reps_) {
+      RxId d = Deriv(s, b);
       if (d != Empty() && seen.insert(d).second) queue.push_back(d);
     }
   }

@@ -73,6 +73,12 @@ class RegexBuilder {
   // Full-match test (tests and enum filtering).
   bool Matches(RxId id, std::string_view s);
   size_t num_nodes() const { return nodes_.size(); }
+  // Bytes that no regex of this builder tells apart: every derivative by one byte of a class equals
+  // the derivative by any other. Refined as byte sets are created; boolean combinations of existing
+  // sets never split a class, so the partition is stable once compilation is done.
+  const std::array<uint8_t, 256>& byte_class() const { return byte_class_; }
+  // One byte per class, in increasing order.
+  const std::vector<uint8_t>& class_representatives() const { return class_reps_; }
   const std::vector<RxId>& kids(RxId id) const;
   // True if the language is finite (no unbounded repetition, complement or intersection inside).
   bool IsFiniteLiteralSet(RxId id, int depth = 0) const;
@@ -80,8 +86,8 @@ class RegexBuilder {
 
  private:
   RxId Intern(RxNode n, const std::vector<RxId>& kids);
+  void RefineClasses(const ByteSet& s);
   RxId DerivUncached(RxId id, uint8_t byte);
-  void FirstSets(RxId id, std::vector<uint32_t>* sets, int depth);
 
   std::vector<RxNode> nodes_;
   std::vector<RxId> kids_;
@@ -89,6 +95,8 @@ class RegexBuilder {
   std::unordered_map<std::string, RxId> intern_;
   std::unordered_map<uint64_t, RxId> deriv_;
   std::unordered_map<RxId, bool> empty_memo_;
+  std::array<uint8_t, 256> byte_class_{};  // all bytes in class 0 at first
+  std::vector<uint8_t> class_reps_{0};
   RxId any_ = 0;
   mutable std::vector<RxId> kids_scratch_;
 };
