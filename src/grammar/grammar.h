@@ -218,6 +218,8 @@ class GrammarMatcher {
   };
   // Below this many trie nodes a subtree is walked rather than classified.
   static constexpr uint32_t kMinJumpSubtree = 8;
+  // At the root, a character class is classified only if it has at least this many ASCII characters.
+  static constexpr int kMinClassChars = 16;
   bool PlainChain(uint32_t lex, size_t need, PlainChainInfo* chain);
   // Suffix ids accepted after `plain_steps` plain characters from the current state (cached per mask).
   const std::vector<uint64_t>* SuffixOk(size_t plain_steps);

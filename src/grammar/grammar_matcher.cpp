@@ -7,6 +7,7 @@
 // accepted from the state the prefix leads to, and the suffixes are checked once per such state by
 // walking the (much smaller) trie of distinct suffixes.
 #include <algorithm>
+#include <bit>
 
 #include "grammar/grammar.h"
 #include "grammar/lexer.h"
@@ -225,8 +226,9 @@ Status GrammarMatcher::ComputeMask(std::vector<uint32_t>* bitmask) {
   }
   uint32_t* bits = bitmask->data();
   suffix_cache_.clear();
+  // Classifying reads every token once; with few allowed characters walking the trie is cheaper.
   const bool classify = PlainChain(rec_->TopLexState(), trie_->max_plain_chars(), &chain_) &&
-                        (chain_.ascii[0] | chain_.ascii[1]) != 0;
+                        std::popcount(chain_.ascii[0]) + std::popcount(chain_.ascii[1]) >= kMinClassChars;
   if (classify && chain_.all) {
     // Every token is classified: plain ones by length, the others by (length, suffix).
     const auto& plain = chain_.loops ? trie_->plain_mask() : trie_->plain_mask_upto(

@@ -163,12 +163,10 @@ bool Recognizer::PushByte(uint8_t b) {
   uint32_t row = top.row;
   uint32_t nrows = static_cast<uint32_t>(row_lex_.size());
   if (!st.accepting_ignore_only) {
-    // The completed grammar lexemes (ignore lexemes that also match are dropped).
-    std::vector<uint32_t> done;
-    done.reserve(st.accepting.size());
-    for (uint32_t l : st.accepting)
-      if (!t_.lexeme_ignored[l]) done.push_back(l);
     if (saved_.from_serial == row_serial_[row] && saved_.lex == top.lex) {
+      // The row this lexeme completion builds is known: refuse b before copying it if no lexeme
+      // allowed there can start with b (most bytes, in a trie walk).
+      if (lexer_->Next(saved_.row_lex, b) == kDeadLexState) return false;
       uint32_t k = nrows;
       row_begin_.back() = static_cast<uint32_t>(items_.size());
       items_.insert(items_.end(), saved_.items.begin(), saved_.items.end());
@@ -178,8 +176,12 @@ bool Recognizer::PushByte(uint8_t b) {
       row_serial_.push_back(next_serial_++);
       row = k;
     } else {
+      // The completed grammar lexemes (ignore lexemes that also match are dropped).
+      done_scratch_.clear();
+      for (uint32_t l : st.accepting)
+        if (!t_.lexeme_ignored[l]) done_scratch_.push_back(l);
       row_begin_.back() = static_cast<uint32_t>(items_.size());
-      if (!BuildRow(row, done)) return false;
+      if (!BuildRow(row, done_scratch_)) return false;
       uint32_t k = nrows;
       saved_.from_serial = row_serial_[row];
       saved_.lex = top.lex;

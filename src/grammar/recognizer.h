@@ -75,6 +75,7 @@ class Recognizer {
   size_t set_count_ = 0;
   std::vector<uint32_t> predicted_stamp_;
   std::vector<uint32_t> allowed_scratch_;
+  std::vector<uint32_t> done_scratch_;
   Status limit_;
   // Reuse of the last truncated row when the same (from row, lexer state) scan is repeated, which is
   // the common case in a trie walk (siblings completing the same lexeme).
