@@ -101,6 +101,12 @@ class TokenTrie {
   // suffixed_classes() lists the tokens with a suffix; text_classes() every text token, with
   // text_prefix_chars() beside it.
   const std::vector<TokenClass>& token_classes() const { return token_classes_; }
+  // token_classes() split into its plain and its suffixed tokens (each in DFS order); the entries of
+  // DFS positions [a, b) are plain_dfs()[plain_before(a), plain_before(b)) and likewise for suffixed.
+  const std::vector<int32_t>& plain_dfs() const { return plain_dfs_; }
+  const std::vector<TokenClass>& suffixed_dfs() const { return suffixed_dfs_; }
+  uint32_t plain_before(uint32_t pos) const { return plain_before_[pos]; }
+  uint32_t suffixed_before(uint32_t pos) const { return pos - plain_before_[pos]; }
   const std::vector<TokenClass>& suffixed_classes() const { return suffixed_classes_; }
   const std::vector<TokenClass>& text_classes() const { return text_classes_; }
   const std::vector<PrefixChars>& text_prefix_chars() const { return text_prefix_chars_; }
@@ -132,7 +138,9 @@ class TokenTrie {
   std::vector<Node> suffix_nodes_;
   std::vector<int32_t> suffix_payload_;
   size_t num_suffixes_ = 0;
-  std::vector<TokenClass> token_classes_, suffixed_classes_, text_classes_;
+  std::vector<TokenClass> token_classes_, suffixed_classes_, text_classes_, suffixed_dfs_;
+  std::vector<int32_t> plain_dfs_;
+  std::vector<uint32_t> plain_before_;  // per DFS position, plus one past the end
   std::vector<PrefixChars> text_prefix_chars_;
   std::vector<uint32_t> plain_mask_;
   std::vector<std::vector<uint32_t>> plain_upto_;  // [k]: plain tokens with <= k characters
@@ -230,6 +238,7 @@ class GrammarMatcher {
                 const TokenTrie::PrefixChars* prefix_chars, uint32_t* bits);
   static uint8_t FillChar(const PlainChainInfo& chain);
   void WalkAll(uint32_t* bits);
+  void SetPlainRanges(uint32_t* bits);
   std::shared_ptr<const Grammar> grammar_;
   std::shared_ptr<const TokenTrie> trie_;
   std::unique_ptr<grammar::Recognizer> rec_;
@@ -244,6 +253,8 @@ class GrammarMatcher {
   std::vector<const std::vector<uint64_t>*> suffix_by_step_;
   std::vector<uint8_t> suffix_done_;
   uint8_t suffix_fill_char_ = 'a';
+  std::vector<std::pair<uint32_t, uint32_t>> plain_ranges_;  // plain_dfs() ranges allowed in bulk
+  std::vector<uint32_t> scratch_mask_;
 };
 
 }  // namespace lfm

@@ -184,6 +184,7 @@ uint8_t GrammarMatcher::FillChar(const PlainChainInfo& ch) {
 }
 
 void GrammarMatcher::WalkAll(uint32_t* bits) {
+  plain_ranges_.clear();
   const auto& nodes = trie_->nodes();
   const auto& chars = trie_->node_plain_chars();
   const int32_t* ids = trie_->token_ids().data();
@@ -206,13 +207,48 @@ void GrammarMatcher::WalkAll(uint32_t* bits) {
         PlainChain(rec_->TopLexState(), trie_->max_plain_chars() - chars[i], &chain_) && chain_.all) {
       auto [tb, te] = trie_->SubtreeTokens(i);
       tb += nd.tok_count;
-      Classify(trie_->token_classes().data() + tb, te - tb, chars[i], chain_, nullptr, bits);
+      if (chain_.loops && chain_.states.size() == 1) {
+        // A free string body: every plain token of the subtree is allowed (set in bulk at the end),
+        // the suffixed ones depend on their suffix.
+        uint32_t sb = trie_->suffixed_before(tb), se = trie_->suffixed_before(te);
+        Classify(trie_->suffixed_dfs().data() + sb, se - sb, chars[i], chain_, nullptr, bits);
+        uint32_t pb = trie_->plain_before(tb), pe = trie_->plain_before(te);
+        if (pb < pe) plain_ranges_.emplace_back(pb, pe);
+      } else {
+        Classify(trie_->token_classes().data() + tb, te - tb, chars[i], chain_, nullptr, bits);
+      }
       i += nd.subtree;
       continue;
     }
     ++i;
   }
   rec_->PopTo(base);
+  SetPlainRanges(bits);
+}
+
+void GrammarMatcher::SetPlainRanges(uint32_t* bits) {
+  // plain_ranges_ are disjoint and increasing (DFS order). Setting their tokens one by one costs the
+  // number inside them; when that is most plain tokens, start from the plain mask and clear the
+  // tokens outside them instead.
+  const auto& plain = trie_->plain_dfs();
+  size_t inside = 0;
+  for (auto [a, b] : plain_ranges_) inside += b - a;
+  if (inside * 2 <= plain.size()) {
+    for (auto [a, b] : plain_ranges_)
+      for (uint32_t k = a; k < b; ++k) bits[plain[k] >> 5] |= 1u << (plain[k] & 31);
+    return;
+  }
+  scratch_mask_ = trie_->plain_mask();
+  uint32_t pos = 0;
+  auto clear_until = [&](uint32_t end) {
+    for (; pos < end; ++pos) scratch_mask_[plain[pos] >> 5] &= ~(1u << (plain[pos] & 31));
+  };
+  for (auto [a, b] : plain_ranges_) {
+    clear_until(a);
+    pos = b;
+  }
+  clear_until(static_cast<uint32_t>(plain.size()));
+  for (size_t w = 0; w < scratch_mask_.size(); ++w) bits[w] |= scratch_mask_[w];
 }
 
 Status GrammarMatcher::ComputeMask(std::vector<uint32_t>* bitmask) {

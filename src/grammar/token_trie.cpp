@@ -162,6 +162,13 @@ Result<std::shared_ptr<const TokenTrie>> TokenTrie::Build(const TokenVocab& voca
   Flatten(std::move(text), &t->all_, &t->token_ids_, &t->node_plain_chars_);
   t->token_classes_.reserve(t->token_ids_.size());
   for (int32_t id : t->token_ids_) t->token_classes_.push_back(token_class(id));
+  t->plain_before_.reserve(t->token_ids_.size() + 1);
+  for (const TokenClass& tc : t->token_classes_) {
+    t->plain_before_.push_back(static_cast<uint32_t>(t->plain_dfs_.size()));
+    if (suffix_of[tc.id] < 0) t->plain_dfs_.push_back(tc.id);
+    else t->suffixed_dfs_.push_back(tc);
+  }
+  t->plain_before_.push_back(static_cast<uint32_t>(t->plain_dfs_.size()));
   Flatten({suffixes.begin(), suffixes.end()}, &t->suffix_nodes_, &t->suffix_payload_, nullptr);
   return std::shared_ptr<const TokenTrie>(std::move(t));
 }
