@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -254,6 +255,19 @@ class GrammarMatcher {
   std::vector<uint8_t> suffix_done_;
   uint8_t suffix_fill_char_ = 'a';
   std::vector<std::pair<uint32_t, uint32_t>> plain_ranges_;  // plain_dfs() ranges allowed in bulk
+  // Accepted suffix ids per (suffix-trie node, recognizer state), kept across masks (see SuffixOk).
+  struct MemoKey {
+    uint32_t node;
+    uint64_t state;
+    bool operator==(const MemoKey&) const = default;
+  };
+  struct MemoKeyHash {
+    size_t operator()(const MemoKey& k) const { return std::hash<uint64_t>()(k.state * 0x9E3779B97F4A7C15ull ^ k.node); }
+  };
+  static constexpr uint32_t kMinMemoSubtree = 16;
+  static constexpr size_t kMaxMemoEntries = 1 << 14;
+  std::unordered_map<MemoKey, std::vector<int32_t>, MemoKeyHash> suffix_memo_;
+  std::vector<int32_t> memo_log_;
   std::vector<uint32_t> scratch_mask_;
 };
 

@@ -105,6 +105,7 @@ const std::vector<uint64_t>* GrammarMatcher::SuffixOk(size_t plain_steps) {
     }
   }
   uint64_t key = rec_->StateKey();
+  if (suffix_memo_.size() > kMaxMemoEntries) suffix_memo_.clear();  // bounded; only a cache
   for (auto& [k, bits] : suffix_cache_) {
     if (k == key) {
       rec_->PopTo(base);
@@ -117,19 +118,49 @@ const std::vector<uint64_t>* GrammarMatcher::SuffixOk(size_t plain_steps) {
   const auto& nodes = trie_->suffix_nodes();
   const int32_t* sids = trie_->suffix_ids().data();
   const size_t top = rec_->depth();
+  // A subtree reached in a recognizer state it was already walked from accepts the same suffixes
+  // (the key names the state: row serials are never reused). Successive positions of a bounded
+  // string, for one, share everything after the closing quote. open: subtrees being recorded.
+  struct Open {
+    size_t end;
+    MemoKey key;
+    size_t log_begin;
+  };
+  std::vector<Open> open;
+  std::vector<int32_t>& log = memo_log_;
+  log.clear();
+  auto close_until = [&](size_t i) {
+    while (!open.empty() && i >= open.back().end) {
+      suffix_memo_.emplace(open.back().key, std::vector<int32_t>(log.begin() + open.back().log_begin, log.end()));
+      open.pop_back();
+    }
+  };
+  auto accept = [&](int32_t sid) {
+    ok[sid >> 6] |= uint64_t{1} << (sid & 63);
+    log.push_back(sid);
+  };
   for (size_t i = 0; i < nodes.size();) {
+    close_until(i);
     const TokenTrie::Node& nd = nodes[i];
     rec_->PopTo(top + nd.depth - 1);
-    if (rec_->PushByte(nd.byte)) {
-      for (uint32_t k = 0; k < nd.tok_count; ++k) {
-        int32_t sid = sids[nd.tok_begin + k];
-        ok[sid >> 6] |= uint64_t{1} << (sid & 63);
-      }
-      ++i;
-    } else {
+    if (!rec_->PushByte(nd.byte)) {
       i += nd.subtree;
+      continue;
     }
+    if (nd.subtree >= kMinMemoSubtree) {
+      MemoKey mk{static_cast<uint32_t>(i), rec_->StateKey()};
+      auto hit = suffix_memo_.find(mk);
+      if (hit != suffix_memo_.end()) {
+        for (int32_t sid : hit->second) accept(sid);
+        i += nd.subtree;
+        continue;
+      }
+      open.push_back({i + nd.subtree, mk, log.size()});
+    }
+    for (uint32_t k = 0; k < nd.tok_count; ++k) accept(sids[nd.tok_begin + k]);
+    ++i;
   }
+  close_until(nodes.size());
   rec_->PopTo(base);
   suffix_cache_.emplace_back(key, std::move(ok));
   return &suffix_cache_.back().second;
