@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   auto trie = TokenTrie::Build(*vocab).value();
   std::printf("vocab %zu tokens, trie %zu nodes, %zu tokens with a non-plain suffix (%zu distinct, trie %zu nodes), "
               "built in %.1f ms\n",
-              trie->vocab_size(), trie->nodes().size(), trie->suffixed_classes().size(), trie->num_suffixes(),
+              trie->vocab_size(), trie->nodes().size(), trie->suffixed_dfs().size(), trie->num_suffixes(),
               trie->suffix_nodes().size(), tt.Millis());
   std::string dir = data + "/jsonschemabench";
   auto files = testing::MaskbenchFiles(dir);

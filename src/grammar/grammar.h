@@ -98,9 +98,7 @@ class TokenTrie {
     std::array<uint64_t, 2> ascii;
     bool non_ascii;
   };
-  // token_classes() is laid out like token_ids() (classifying a subtree reads memory in order);
-  // suffixed_classes() lists the tokens with a suffix; text_classes() every text token, with
-  // text_prefix_chars() beside it.
+  // token_classes() is laid out like token_ids() (classifying a subtree reads memory in order).
   const std::vector<TokenClass>& token_classes() const { return token_classes_; }
   // token_classes() split into its plain and its suffixed tokens (each in DFS order); the entries of
   // DFS positions [a, b) are plain_dfs()[plain_before(a), plain_before(b)) and likewise for suffixed.
@@ -108,9 +106,14 @@ class TokenTrie {
   const std::vector<TokenClass>& suffixed_dfs() const { return suffixed_dfs_; }
   uint32_t plain_before(uint32_t pos) const { return plain_before_[pos]; }
   uint32_t suffixed_before(uint32_t pos) const { return pos - plain_before_[pos]; }
-  const std::vector<TokenClass>& suffixed_classes() const { return suffixed_classes_; }
-  const std::vector<TokenClass>& text_classes() const { return text_classes_; }
-  const std::vector<PrefixChars>& text_prefix_chars() const { return text_prefix_chars_; }
+  // Tokens by suffix id, sorted by plain_chars within one suffix: entries [begin, end) of
+  // by_suffix() (with by_suffix_chars() beside them). The plain tokens are the last group.
+  std::pair<uint32_t, uint32_t> SuffixTokens(uint32_t sid) const { return {by_suffix_begin_[sid], by_suffix_begin_[sid + 1]}; }
+  const std::vector<TokenClass>& by_suffix() const { return by_suffix_; }
+  const std::vector<PrefixChars>& by_suffix_chars() const { return by_suffix_chars_; }
+  // The suffixed tokens sorted by plain_chars, with their prefix characters beside them.
+  const std::vector<TokenClass>& suffixed_by_len() const { return suffixed_by_len_; }
+  const std::vector<PrefixChars>& suffixed_by_len_chars() const { return suffixed_by_len_chars_; }
   uint16_t max_plain_chars() const { return max_plain_chars_; }
   // The trie of distinct non-empty suffixes; payloads are suffix ids (suffix_ids()[...]).
   const std::vector<Node>& suffix_nodes() const { return suffix_nodes_; }
@@ -139,10 +142,12 @@ class TokenTrie {
   std::vector<Node> suffix_nodes_;
   std::vector<int32_t> suffix_payload_;
   size_t num_suffixes_ = 0;
-  std::vector<TokenClass> token_classes_, suffixed_classes_, text_classes_, suffixed_dfs_;
+  std::vector<TokenClass> token_classes_, suffixed_dfs_, by_suffix_;
+  std::vector<PrefixChars> by_suffix_chars_, suffixed_by_len_chars_;
+  std::vector<TokenClass> suffixed_by_len_;
+  std::vector<uint32_t> by_suffix_begin_;  // num_suffixes() + 2 entries
   std::vector<int32_t> plain_dfs_;
   std::vector<uint32_t> plain_before_;  // per DFS position, plus one past the end
-  std::vector<PrefixChars> text_prefix_chars_;
   std::vector<uint32_t> plain_mask_;
   std::vector<std::vector<uint32_t>> plain_upto_;  // [k]: plain tokens with <= k characters
 };
@@ -230,13 +235,19 @@ class GrammarMatcher {
   // At the root, a character class is classified only if it has at least this many ASCII characters.
   static constexpr int kMinClassChars = 16;
   bool PlainChain(uint32_t lex, size_t need, PlainChainInfo* chain);
-  // Suffix ids accepted after `plain_steps` plain characters from the current state (cached per mask).
-  const std::vector<uint64_t>* SuffixOk(size_t plain_steps);
+  // Suffix ids accepted after `plain_steps` plain characters from the current state (cached per mask):
+  // as a bitset (with the plain tokens' extra id always set) and as a list.
+  struct SuffixSet {
+    std::vector<uint64_t> bits;
+    std::vector<int32_t> sids;
+  };
+  const SuffixSet* SuffixOk(size_t plain_steps);
+  // The whole mask when the root state is a chain: tokens looked up by accepted suffix.
+  void ClassifyRoot(const PlainChainInfo& chain, uint32_t* bits);
   // Sets the bits of the allowed tokens among toks (all in the subtree of a node with node_chars plain
-  // characters on its path, whose state starts `chain`); prefix_chars (root only) also checks the
-  // characters each token's plain prefix uses.
+  // characters on its path, whose state starts `chain`, which allows every plain character).
   void Classify(const TokenTrie::TokenClass* toks, size_t count, uint16_t node_chars, const PlainChainInfo& chain,
-                const TokenTrie::PrefixChars* prefix_chars, uint32_t* bits);
+                uint32_t* bits);
   static uint8_t FillChar(const PlainChainInfo& chain);
   void WalkAll(uint32_t* bits);
   void SetPlainRanges(uint32_t* bits);
@@ -250,8 +261,8 @@ class GrammarMatcher {
   // Scratch of one ComputeMask.
   PlainChainInfo chain_;
   // recognizer state -> accepted suffix ids; a deque so that handed-out pointers stay valid
-  std::deque<std::pair<uint64_t, std::vector<uint64_t>>> suffix_cache_;
-  std::vector<const std::vector<uint64_t>*> suffix_by_step_;
+  std::deque<std::pair<uint64_t, SuffixSet>> suffix_cache_;
+  std::vector<const SuffixSet*> suffix_by_step_;
   std::vector<uint8_t> suffix_done_;
   uint8_t suffix_fill_char_ = 'a';
   std::vector<std::pair<uint32_t, uint32_t>> plain_ranges_;  // plain_dfs() ranges allowed in bulk

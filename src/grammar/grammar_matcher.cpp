@@ -94,7 +94,7 @@ bool GrammarMatcher::PlainChain(uint32_t lex, size_t need, PlainChainInfo* ch) {
   return true;
 }
 
-const std::vector<uint64_t>* GrammarMatcher::SuffixOk(size_t plain_steps) {
+const GrammarMatcher::SuffixSet* GrammarMatcher::SuffixOk(size_t plain_steps) {
   const size_t base = rec_->depth();
   // One allowed plain character stands for all of them (they lead to the same state); the lexer
   // only extends its lexeme, so the parser state is untouched.
@@ -106,15 +106,15 @@ const std::vector<uint64_t>* GrammarMatcher::SuffixOk(size_t plain_steps) {
   }
   uint64_t key = rec_->StateKey();
   if (suffix_memo_.size() > kMaxMemoEntries) suffix_memo_.clear();  // bounded; only a cache
-  for (auto& [k, bits] : suffix_cache_) {
+  for (auto& [k, set] : suffix_cache_) {
     if (k == key) {
       rec_->PopTo(base);
-      return &bits;
+      return &set;
     }
   }
   const size_t nsuf = trie_->num_suffixes();
   std::vector<uint64_t> ok(nsuf / 64 + 1, 0);
-  ok[nsuf >> 6] |= uint64_t{1} << (nsuf & 63);  // the empty suffix of plain tokens
+  ok[nsuf >> 6] |= uint64_t{1} << (nsuf & 63);  // the empty suffix of plain tokens (not listed)
   const auto& nodes = trie_->suffix_nodes();
   const int32_t* sids = trie_->suffix_ids().data();
   const size_t top = rec_->depth();
@@ -162,20 +162,19 @@ const std::vector<uint64_t>* GrammarMatcher::SuffixOk(size_t plain_steps) {
   }
   close_until(nodes.size());
   rec_->PopTo(base);
-  suffix_cache_.emplace_back(key, std::move(ok));
+  suffix_cache_.emplace_back(key, SuffixSet{std::move(ok), log});
   return &suffix_cache_.back().second;
 }
 
 void GrammarMatcher::Classify(const TokenTrie::TokenClass* toks, size_t count, uint16_t node_chars,
-                              const PlainChainInfo& ch, const TokenTrie::PrefixChars* prefix_chars,
-                              uint32_t* bits) {
+                              const PlainChainInfo& ch, uint32_t* bits) {
   const size_t nstates = ch.states.size();
   suffix_fill_char_ = FillChar(ch);
-  if (ch.loops && nstates == 1 && !prefix_chars) {
+  if (ch.loops && nstates == 1) {
     // The common case (a free string body): one suffix set, no length limit; branch-free.
-    const std::vector<uint64_t>* okp = SuffixOk(0);
+    const SuffixSet* okp = SuffixOk(0);
     if (!okp) return;
-    const uint64_t* ok = okp->data();
+    const uint64_t* ok = okp->bits.data();
     for (size_t i = 0; i < count; ++i) {
       const TokenTrie::TokenClass& tc = toks[i];
       uint32_t allowed = static_cast<uint32_t>(ok[tc.suffix_id >> 6] >> (tc.suffix_id & 63)) & 1;
@@ -188,11 +187,6 @@ void GrammarMatcher::Classify(const TokenTrie::TokenClass* toks, size_t count, u
   suffix_done_.assign(nstates, 0);
   for (size_t i = 0; i < count; ++i) {
     const TokenTrie::TokenClass& tc = toks[i];
-    if (prefix_chars) {
-      const TokenTrie::PrefixChars& pc = prefix_chars[i];
-      if ((pc.ascii[0] & ~ch.ascii[0]) | (pc.ascii[1] & ~ch.ascii[1])) continue;
-      if (pc.non_ascii && !ch.non_ascii) continue;
-    }
     size_t r = tc.plain_chars - node_chars;
     if (r >= nstates) {
       if (!ch.loops) continue;  // the lexer dies inside the plain prefix
@@ -202,8 +196,8 @@ void GrammarMatcher::Classify(const TokenTrie::TokenClass* toks, size_t count, u
       suffix_by_step_[r] = SuffixOk(r);
       suffix_done_[r] = 1;
     }
-    const std::vector<uint64_t>* ok = suffix_by_step_[r];
-    if (!ok || !(((*ok)[tc.suffix_id >> 6] >> (tc.suffix_id & 63)) & 1)) continue;
+    const SuffixSet* ok = suffix_by_step_[r];
+    if (!ok || !((ok->bits[tc.suffix_id >> 6] >> (tc.suffix_id & 63)) & 1)) continue;
     bits[tc.id >> 5] |= 1u << (tc.id & 31);
   }
 }
@@ -212,6 +206,63 @@ uint8_t GrammarMatcher::FillChar(const PlainChainInfo& ch) {
   for (int c = 0x20; c < 0x80; ++c)
     if ((ch.ascii[c >> 6] >> (c & 63)) & 1) return static_cast<uint8_t>(c);
   return 'a';  // unreachable: chains without an allowed ASCII character are walked, not classified
+}
+
+void GrammarMatcher::ClassifyRoot(const PlainChainInfo& ch, uint32_t* bits) {
+  suffix_fill_char_ = FillChar(ch);
+  const size_t nstates = ch.states.size();
+  const auto& toks = trie_->by_suffix();
+  const auto& chars = trie_->by_suffix_chars();
+  auto chars_ok = [&](uint32_t k) {
+    const TokenTrie::PrefixChars& pc = chars[k];
+    return ((pc.ascii[0] & ~ch.ascii[0]) | (pc.ascii[1] & ~ch.ascii[1])) == 0 && (!pc.non_ascii || ch.non_ascii);
+  };
+  // Plain tokens: allowed if the lexer survives their length (and, for a class, their characters).
+  auto [pb, pe] = trie_->SuffixTokens(static_cast<uint32_t>(trie_->num_suffixes()));
+  if (ch.all) {
+    const auto& plain = ch.loops ? trie_->plain_mask() : trie_->plain_mask_upto(static_cast<int64_t>(nstates) - 1);
+    for (size_t w = 0; w < plain.size(); ++w) bits[w] |= plain[w];
+  } else {
+    for (uint32_t k = pb; k < pe; ++k) {
+      if (!ch.loops && toks[k].plain_chars >= nstates) break;  // sorted by length
+      if (chars_ok(k)) bits[toks[k].id >> 5] |= 1u << (toks[k].id & 31);
+    }
+  }
+  // Suffixed tokens, allowed if their suffix is accepted after their prefix.
+  if (nstates == 1) {
+    // One position (a free string body, or no plain character allowed): the tokens are found
+    // through the (usually short) list of accepted suffixes.
+    const SuffixSet* ok = SuffixOk(0);
+    if (!ok) return;
+    for (int32_t sid : ok->sids) {
+      auto [b, e] = trie_->SuffixTokens(static_cast<uint32_t>(sid));
+      for (uint32_t k = b; k < e && (ch.loops || toks[k].plain_chars == 0); ++k)  // sorted by length
+        if (ch.all || chars_ok(k)) bits[toks[k].id >> 5] |= 1u << (toks[k].id & 31);
+    }
+    return;
+  }
+  // Several positions (a bounded string): one accepted-suffix set per position, computed lazily.
+  const auto& by_len = trie_->suffixed_by_len();
+  const auto& by_len_chars = trie_->suffixed_by_len_chars();
+  const SuffixSet* ok = nullptr;
+  size_t ok_pos = SIZE_MAX;
+  for (size_t k = 0; k < by_len.size(); ++k) {
+    const TokenTrie::TokenClass& tc = by_len[k];
+    size_t r = tc.plain_chars;
+    if (r >= nstates) {
+      if (!ch.loops) break;  // sorted by length: the lexer dies inside every remaining prefix
+      r = nstates - 1;
+    }
+    if (r != ok_pos) {
+      ok = SuffixOk(r);
+      ok_pos = r;
+    }
+    if (!ok || !((ok->bits[tc.suffix_id >> 6] >> (tc.suffix_id & 63)) & 1)) continue;
+    const TokenTrie::PrefixChars& pc = by_len_chars[k];
+    if (!ch.all && (((pc.ascii[0] & ~ch.ascii[0]) | (pc.ascii[1] & ~ch.ascii[1])) || (pc.non_ascii && !ch.non_ascii)))
+      continue;
+    bits[tc.id >> 5] |= 1u << (tc.id & 31);
+  }
 }
 
 void GrammarMatcher::WalkAll(uint32_t* bits) {
@@ -242,11 +293,11 @@ void GrammarMatcher::WalkAll(uint32_t* bits) {
         // A free string body: every plain token of the subtree is allowed (set in bulk at the end),
         // the suffixed ones depend on their suffix.
         uint32_t sb = trie_->suffixed_before(tb), se = trie_->suffixed_before(te);
-        Classify(trie_->suffixed_dfs().data() + sb, se - sb, chars[i], chain_, nullptr, bits);
+        Classify(trie_->suffixed_dfs().data() + sb, se - sb, chars[i], chain_, bits);
         uint32_t pb = trie_->plain_before(tb), pe = trie_->plain_before(te);
         if (pb < pe) plain_ranges_.emplace_back(pb, pe);
       } else {
-        Classify(trie_->token_classes().data() + tb, te - tb, chars[i], chain_, nullptr, bits);
+        Classify(trie_->token_classes().data() + tb, te - tb, chars[i], chain_, bits);
       }
       i += nd.subtree;
       continue;
@@ -296,17 +347,8 @@ Status GrammarMatcher::ComputeMask(std::vector<uint32_t>* bitmask) {
   // Classifying reads every token once; with few allowed characters walking the trie is cheaper.
   const bool classify = PlainChain(rec_->TopLexState(), trie_->max_plain_chars(), &chain_) &&
                         std::popcount(chain_.ascii[0]) + std::popcount(chain_.ascii[1]) >= kMinClassChars;
-  if (classify && chain_.all) {
-    // Every token is classified: plain ones by length, the others by (length, suffix).
-    const auto& plain = chain_.loops ? trie_->plain_mask() : trie_->plain_mask_upto(
-                                                                static_cast<int64_t>(chain_.states.size()) - 1);
-    for (size_t w = 0; w < plain.size(); ++w) bits[w] |= plain[w];
-    const auto& suffixed = trie_->suffixed_classes();
-    Classify(suffixed.data(), suffixed.size(), 0, chain_, nullptr, bits);
-  } else if (classify) {
-    // A character class such as [a-z0-9_]: tokens are also checked for the characters they use.
-    const auto& text = trie_->text_classes();
-    Classify(text.data(), text.size(), 0, chain_, trie_->text_prefix_chars().data(), bits);
+  if (classify) {
+    ClassifyRoot(chain_, bits);
   } else {
     WalkAll(bits);
   }

@@ -119,6 +119,7 @@ Result<std::shared_ptr<const TokenTrie>> TokenTrie::Build(const TokenVocab& voca
   t->plain_mask_.assign((n + 31) / 32, 0);
   std::vector<uint16_t> plain_chars(n, 0);
   std::vector<int64_t> suffix_of(n, -1);
+  std::vector<PrefixChars> prefix_chars(n);
   size_t max_plain_token_chars = 0;
   for (size_t i = 0; i < n; ++i) {
     const std::string& bytes = t->token_bytes_[i];
@@ -143,17 +144,34 @@ Result<std::shared_ptr<const TokenTrie>> TokenTrie::Build(const TokenVocab& voca
     } else {
       suffix_of[i] = suffixes.emplace(b.substr(plain), static_cast<int32_t>(suffixes.size())).first->second;
     }
-    t->text_prefix_chars_.push_back(pc);
+    prefix_chars[i] = pc;
   }
   t->num_suffixes_ = suffixes.size();
   auto token_class = [&](int32_t id) {
     uint32_t sid = suffix_of[id] < 0 ? static_cast<uint32_t>(t->num_suffixes_) : static_cast<uint32_t>(suffix_of[id]);
     return TokenClass{id, plain_chars[id], sid};
   };
-  for (const auto& [bytes, id] : text) {
-    t->text_classes_.push_back(token_class(id));
-    if (suffix_of[id] >= 0) t->suffixed_classes_.push_back(token_class(id));
+  // Group tokens by suffix id (plain tokens last), by plain length within a group.
+  t->by_suffix_begin_.assign(t->num_suffixes_ + 2, 0);
+  for (const auto& [bytes, id] : text) t->by_suffix_begin_[token_class(id).suffix_id + 1]++;
+  for (size_t k = 1; k < t->by_suffix_begin_.size(); ++k) t->by_suffix_begin_[k] += t->by_suffix_begin_[k - 1];
+  t->by_suffix_.resize(text.size());
+  t->by_suffix_chars_.resize(text.size());
+  {
+    std::vector<uint32_t> fill(t->by_suffix_begin_.begin(), t->by_suffix_begin_.end() - 1);
+    for (const auto& [bytes, id] : text) {
+      TokenClass tc = token_class(id);
+      t->by_suffix_[fill[tc.suffix_id]++] = tc;
+    }
+    for (size_t g = 0; g + 1 < t->by_suffix_begin_.size(); ++g)
+      std::sort(t->by_suffix_.begin() + t->by_suffix_begin_[g], t->by_suffix_.begin() + t->by_suffix_begin_[g + 1],
+                [](const TokenClass& a, const TokenClass& b) { return a.plain_chars < b.plain_chars || (a.plain_chars == b.plain_chars && a.id < b.id); });
+    for (size_t k = 0; k < t->by_suffix_.size(); ++k) t->by_suffix_chars_[k] = prefix_chars[t->by_suffix_[k].id];
   }
+  t->suffixed_by_len_.assign(t->by_suffix_.begin(), t->by_suffix_.begin() + t->by_suffix_begin_[t->num_suffixes_]);
+  std::stable_sort(t->suffixed_by_len_.begin(), t->suffixed_by_len_.end(),
+                   [](const TokenClass& a, const TokenClass& b) { return a.plain_chars < b.plain_chars; });
+  for (const TokenClass& tc : t->suffixed_by_len_) t->suffixed_by_len_chars_.push_back(prefix_chars[tc.id]);
   t->plain_upto_.assign(max_plain_token_chars, std::vector<uint32_t>((n + 31) / 32, 0));
   for (size_t i = 0; i < n; ++i) {
     if (!((t->plain_mask_[i >> 5] >> (i & 31)) & 1)) continue;
