@@ -214,11 +214,31 @@ RxId RegexBuilder::MultipleOfDigits(uint32_t k) {
 }
 
 RxId RegexBuilder::Deriv(RxId id, uint8_t byte) {
-  uint64_t key = (static_cast<uint64_t>(id) << 8) | byte;
-  auto it = deriv_.find(key);
-  if (it != deriv_.end()) return it->second;
-  RxId r = DerivUncached(id, byte);
-  deriv_.emplace(key, r);
+  const uint64_t key = (static_cast<uint64_t>(id) << 8) | byte;
+  size_t mask = deriv_.size() - 1;
+  size_t h = (key * 0x9E3779B97F4A7C15ull) >> 20;
+  for (;; ++h) {
+    const DerivSlot& slot = deriv_[h & mask];
+    if (slot.key == key) return slot.value;
+    if (slot.key == UINT64_MAX) break;
+  }
+  RxId r = DerivUncached(id, byte);  // may recurse and grow the table: probe again below
+  if ((deriv_count_ + 1) * 2 > deriv_.size()) {
+    std::vector<DerivSlot> old(deriv_.size() * 2);
+    old.swap(deriv_);
+    mask = deriv_.size() - 1;
+    for (const DerivSlot& s : old) {
+      if (s.key == UINT64_MAX) continue;
+      size_t j = (s.key * 0x9E3779B97F4A7C15ull) >> 20;
+      while (deriv_[j & mask].key != UINT64_MAX) ++j;
+      deriv_[j & mask] = s;
+    }
+  }
+  mask = deriv_.size() - 1;
+  h = (key * 0x9E3779B97F4A7C15ull) >> 20;
+  while (deriv_[h & mask].key != UINT64_MAX && deriv_[h & mask].key != key) ++h;
+  if (deriv_[h & mask].key == UINT64_MAX) ++deriv_count_;
+  deriv_[h & mask] = {key, r};
   return r;
 }
 
@@ -264,8 +284,7 @@ RxId RegexBuilder::DerivUncached(RxId id, uint8_t byte) {
 bool RegexBuilder::IsEmpty(RxId id, bool* exhausted) {
   if (id == Empty()) return true;
   if (!nodes_[id].may_be_empty) return false;
-  auto memo = empty_memo_.find(id);
-  if (memo != empty_memo_.end()) return memo->second;
+  if (id < empty_memo_.size() && empty_memo_[id] >= 0) return empty_memo_[id] == 1;
   std::unordered_set<RxId> seen{id};
   std::deque<RxId> queue{id};
   int fuel = 4000;
@@ -291,7 +310,8 @@ bool RegexBuilder::IsEmpty(RxId id, bool* exhausted) {
       if (d != Empty() && seen.insert(d).second) queue.push_back(d);
     }
   }
-  empty_memo_[id] = empty;
+  if (empty_memo_.size() <= id) empty_memo_.resize(nodes_.size() + 1024, -1);
+  empty_memo_[id] = empty ? 1 : 0;
   return empty;
 }
 

@@ -93,8 +93,14 @@ class RegexBuilder {
   std::vector<RxId> kids_;
   std::vector<ByteSet> bytesets_;
   std::unordered_map<std::string, RxId> intern_;
-  std::unordered_map<uint64_t, RxId> deriv_;
-  std::unordered_map<RxId, bool> empty_memo_;
+  // Derivative cache: open addressing over (node, byte) keys; the hottest lookup of lexer building.
+  struct DerivSlot {
+    uint64_t key = UINT64_MAX;
+    RxId value = 0;
+  };
+  std::vector<DerivSlot> deriv_ = std::vector<DerivSlot>(1024);
+  size_t deriv_count_ = 0;
+  std::vector<int8_t> empty_memo_;  // per node: -1 unknown, 0/1
   std::array<uint8_t, 256> byte_class_{};  // all bytes in class 0 at first
   std::vector<uint8_t> class_reps_{0};
   RxId any_ = 0;
