@@ -8,10 +8,6 @@
 
 namespace lfm::grammar {
 
-namespace {
-void AppendU32(std::string& k, uint32_t v) { k.append(reinterpret_cast<const char*>(&v), 4); }
-}  // namespace
-
 RegexBuilder::RegexBuilder() {
   RxNode empty{RxKind::kEmpty, false, false};
   Intern(empty, {});
@@ -20,23 +16,58 @@ RegexBuilder::RegexBuilder() {
   any_ = Not(Empty());
 }
 
+namespace {
+
+uint64_t Mix(uint64_t h, uint64_t v) {
+  h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+  return h * 0xBF58476D1CE4E5B9ull;
+}
+
+}  // namespace
+
+uint64_t RegexBuilder::NodeHash(const RxNode& n, const RxId* kids, size_t nkids) {
+  uint64_t h = Mix(static_cast<uint64_t>(n.kind), n.a);
+  h = Mix(h, n.b);
+  h = Mix(h, (static_cast<uint64_t>(n.lo) << 32) | n.hi);
+  for (size_t i = 0; i < nkids; ++i) h = Mix(h, kids[i]);
+  return h;
+}
+
+bool RegexBuilder::SameNode(RxId id, const RxNode& n, const std::vector<RxId>& kids) const {
+  const RxNode& m = nodes_[id];
+  if (m.kind != n.kind || m.a != n.a || m.b != n.b || m.lo != n.lo || m.hi != n.hi || m.kids_count != kids.size())
+    return false;
+  return std::equal(kids.begin(), kids.end(), kids_.begin() + m.kids_begin);
+}
+
 RxId RegexBuilder::Intern(RxNode n, const std::vector<RxId>& kids) {
-  std::string key;
-  key.reserve(24 + 4 * kids.size());
-  key.push_back(static_cast<char>(n.kind));
-  AppendU32(key, n.a);
-  AppendU32(key, n.b);
-  AppendU32(key, n.lo);
-  AppendU32(key, n.hi);
-  for (RxId k : kids) AppendU32(key, k);
-  auto it = intern_.find(key);
-  if (it != intern_.end()) return it->second;
+  // Hash-consing: open addressing over node ids, keyed by the node's fields and children.
+  const uint64_t h = NodeHash(n, kids.data(), kids.size());
+  size_t mask = intern_.size() - 1;
+  size_t j = h >> 17;
+  for (;; ++j) {
+    RxId at = intern_[j & mask];
+    if (at == kNoNode) break;
+    if (SameNode(at, n, kids)) return at;
+  }
   n.kids_begin = static_cast<uint32_t>(kids_.size());
   n.kids_count = static_cast<uint32_t>(kids.size());
   kids_.insert(kids_.end(), kids.begin(), kids.end());
   RxId id = static_cast<RxId>(nodes_.size());
   nodes_.push_back(n);
-  intern_.emplace(std::move(key), id);
+  intern_[j & mask] = id;
+  if (nodes_.size() * 2 > intern_.size()) {
+    std::vector<RxId> grown(intern_.size() * 2, kNoNode);
+    mask = grown.size() - 1;
+    for (RxId x : intern_) {
+      if (x == kNoNode) continue;
+      const RxNode& m = nodes_[x];
+      size_t k = NodeHash(m, kids_.data() + m.kids_begin, m.kids_count) >> 17;
+      while (grown[k & mask] != kNoNode) ++k;
+      grown[k & mask] = x;
+    }
+    intern_.swap(grown);
+  }
   return id;
 }
 
@@ -61,16 +92,15 @@ void RegexBuilder::RefineClasses(const ByteSet& s) {
 RxId RegexBuilder::Bytes(const ByteSet& s) {
   if (s.Empty()) return Empty();
   // Bytesets are interned by content: the node key holds the set's index, so look the set up first.
-  std::string key = "B";
-  key.append(reinterpret_cast<const char*>(s.w.data()), 32);
-  auto it = intern_.find(key);
-  if (it != intern_.end()) return it->second;
+  std::string key(reinterpret_cast<const char*>(s.w.data()), 32);
+  auto it = byteset_ids_.find(key);
+  if (it != byteset_ids_.end()) return it->second;
   RxNode n{RxKind::kBytes, false, false};
   n.a = static_cast<uint32_t>(bytesets_.size());
   bytesets_.push_back(s);
   RefineClasses(s);
   RxId id = Intern(n, {});
-  intern_.emplace(std::move(key), id);
+  byteset_ids_.emplace(std::move(key), id);
   return id;
 }
 

@@ -92,7 +92,11 @@ class RegexBuilder {
   std::vector<RxNode> nodes_;
   std::vector<RxId> kids_;
   std::vector<ByteSet> bytesets_;
-  std::unordered_map<std::string, RxId> intern_;
+  static constexpr RxId kNoNode = UINT32_MAX;
+  static uint64_t NodeHash(const RxNode& n, const RxId* kids, size_t nkids);
+  bool SameNode(RxId id, const RxNode& n, const std::vector<RxId>& kids) const;
+  std::vector<RxId> intern_ = std::vector<RxId>(1024, kNoNode);  // open addressing over node ids
+  std::unordered_map<std::string, RxId> byteset_ids_;             // byte set contents -> its node
   // Derivative cache: open addressing over (node, byte) keys; the hottest lookup of lexer building.
   struct DerivSlot {
     uint64_t key = UINT64_MAX;
