@@ -235,7 +235,7 @@ class GrammarMatcher {
   // At the root, a character class is classified only if it has at least this many ASCII characters.
   static constexpr int kMinClassChars = 16;
   bool PlainChain(uint32_t lex, size_t need, PlainChainInfo* chain);
-  // Suffix ids accepted after `plain_steps` plain characters from the current state (cached per mask):
+  // Suffix ids accepted after `plain_steps` plain characters from the current state (cached):
   // as a bitset (with the plain tokens' extra id always set) and as a list.
   struct SuffixSet {
     std::vector<uint64_t> bits;
@@ -260,8 +260,11 @@ class GrammarMatcher {
   std::vector<uint32_t> cache_mask_;
   // Scratch of one ComputeMask.
   PlainChainInfo chain_;
-  // recognizer state -> accepted suffix ids; a deque so that handed-out pointers stay valid
-  std::deque<std::pair<uint64_t, SuffixSet>> suffix_cache_;
+  // Accepted suffix sets by recognizer state (StateKey); a deque so that handed-out pointers stay
+  // valid while it grows. Cleared (only between masks) past kMaxSuffixSets entries.
+  static constexpr size_t kMaxSuffixSets = 256;
+  std::deque<SuffixSet> suffix_cache_;
+  std::unordered_map<uint64_t, size_t> suffix_index_;
   std::vector<const SuffixSet*> suffix_by_step_;
   std::vector<uint8_t> suffix_done_;
   uint8_t suffix_fill_char_ = 'a';

@@ -106,11 +106,10 @@ const GrammarMatcher::SuffixSet* GrammarMatcher::SuffixOk(size_t plain_steps) {
   }
   uint64_t key = rec_->StateKey();
   if (suffix_memo_.size() > kMaxMemoEntries) suffix_memo_.clear();  // bounded; only a cache
-  for (auto& [k, set] : suffix_cache_) {
-    if (k == key) {
-      rec_->PopTo(base);
-      return &set;
-    }
+  auto found = suffix_index_.find(key);
+  if (found != suffix_index_.end()) {
+    rec_->PopTo(base);
+    return &suffix_cache_[found->second];
   }
   const size_t nsuf = trie_->num_suffixes();
   std::vector<uint64_t> ok(nsuf / 64 + 1, 0);
@@ -162,8 +161,9 @@ const GrammarMatcher::SuffixSet* GrammarMatcher::SuffixOk(size_t plain_steps) {
   }
   close_until(nodes.size());
   rec_->PopTo(base);
-  suffix_cache_.emplace_back(key, SuffixSet{std::move(ok), log});
-  return &suffix_cache_.back().second;
+  suffix_index_.emplace(key, suffix_cache_.size());
+  suffix_cache_.push_back(SuffixSet{std::move(ok), log});
+  return &suffix_cache_.back();
 }
 
 void GrammarMatcher::Classify(const TokenTrie::TokenClass* toks, size_t count, uint16_t node_chars,
@@ -343,7 +343,12 @@ Status GrammarMatcher::ComputeMask(std::vector<uint32_t>* bitmask) {
     return Status();
   }
   uint32_t* bits = bitmask->data();
-  suffix_cache_.clear();
+  // Accepted-suffix sets stay valid as long as their row exists (serials are never reused); kept
+  // across masks so that a bounded string's next position is mostly known already. Bounded.
+  if (suffix_cache_.size() > kMaxSuffixSets) {
+    suffix_cache_.clear();
+    suffix_index_.clear();
+  }
   // Classifying reads every token once; with few allowed characters walking the trie is cheaper.
   const bool classify = PlainChain(rec_->TopLexState(), trie_->max_plain_chars(), &chain_) &&
                         std::popcount(chain_.ascii[0]) + std::popcount(chain_.ascii[1]) >= kMinClassChars;
