@@ -115,6 +115,7 @@ class TokenTrie {
   const std::vector<TokenClass>& suffixed_by_len() const { return suffixed_by_len_; }
   const std::vector<PrefixChars>& suffixed_by_len_chars() const { return suffixed_by_len_chars_; }
   uint16_t max_plain_chars() const { return max_plain_chars_; }
+  size_t max_token_bytes() const { return max_token_bytes_; }
   // The trie of distinct non-empty suffixes; payloads are suffix ids (suffix_ids()[...]).
   const std::vector<Node>& suffix_nodes() const { return suffix_nodes_; }
   const std::vector<int32_t>& suffix_ids() const { return suffix_payload_; }
@@ -139,6 +140,7 @@ class TokenTrie {
   std::vector<int32_t> token_ids_;
   std::vector<uint16_t> node_plain_chars_;
   uint16_t max_plain_chars_ = 0;
+  size_t max_token_bytes_ = 0;
   std::vector<Node> suffix_nodes_;
   std::vector<int32_t> suffix_payload_;
   size_t num_suffixes_ = 0;
@@ -250,6 +252,12 @@ class GrammarMatcher {
                 uint32_t* bits);
   static uint8_t FillChar(const PlainChainInfo& chain);
   void WalkAll(uint32_t* bits);
+  void WalkRec(size_t begin, size_t end, size_t base, uint32_t* bits);
+  // Whether the subtree of trie node `node` (reached in lexer state lex) can be classified (sets
+  // chain_), and classifying it (the recognizer must stand at the node).
+  bool CanJump(size_t node, uint32_t lex);
+  void Jump(size_t node, uint32_t* bits);
+  void MarkTokens(const TokenTrie::Node& nd, uint32_t* bits);
   void SetPlainRanges(uint32_t* bits);
   std::shared_ptr<const Grammar> grammar_;
   std::shared_ptr<const TokenTrie> trie_;
@@ -283,6 +291,8 @@ class GrammarMatcher {
   std::unordered_map<MemoKey, std::vector<int32_t>, MemoKeyHash> suffix_memo_;
   std::vector<int32_t> memo_log_;
   std::vector<uint32_t> scratch_mask_;
+  std::vector<uint32_t> lex_path_;  // WalkAll: lexer state per trie depth
+  std::vector<uint8_t> byte_path_;
 };
 
 }  // namespace lfm

@@ -265,40 +265,99 @@ void GrammarMatcher::ClassifyRoot(const PlainChainInfo& ch, uint32_t* bits) {
   }
 }
 
-void GrammarMatcher::WalkAll(uint32_t* bits) {
-  plain_ranges_.clear();
-  const auto& nodes = trie_->nodes();
-  const auto& chars = trie_->node_plain_chars();
+bool GrammarMatcher::CanJump(size_t i, uint32_t lex) {
+  const TokenTrie::Node& nd = trie_->nodes()[i];
+  const uint16_t node_chars = trie_->node_plain_chars()[i];
+  // Below the root a token's prefix-character set includes the path, so only states that allow
+  // every plain character are classified here.
+  if (nd.subtree < kMinJumpSubtree || node_chars == TokenTrie::kNotPlainPath) return false;
+  return PlainChain(lex, trie_->max_plain_chars() - node_chars, &chain_) && chain_.all;
+}
+
+void GrammarMatcher::Jump(size_t i, uint32_t* bits) {
+  const TokenTrie::Node& nd = trie_->nodes()[i];
+  const uint16_t node_chars = trie_->node_plain_chars()[i];
+  auto [tb, te] = trie_->SubtreeTokens(i);
+  tb += nd.tok_count;
+  if (chain_.loops && chain_.states.size() == 1) {
+    // A free string body: every plain token of the subtree is allowed (set in bulk at the end),
+    // the suffixed ones depend on their suffix.
+    uint32_t sb = trie_->suffixed_before(tb), se = trie_->suffixed_before(te);
+    Classify(trie_->suffixed_dfs().data() + sb, se - sb, node_chars, chain_, bits);
+    uint32_t pb = trie_->plain_before(tb), pe = trie_->plain_before(te);
+    if (pb < pe) plain_ranges_.emplace_back(pb, pe);
+  } else {
+    Classify(trie_->token_classes().data() + tb, te - tb, node_chars, chain_, bits);
+  }
+}
+
+void GrammarMatcher::MarkTokens(const TokenTrie::Node& nd, uint32_t* bits) {
   const int32_t* ids = trie_->token_ids().data();
-  const size_t base = rec_->depth();
-  const size_t n = nodes.size();
-  for (size_t i = 0; i < n;) {
+  for (uint32_t k = 0; k < nd.tok_count; ++k) {
+    int32_t id = ids[nd.tok_begin + k];
+    bits[id >> 5] |= 1u << (id & 31);
+  }
+}
+
+void GrammarMatcher::WalkRec(size_t begin, size_t end, size_t base, uint32_t* bits) {
+  // Every byte through the recognizer (lexeme ends build parser rows).
+  const auto& nodes = trie_->nodes();
+  for (size_t i = begin; i < end;) {
     const TokenTrie::Node& nd = nodes[i];
     rec_->PopTo(base + nd.depth - 1);
     if (!rec_->PushByte(nd.byte)) {
       i += nd.subtree;
       continue;
     }
-    for (uint32_t k = 0; k < nd.tok_count; ++k) {
-      int32_t id = ids[nd.tok_begin + k];
-      bits[id >> 5] |= 1u << (id & 31);
+    MarkTokens(nd, bits);
+    if (CanJump(i, rec_->TopLexState())) {
+      Jump(i, bits);
+      i += nd.subtree;
+      continue;
     }
-    // Below the root a token's prefix-character set includes the path, so only states that allow
-    // every plain character are classified here.
-    if (nd.subtree >= kMinJumpSubtree && chars[i] != TokenTrie::kNotPlainPath &&
-        PlainChain(rec_->TopLexState(), trie_->max_plain_chars() - chars[i], &chain_) && chain_.all) {
-      auto [tb, te] = trie_->SubtreeTokens(i);
-      tb += nd.tok_count;
-      if (chain_.loops && chain_.states.size() == 1) {
-        // A free string body: every plain token of the subtree is allowed (set in bulk at the end),
-        // the suffixed ones depend on their suffix.
-        uint32_t sb = trie_->suffixed_before(tb), se = trie_->suffixed_before(te);
-        Classify(trie_->suffixed_dfs().data() + sb, se - sb, chars[i], chain_, bits);
-        uint32_t pb = trie_->plain_before(tb), pe = trie_->plain_before(te);
-        if (pb < pe) plain_ranges_.emplace_back(pb, pe);
-      } else {
-        Classify(trie_->token_classes().data() + tb, te - tb, chars[i], chain_, bits);
+    ++i;
+  }
+}
+
+void GrammarMatcher::WalkAll(uint32_t* bits) {
+  // Bytes that extend the current lexeme only move the lexer, so the walk follows the lexer alone
+  // (a table lookup per trie node) and brings the recognizer along only where it is needed: where a
+  // lexeme would end (the parser decides what follows) and before classifying a subtree.
+  plain_ranges_.clear();
+  grammar::Lexer* lexer = grammar_->lexer_.get();
+  const auto& nodes = trie_->nodes();
+  const size_t base = rec_->depth();
+  const size_t n = nodes.size();
+  lex_path_.resize(trie_->max_token_bytes() + 1);
+  byte_path_.resize(trie_->max_token_bytes() + 1);
+  lex_path_[0] = rec_->TopLexState();
+  size_t synced = 0;  // the recognizer holds byte_path_[0, synced) above base
+  auto sync = [&](size_t d) {
+    if (synced > d) synced = d;
+    rec_->PopTo(base + synced);
+    for (; synced < d; ++synced) rec_->PushByte(byte_path_[synced]);  // extensions: cannot fail
+  };
+  for (size_t i = 0; i < n;) {
+    const TokenTrie::Node& nd = nodes[i];
+    const size_t d = nd.depth;
+    if (synced > d - 1) synced = d - 1;
+    const uint32_t from = lex_path_[d - 1];
+    const uint32_t to = lexer->Next(from, nd.byte);
+    if (to == grammar::kDeadLexState) {
+      if (!lexer->State(from).accepting.empty()) {
+        sync(d - 1);
+        WalkRec(i, i + nd.subtree, base, bits);
+        rec_->PopTo(base + d - 1);
       }
+      i += nd.subtree;
+      continue;
+    }
+    lex_path_[d] = to;
+    byte_path_[d - 1] = nd.byte;
+    MarkTokens(nd, bits);
+    if (CanJump(i, to)) {
+      sync(d);
+      Jump(i, bits);
       i += nd.subtree;
       continue;
     }

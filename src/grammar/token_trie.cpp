@@ -127,6 +127,7 @@ Result<std::shared_ptr<const TokenTrie>> TokenTrie::Build(const TokenVocab& voca
     if (t->is_eos(static_cast<int32_t>(i))) continue;
     if (bytes.size() > 65535) return InvalidArgument("TokenTrie: token " + std::to_string(i) + " too long");
     text.emplace_back(bytes, static_cast<int32_t>(i));
+    t->max_token_bytes_ = std::max(t->max_token_bytes_, bytes.size());
     std::string_view b = bytes;
     size_t plain = PlainPrefixBytes(b);
     PrefixChars pc{};
