@@ -20,6 +20,5 @@ if [ "${LFM_SKIP_SANITIZE:-0}" != 1 ]; then
   # and template depth limits) need a bigger main-thread stack than the default 8 MiB.
   ulimit -s 262144 || true
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    LSAN_OPTIONS=suppressions="$PWD/scripts/lsan.supp" \
     ctest --test-dir build-asan -j"$JOBS" --output-on-failure --timeout 1800 -LE nosan
 fi

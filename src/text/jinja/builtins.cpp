@@ -1088,8 +1088,9 @@ void InstallGlobals(Scope& g, const RenderOptions& options) {
     for (auto& [k, v] : a.keyword) d.dict().Set(Value::String(k), v);
     return d;
   });
-  g.vars["namespace"] = Method("namespace", [](Interpreter&, CallArgs& a) {
+  g.vars["namespace"] = Method("namespace", [](Interpreter& in, CallArgs& a) {
     Value ns = Value::MakeNamespace();
+    in.AdoptNamespace(ns);
     for (auto& x : a.positional) {
       if (!x.is_dict()) throw Error("namespace() positional argument must be a mapping");
       for (auto& kv : x.dict().items) ns.dict().Set(kv.first, kv.second);

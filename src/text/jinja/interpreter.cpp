@@ -30,8 +30,32 @@ struct DepthScope {
 };
 
 Interpreter::Interpreter(const RenderOptions& options) : options_(options) {
-  globals_ = std::make_shared<Scope>();
+  globals_ = std::make_shared<Scope>();  // holds builtins only: no cycles
   InstallGlobals(*globals_, options_);
+}
+
+Interpreter::~Interpreter() {
+  // Macros keep the scope they were defined in, and that scope holds the macro: a reference cycle
+  // that shared_ptr alone never frees. Every scope dies with the render, so empty them all here.
+  for (auto& weak : scopes_) {
+    if (auto scope = weak.lock()) {
+      scope->vars.clear();
+      scope->parent.reset();
+    }
+  }
+  for (auto& weak : namespaces_) {
+    if (auto ns = weak.lock()) ns->items.clear();
+  }
+}
+
+Interpreter::ScopePtr Interpreter::NewScope() {
+  auto scope = std::make_shared<Scope>();
+  if (scopes_.size() >= prune_at_) {  // forget scopes that are already gone (loop bodies, calls)
+    std::erase_if(scopes_, [](const std::weak_ptr<Scope>& w) { return w.expired(); });
+    prune_at_ = 2 * scopes_.size() + 64;
+  }
+  scopes_.push_back(scope);
+  return scope;
 }
 
 void Interpreter::Step(int64_t n) {
@@ -61,7 +85,7 @@ void Interpreter::Append(std::string& out, std::string_view s) {
 }
 
 std::string Interpreter::Run(const Body& body, const Value& context) {
-  auto top = std::make_shared<Scope>();
+  auto top = NewScope();
   top->parent = globals_;
   if (context.is_dict()) {
     for (const auto& kv : context.dict().items) {
@@ -123,7 +147,7 @@ Interpreter::Flow Interpreter::Exec(const Stmt& s, const ScopePtr& scope, std::s
       }
       case Stmt::Kind::kSetBlock: {
         std::string buf;
-        auto inner = std::make_shared<Scope>();
+        auto inner = NewScope();
         inner->parent = scope;
         ExecBody(s.body, inner, buf);
         Value v = ApplyFilters(s.filters, Value::String(std::move(buf)), scope);
@@ -143,7 +167,7 @@ Interpreter::Flow Interpreter::Exec(const Stmt& s, const ScopePtr& scope, std::s
       }
       case Stmt::Kind::kFilterBlock: {
         std::string buf;
-        auto inner = std::make_shared<Scope>();
+        auto inner = NewScope();
         inner->parent = scope;
         ExecBody(s.body, inner, buf);
         Value v = ApplyFilters(s.filters, Value::String(std::move(buf)), scope);
@@ -153,7 +177,7 @@ Interpreter::Flow Interpreter::Exec(const Stmt& s, const ScopePtr& scope, std::s
       case Stmt::Kind::kBreak: return Flow::kBreak;
       case Stmt::Kind::kContinue: return Flow::kContinue;
       case Stmt::Kind::kScope: {
-        auto inner = std::make_shared<Scope>();
+        auto inner = NewScope();
         inner->parent = scope;
         for (const auto& [name, expr] : s.assignments) inner->vars[name] = Eval(*expr, scope);
         return ExecBody(s.body, inner, out);
@@ -209,7 +233,7 @@ void Interpreter::ExecFor(const Stmt& s, const ScopePtr& scope, std::string& out
     std::vector<Value> kept;
     for (auto& item : items) {
       Step();
-      auto fs = std::make_shared<Scope>();
+      auto fs = NewScope();
       fs->parent = scope;
       Assign(s, fs, item);
       if (Eval(*s.cond, fs).Truthy()) kept.push_back(std::move(item));
@@ -229,7 +253,7 @@ void Interpreter::ExecFor(const Stmt& s, const ScopePtr& scope, std::string& out
   });
   for (size_t i = 0; i < n; ++i) {
     Step();
-    auto it_scope = std::make_shared<Scope>();
+    auto it_scope = NewScope();
     it_scope->parent = scope;
     Value loop = Value::MakeDict();
     auto& li = loop.dict().items;
@@ -261,7 +285,7 @@ Value Interpreter::MakeMacro(const Stmt& s, const ScopePtr& scope) {
   std::string name = s.kind == Stmt::Kind::kMacro ? s.name : "caller";
   return Value::MakeFunction(name, [this, stmt, closure, name](Interpreter&, CallArgs& args) -> Value {
     DepthScope depth(this, stmt->pos);
-    auto ms = std::make_shared<Scope>();
+    auto ms = NewScope();
     ms->parent = closure;
     const auto& params = stmt->params;
     std::vector<Value> extra_pos;

@@ -21,11 +21,17 @@ struct Scope {
 class Interpreter {
  public:
   explicit Interpreter(const RenderOptions& options);
+  ~Interpreter();
+  Interpreter(const Interpreter&) = delete;
+  Interpreter& operator=(const Interpreter&) = delete;
 
   // Renders `body` with `context` (a dict) as the template's variables.
   std::string Run(const Body& body, const Value& context);
 
   // --- used by builtins ---
+  // A namespace made by this render; emptied when the render ends (`{% set ns.me = ns %}` is a
+  // reference cycle, and namespaces never outlive the render that made them).
+  void AdoptNamespace(const Value& ns) { namespaces_.push_back(ns.WeakDict()); }
   const RenderOptions& options() const { return options_; }
   // Counts work; throws ResourceExhausted past max_steps.
   void Step(int64_t n = 1);
@@ -62,6 +68,11 @@ class Interpreter {
   int depth_ = 0;
   size_t pos_ = 0;
   ScopePtr globals_;
+  // Every scope of this render (see ~Interpreter).
+  ScopePtr NewScope();
+  std::vector<std::weak_ptr<Scope>> scopes_;
+  std::vector<std::weak_ptr<Value::Dict>> namespaces_;
+  size_t prune_at_ = 64;
 
   friend struct DepthScope;
 };

@@ -74,6 +74,8 @@ class Value {
   List& list() const { return *list_; }
   Dict& dict() const { return *dict_; }  // dict and namespace
   const Function& function() const { return *fn_; }
+  // The dict or namespace storage, without keeping it alive (lifetime bookkeeping).
+  std::weak_ptr<Dict> WeakDict() const { return dict_; }
 
   // Python truthiness (Undefined is false).
   bool Truthy() const;
