@@ -4,6 +4,18 @@
 
 namespace lfm::grammar {
 
+size_t Lexer::CompsHash::operator()(const std::vector<std::pair<uint32_t, RxId>>& v) const {
+  uint64_t h = 0x9E3779B97F4A7C15ull;
+  for (const auto& [lex, r] : v) h = (h ^ ((static_cast<uint64_t>(lex) << 32) | r)) * 0xBF58476D1CE4E5B9ull;
+  return static_cast<size_t>(h ^ (h >> 31));
+}
+
+size_t Lexer::CompsHash::operator()(const std::vector<uint32_t>& v) const {
+  uint64_t h = 0x9E3779B97F4A7C15ull;
+  for (uint32_t x : v) h = (h ^ x) * 0xBF58476D1CE4E5B9ull;
+  return static_cast<size_t>(h ^ (h >> 31));
+}
+
 Lexer::Lexer(std::unique_ptr<RegexBuilder> rx, std::vector<RxId> lexeme_rx, std::vector<bool> ignored,
              uint32_t max_states)
     : rx_(std::move(rx)),
@@ -135,37 +147,87 @@ PlainStepInfo Lexer::ComputePlainStep(uint32_t s) {
     if (!merge(to)) return mixed;
     if (to != kDeadLexState) info.ascii[c >> 6] |= uint64_t{1} << (c & 63);
   }
-  // Multi-byte UTF-8: (lead range, first continuation range, number of further continuations). The
-  // states after a lead byte may differ; only the state after the whole character matters. A character
-  // refused part-way is refused (and cannot end a lexeme part-way, or we would have said mixed).
+  // Multi-byte UTF-8: (lead range, first continuation range, number of further continuations). Only
+  // the state after the whole character matters, so partial characters are followed on the regexes
+  // directly: no lexer state is made for them (nothing else would ever visit most of them). A
+  // character refused part-way is refused, unless a lexeme could end part-way: then mixed.
   struct Seq {
     int lead_lo, lead_hi, c1_lo, c1_hi, rest;
   };
   static const Seq kSeqs[] = {{0xC2, 0xDF, 0x80, 0xBF, 0}, {0xE0, 0xE0, 0xA0, 0xBF, 1}, {0xE1, 0xEC, 0x80, 0xBF, 1},
                               {0xED, 0xED, 0x80, 0x9F, 1}, {0xEE, 0xEF, 0x80, 0xBF, 1}, {0xF0, 0xF0, 0x90, 0xBF, 2},
                               {0xF1, 0xF3, 0x80, 0xBF, 2}, {0xF4, 0xF4, 0x80, 0x8F, 2}};
+  using Comps = std::vector<std::pair<uint32_t, RxId>>;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto deriv = [&](const Comps& in, uint8_t b) {
+    Comps out;
+    for (const auto& [lex, r] : in) {
+      RxId d = rx_->Deriv(r, b);
+      if (d == rx_->Empty() || (rx_->node(d).may_be_empty && rx_->IsEmpty(d))) continue;
+      out.emplace_back(lex, d);
+    }
+    return out;
+  };
+  auto accepting = [&](const Comps& c) {
+    for (const auto& [lex, r] : c)
+      if (rx_->Nullable(r)) return true;
+    return false;
+  };
+  // One byte per class within [lo, hi]: bytes of a class have the same derivatives.
+  auto class_bytes = [&](int lo, int hi) {
+    std::vector<uint8_t> out;
+    std::array<bool, 256> seen{};
+    for (int c = lo; c <= hi; ++c) {
+      uint8_t k = byte_class_[c];
+      if (!seen[k]) seen[k] = true, out.push_back(static_cast<uint8_t>(c));
+    }
+    return out;
+  };
+  const Comps start = State(s).comps;
+  const bool start_accepting = accepting(start);
+  Comps target = info.next == kDeadLexState ? Comps{} : State(info.next).comps;
   int allowed_kinds = 0, refused_kinds = 0;  // non-ASCII must be all allowed or all refused
   for (const Seq& q : kSeqs) {
-    std::vector<uint32_t> level;
-    for (int l = q.lead_lo; l <= q.lead_hi; ++l) level.push_back(step(s, static_cast<uint8_t>(l)));
+    std::vector<Comps> level;
+    for (uint8_t l : class_bytes(q.lead_lo, q.lead_hi)) {
+      Comps y = deriv(start, l);
+      if (y.empty() && start_accepting) return mixed;
+      level.push_back(std::move(y));
+    }
     for (int k = 0; k <= q.rest; ++k) {
       std::sort(level.begin(), level.end());
       level.erase(std::unique(level.begin(), level.end()), level.end());
       int lo = k == 0 ? q.c1_lo : 0x80, hi = k == 0 ? q.c1_hi : 0xBF;
-      std::vector<uint32_t> next;
-      for (uint32_t x : level) {
-        if (x == kMixedMark) return mixed;
-        if (x == kDeadLexState) {
-          next.push_back(kDeadLexState);
+      std::vector<Comps> next;
+      for (const Comps& x : level) {
+        if (x.empty()) {
+          next.emplace_back();
           continue;
         }
-        for (int c = lo; c <= hi; ++c) next.push_back(step(x, static_cast<uint8_t>(c)));
+        const bool x_accepting = accepting(x);
+        for (uint8_t c : class_bytes(lo, hi)) {
+          Comps y = deriv(x, c);
+          if (y.empty() && x_accepting) return mixed;
+          next.push_back(std::move(y));
+        }
       }
       level = std::move(next);
     }
-    for (uint32_t x : level) {
-      if (!merge(x)) return mixed;
-      (x == kDeadLexState ? refused_kinds : allowed_kinds)++;
+    for (const Comps& x : level) {
+      if (x.empty()) {
+        ++refused_kinds;
+        continue;
+      }
+      ++allowed_kinds;
+      if (info.next == kDeadLexState) {
+        // No ASCII character was allowed: the first whole character names the successor.
+        uint32_t id = InternLocked(x);
+        if (id == kDeadLexState) return mixed;  // out of lexer states: let the walk report it
+        info.next = id;
+        target = x;
+      } else if (x != target) {
+        return mixed;
+      }
     }
     if (allowed_kinds && refused_kinds) return mixed;
   }

@@ -7,7 +7,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <map>
+#include <unordered_map>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -89,8 +89,12 @@ class Lexer {
   std::array<std::atomic<Chunk*>, kMaxChunks> chunks_{};
   std::vector<std::unique_ptr<Chunk>> owned_;
   uint32_t num_states_ = 0;
-  std::map<std::vector<std::pair<uint32_t, RxId>>, uint32_t> intern_;
-  std::map<std::vector<uint32_t>, uint32_t> initial_;
+  struct CompsHash {
+    size_t operator()(const std::vector<std::pair<uint32_t, RxId>>& v) const;
+    size_t operator()(const std::vector<uint32_t>& v) const;
+  };
+  std::unordered_map<std::vector<std::pair<uint32_t, RxId>>, uint32_t, CompsHash> intern_;
+  std::unordered_map<std::vector<uint32_t>, uint32_t, CompsHash> initial_;
   std::atomic<bool> exhausted_{false};
 };
 
