@@ -5,7 +5,8 @@
 //     (first replay through the freshly compiled grammar, building lexer states as it goes) and warm
 //     (the same tokens again, as when a compiled grammar serves many requests);
 //   - with --full, coverage per subset: compiled / unsupported / passing / valid rejected / invalid accepted.
-// usage: grammar_bench [--full] [--stride N] [--verbose]    (default: every 10th record, timing only)
+// usage: grammar_bench [--full] [--stride N] [--verbose] [--slowest N]
+//        (default: every 10th record, timing only; --slowest: the N slowest compiles and masks by record)
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -32,10 +33,12 @@ double Pct(std::vector<double> v, double p) {
 
 int main(int argc, char** argv) {
   bool full = false, verbose = false;
+  int slowest = 0;
   size_t stride = 10;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--full")) full = true, stride = 1;
     else if (!std::strcmp(argv[i], "--verbose")) verbose = true;
+    else if (!std::strcmp(argv[i], "--slowest") && i + 1 < argc) slowest = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--stride") && i + 1 < argc) stride = std::max(1, std::atoi(argv[++i]));
   }
   std::string data = LFM_TESTDATA_DIR;
@@ -54,6 +57,7 @@ int main(int argc, char** argv) {
   std::string dir = data + "/jsonschemabench";
   auto files = testing::MaskbenchFiles(dir);
   std::vector<double> compile_ms, ttfm_ms, mask_us, warm_us;
+  std::vector<std::pair<double, std::string>> worst_compile, worst_mask;  // for --slowest
   std::map<std::string, testing::SubsetCounts> counts;
   testing::SubsetCounts total;
   std::vector<uint32_t> mask;
@@ -71,6 +75,7 @@ int main(int argc, char** argv) {
       continue;
     }
     compile_ms.push_back(ms);
+    worst_compile.emplace_back(ms, file);
     double first_mask_us = -1;  // TTFM = compile + the first mask (taken from the cold replay)
     for (const auto& test : rec["tests"]) {
       if (!test["valid"].get<bool>()) continue;
@@ -90,6 +95,7 @@ int main(int argc, char** argv) {
           double us = mt.Seconds() * 1e6;
           (pass == 0 ? mask_us : warm_us).push_back(us);
           if (first_mask_us < 0) first_mask_us = us;
+          if (pass == 0) worst_mask.emplace_back(us, file);
           if (!s.ok() || !((mask[id >> 5] >> (id & 31)) & 1) || !m.AcceptToken(id).ok()) break;
         }
       }
@@ -125,7 +131,14 @@ int main(int argc, char** argv) {
     std::printf("%s over %zu tokens: mean %.1f us  p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n", what,
                 us.size(), mean, Pct(us, 50), Pct(us, 90), Pct(us, 99), Pct(us, 99.9), Pct(us, 100));
   };
+  auto show_worst = [&](const char* what, std::vector<std::pair<double, std::string>>& v) {
+    std::sort(v.begin(), v.end(), std::greater<>());
+    for (int k = 0; k < slowest && k < static_cast<int>(v.size()); ++k)
+      std::printf("  slowest %s: %.1f  %s\n", what, v[k].first, v[k].second.c_str());
+  };
+  show_worst("compile ms", worst_compile);
   report("mask (TBM, cold)", mask_us);
+  show_worst("cold mask us", worst_mask);
   report("mask (warm)     ", warm_us);
   if (full) {
     for (auto& [name, c] : counts) {
