@@ -287,7 +287,8 @@ class GrammarMatcher {
     size_t operator()(const MemoKey& k) const { return std::hash<uint64_t>()(k.state * 0x9E3779B97F4A7C15ull ^ k.node); }
   };
   static constexpr uint32_t kMinMemoSubtree = 16;
-  static constexpr size_t kMaxMemoEntries = 1 << 14;
+  static constexpr size_t kMaxMemoIds = 1 << 20;  // suffix ids stored in the memo (4 MiB)
+  size_t memo_ids_ = 0;
   std::unordered_map<MemoKey, std::vector<int32_t>, MemoKeyHash> suffix_memo_;
   std::vector<int32_t> memo_log_;
   std::vector<uint32_t> scratch_mask_;

@@ -105,7 +105,10 @@ const GrammarMatcher::SuffixSet* GrammarMatcher::SuffixOk(size_t plain_steps) {
     }
   }
   uint64_t key = rec_->StateKey();
-  if (suffix_memo_.size() > kMaxMemoEntries) suffix_memo_.clear();  // bounded; only a cache
+  if (memo_ids_ > kMaxMemoIds) {  // bounded memory; it is only a cache
+    suffix_memo_.clear();
+    memo_ids_ = 0;
+  }
   auto found = suffix_index_.find(key);
   if (found != suffix_index_.end()) {
     rec_->PopTo(base);
@@ -130,6 +133,7 @@ const GrammarMatcher::SuffixSet* GrammarMatcher::SuffixOk(size_t plain_steps) {
   log.clear();
   auto close_until = [&](size_t i) {
     while (!open.empty() && i >= open.back().end) {
+      memo_ids_ += log.size() - open.back().log_begin;
       suffix_memo_.emplace(open.back().key, std::vector<int32_t>(log.begin() + open.back().log_begin, log.end()));
       open.pop_back();
     }
