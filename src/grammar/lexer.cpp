@@ -55,6 +55,12 @@ uint32_t Lexer::InternLocked(std::vector<std::pair<uint32_t, RxId>> comps) {
     }
   }
   st.accepting_ignore_only = !st.accepting.empty() && only_ignore;
+  // Lexeme ends are told apart by what completes, not by the state they complete in (the positions of
+  // a bounded string all complete the same lexeme): the recognizer keys the rows it builds on this.
+  st.accepting_id = st.accepting.empty()
+                        ? 0
+                        : accepting_ids_.emplace(st.accepting, static_cast<uint32_t>(accepting_ids_.size() + 1))
+                              .first->second;
   intern_.emplace(std::move(comps), id);
   // Publish: readers see the state only through ids returned after this point.
   std::atomic_thread_fence(std::memory_order_release);

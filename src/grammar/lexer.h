@@ -36,6 +36,7 @@ struct LexState {
   std::vector<std::pair<uint32_t, RxId>> comps;  // (lexeme, remaining regex), sorted
   std::vector<uint32_t> accepting;               // lexemes whose regex is nullable here
   bool accepting_ignore_only = false;            // every accepting lexeme is an %ignore one
+  uint32_t accepting_id = 0;                     // equal for states with equal `accepting` (0: none)
   std::array<std::atomic<int32_t>, 256> next;    // -1 = not computed yet
   PlainStepInfo plain_step;                      // valid once plain_known is set (see PlainStep())
   std::atomic<bool> plain_known{false};
@@ -95,6 +96,7 @@ class Lexer {
   };
   std::unordered_map<std::vector<std::pair<uint32_t, RxId>>, uint32_t, CompsHash> intern_;
   std::unordered_map<std::vector<uint32_t>, uint32_t, CompsHash> initial_;
+  std::unordered_map<std::vector<uint32_t>, uint32_t, CompsHash> accepting_ids_;
   std::atomic<bool> exhausted_{false};
 };
 

@@ -6,6 +6,17 @@
 
 namespace lfm::grammar {
 
+namespace {
+
+// Slot of an item key ((pos << 32) | origin) in the per-row set. A plain multiply carries bits only
+// upwards, so pos would never reach the low bits used to index a small table: fold the halves first.
+size_t ItemSlot(uint64_t key) {
+  uint64_t h = (key ^ (key >> 29)) * 0x9E3779B97F4A7C15ull;
+  return static_cast<size_t>(h ^ (h >> 32));
+}
+
+}  // namespace
+
 Recognizer::Recognizer(const ParserTables& t, Lexer* lexer) : t_(t), lexer_(lexer) {
   predicted_stamp_.assign(t_.nt_starts.size(), 0);
   set_keys_.assign(64, 0);
@@ -31,7 +42,7 @@ bool Recognizer::AddItem(uint32_t pos, uint32_t origin) {
     std::vector<uint32_t> stamps(n, 0);
     for (size_t i = 0; i < set_keys_.size(); ++i) {
       if (set_stamp_[i] != stamp_) continue;
-      size_t h = (set_keys_[i] * 0x9E3779B97F4A7C15ull) >> 20;
+      size_t h = ItemSlot(set_keys_[i]);
       while (true) {
         h &= n - 1;
         if (stamps[h] != stamp_) break;
@@ -44,7 +55,7 @@ bool Recognizer::AddItem(uint32_t pos, uint32_t origin) {
     set_stamp_.swap(stamps);
   }
   size_t n = set_keys_.size();
-  size_t h = (key * 0x9E3779B97F4A7C15ull) >> 20;
+  size_t h = ItemSlot(key);
   while (true) {
     h &= n - 1;
     if (set_stamp_[h] != stamp_) break;
@@ -111,7 +122,14 @@ void Recognizer::Closure(uint32_t k) {
   row_accepting_[k] = accepting;
 }
 
-bool Recognizer::BuildRow(uint32_t from, const std::vector<uint32_t>& lexemes) {
+uint32_t Recognizer::SerialFor(uint32_t from_serial, uint32_t acc) {
+  if (serial_of_.size() > kMaxSerialMemo) serial_of_.clear();  // only a cache: fresh serials follow
+  auto [it, fresh] = serial_of_.emplace((static_cast<uint64_t>(from_serial) << 32) | acc, next_serial_);
+  if (fresh) ++next_serial_;
+  return it->second;
+}
+
+bool Recognizer::BuildRow(uint32_t from, const std::vector<uint32_t>& lexemes, uint32_t acc) {
   uint32_t k = static_cast<uint32_t>(row_lex_.size());
   ++stamp_;
   if (stamp_ == 0) {  // wrapped: reset stamps
@@ -123,7 +141,7 @@ bool Recognizer::BuildRow(uint32_t from, const std::vector<uint32_t>& lexemes) {
   row_begin_.push_back(0);
   row_lex_.push_back(0);
   row_accepting_.push_back(0);
-  row_serial_.push_back(next_serial_++);
+  row_serial_.push_back(SerialFor(row_serial_[from], acc));
   for (uint32_t p = row_begin_[from]; p < row_begin_[from + 1]; ++p) {
     Item it = items_[p];
     uint32_t s = t_.sym[it.pos];
@@ -163,7 +181,7 @@ bool Recognizer::PushByte(uint8_t b) {
   uint32_t row = top.row;
   uint32_t nrows = static_cast<uint32_t>(row_lex_.size());
   if (!st.accepting_ignore_only) {
-    if (saved_.from_serial == row_serial_[row] && saved_.lex == top.lex) {
+    if (saved_.from_serial == row_serial_[row] && saved_.acc == st.accepting_id) {
       // The row this lexeme completion builds is known: refuse b before copying it if no lexeme
       // allowed there can start with b (most bytes, in a trie walk).
       if (lexer_->Next(saved_.row_lex, b) == kDeadLexState) return false;
@@ -173,7 +191,7 @@ bool Recognizer::PushByte(uint8_t b) {
       row_begin_.push_back(static_cast<uint32_t>(items_.size()));
       row_lex_.push_back(saved_.row_lex);
       row_accepting_.push_back(saved_.accepting);
-      row_serial_.push_back(next_serial_++);
+      row_serial_.push_back(SerialFor(saved_.from_serial, saved_.acc));
       row = k;
     } else {
       // The completed grammar lexemes (ignore lexemes that also match are dropped).
@@ -181,10 +199,10 @@ bool Recognizer::PushByte(uint8_t b) {
       for (uint32_t l : st.accepting)
         if (!t_.lexeme_ignored[l]) done_scratch_.push_back(l);
       row_begin_.back() = static_cast<uint32_t>(items_.size());
-      if (!BuildRow(row, done_scratch_)) return false;
+      if (!BuildRow(row, done_scratch_, st.accepting_id)) return false;
       uint32_t k = nrows;
       saved_.from_serial = row_serial_[row];
-      saved_.lex = top.lex;
+      saved_.acc = st.accepting_id;
       saved_.items.assign(items_.begin() + row_begin_[k], items_.begin() + row_begin_[k + 1]);
       saved_.row_lex = row_lex_[k];
       saved_.accepting = row_accepting_[k];
@@ -216,7 +234,7 @@ bool Recognizer::IsAccepting() {
   for (uint32_t l : st.accepting)
     if (!t_.lexeme_ignored[l]) done.push_back(l);
   uint32_t nrows = static_cast<uint32_t>(row_lex_.size());
-  if (!BuildRow(top.row, done)) return false;
+  if (!BuildRow(top.row, done, st.accepting_id)) return false;
   bool acc = row_accepting_.back();
   TruncateRows(nrows);
   return acc;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "grammar/lexer.h"
@@ -53,8 +54,10 @@ class Recognizer {
   struct Entry {
     uint32_t lex, row;
   };
-  // Scans `lexemes` (the completed lexemes of the top lexer state) from row `from`; appends a row.
-  bool BuildRow(uint32_t from, const std::vector<uint32_t>& lexemes);
+  // Scans `lexemes` (the completed lexemes of the top lexer state, whose accepting_id is `acc`) from
+  // row `from`; appends a row.
+  bool BuildRow(uint32_t from, const std::vector<uint32_t>& lexemes, uint32_t acc);
+  uint32_t SerialFor(uint32_t from_serial, uint32_t acc);
   void Closure(uint32_t row);
   bool AddItem(uint32_t pos, uint32_t origin);
   void TruncateRows(uint32_t nrows);
@@ -65,8 +68,15 @@ class Recognizer {
   std::vector<uint32_t> row_begin_;  // rows r: items_[row_begin_[r], row_begin_[r+1]); size = rows + 1
   std::vector<uint32_t> row_lex_;    // initial lexer state of each row
   std::vector<uint8_t> row_accepting_;
+  // A row's serial names its content and every row below it: the row built from the row with serial
+  // f by completing the lexemes of accepting set a always gets the same serial (serial_of_), so equal
+  // StateKeys mean equal states even after the rows were truncated and built again (a trie walk
+  // rebuilds the same rows for every mask; a bounded string completes the same lexeme at every
+  // position). Serials are never given to two different contents.
   std::vector<uint32_t> row_serial_;
   uint32_t next_serial_ = 0;
+  std::unordered_map<uint64_t, uint32_t> serial_of_;  // (from serial, accepting id) -> serial; bounded
+  static constexpr size_t kMaxSerialMemo = 1 << 20;
   std::vector<Entry> stack_;
   // Per-row dedup (open addressing, cleared by stamping) and per-nt "predicted in this row" stamps.
   std::vector<uint64_t> set_keys_;
@@ -80,7 +90,7 @@ class Recognizer {
   // Reuse of the last truncated row when the same (from row, lexer state) scan is repeated, which is
   // the common case in a trie walk (siblings completing the same lexeme).
   struct Saved {
-    uint32_t from_serial = UINT32_MAX, lex = 0;
+    uint32_t from_serial = UINT32_MAX, acc = 0;
     std::vector<Item> items;
     uint32_t row_lex = 0;
     uint8_t accepting = 0;

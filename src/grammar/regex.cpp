@@ -30,6 +30,12 @@ uint64_t RegexBuilder::NodeHash(const RxNode& n, const RxId* kids, size_t nkids)
   h = Mix(h, n.b);
   h = Mix(h, (static_cast<uint64_t>(n.lo) << 32) | n.hi);
   for (size_t i = 0; i < nkids; ++i) h = Mix(h, kids[i]);
+  // Final avalanche: a multiply only carries bits upwards, so without it the high half of a field
+  // (Repeat's lo) never reaches the bits the table is indexed by, and counted repetitions that differ
+  // only in lo all collide (minLength 10000 took seconds to compile).
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDull;
+  h ^= h >> 33;
   return h;
 }
 
