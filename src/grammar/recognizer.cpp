@@ -122,14 +122,7 @@ void Recognizer::Closure(uint32_t k) {
   row_accepting_[k] = accepting;
 }
 
-uint32_t Recognizer::SerialFor(uint32_t from_serial, uint32_t acc) {
-  if (serial_of_.size() > kMaxSerialMemo) serial_of_.clear();  // only a cache: fresh serials follow
-  auto [it, fresh] = serial_of_.emplace((static_cast<uint64_t>(from_serial) << 32) | acc, next_serial_);
-  if (fresh) ++next_serial_;
-  return it->second;
-}
-
-bool Recognizer::BuildRow(uint32_t from, const std::vector<uint32_t>& lexemes, uint32_t acc) {
+bool Recognizer::BuildRow(uint32_t from, const std::vector<uint32_t>& lexemes, uint32_t serial) {
   uint32_t k = static_cast<uint32_t>(row_lex_.size());
   ++stamp_;
   if (stamp_ == 0) {  // wrapped: reset stamps
@@ -141,7 +134,7 @@ bool Recognizer::BuildRow(uint32_t from, const std::vector<uint32_t>& lexemes, u
   row_begin_.push_back(0);
   row_lex_.push_back(0);
   row_accepting_.push_back(0);
-  row_serial_.push_back(SerialFor(row_serial_[from], acc));
+  row_serial_.push_back(serial);
   for (uint32_t p = row_begin_[from]; p < row_begin_[from + 1]; ++p) {
     Item it = items_[p];
     uint32_t s = t_.sym[it.pos];
@@ -178,36 +171,11 @@ bool Recognizer::PushByte(uint8_t b) {
   }
   const LexState& st = lexer_->State(top.lex);
   if (st.accepting.empty() || stack_.size() == 1) return false;
-  uint32_t row = top.row;
   uint32_t nrows = static_cast<uint32_t>(row_lex_.size());
+  uint32_t row = top.row;
   if (!st.accepting_ignore_only) {
-    if (saved_.from_serial == row_serial_[row] && saved_.acc == st.accepting_id) {
-      // The row this lexeme completion builds is known: refuse b before copying it if no lexeme
-      // allowed there can start with b (most bytes, in a trie walk).
-      if (lexer_->Next(saved_.row_lex, b) == kDeadLexState) return false;
-      uint32_t k = nrows;
-      row_begin_.back() = static_cast<uint32_t>(items_.size());
-      items_.insert(items_.end(), saved_.items.begin(), saved_.items.end());
-      row_begin_.push_back(static_cast<uint32_t>(items_.size()));
-      row_lex_.push_back(saved_.row_lex);
-      row_accepting_.push_back(saved_.accepting);
-      row_serial_.push_back(SerialFor(saved_.from_serial, saved_.acc));
-      row = k;
-    } else {
-      // The completed grammar lexemes (ignore lexemes that also match are dropped).
-      done_scratch_.clear();
-      for (uint32_t l : st.accepting)
-        if (!t_.lexeme_ignored[l]) done_scratch_.push_back(l);
-      row_begin_.back() = static_cast<uint32_t>(items_.size());
-      if (!BuildRow(row, done_scratch_, st.accepting_id)) return false;
-      uint32_t k = nrows;
-      saved_.from_serial = row_serial_[row];
-      saved_.acc = st.accepting_id;
-      saved_.items.assign(items_.begin() + row_begin_[k], items_.begin() + row_begin_[k + 1]);
-      saved_.row_lex = row_lex_[k];
-      saved_.accepting = row_accepting_[k];
-      row = k;
-    }
+    if (!CompleteLexemes(top.lex, b)) return false;
+    row = nrows;
   }
   uint32_t n2 = lexer_->Next(row_lex_[row], b);
   if (n2 == kDeadLexState) {
@@ -215,6 +183,49 @@ bool Recognizer::PushByte(uint8_t b) {
     return false;
   }
   stack_.push_back({n2, row});
+  return true;
+}
+
+bool Recognizer::CompleteLexemes(uint32_t lex, int next_byte) {
+  const LexState& st = lexer_->State(lex);
+  const uint32_t from = stack_.back().row;
+  const uint64_t key = (static_cast<uint64_t>(row_serial_[from]) << 32) | st.accepting_id;
+  auto it = row_cache_.find(key);
+  if (it == row_cache_.end()) {
+    if (row_cache_items_ > kMaxRowCacheItems) {  // only a cache: rows built from now on get fresh serials
+      row_cache_.clear();
+      row_cache_items_ = 0;
+    }
+    // The completed grammar lexemes (ignore lexemes that also match are dropped).
+    done_scratch_.clear();
+    for (uint32_t l : st.accepting)
+      if (!t_.lexeme_ignored[l]) done_scratch_.push_back(l);
+    const uint32_t k = static_cast<uint32_t>(row_lex_.size());
+    row_begin_.back() = static_cast<uint32_t>(items_.size());
+    const uint32_t serial = next_serial_;
+    if (!BuildRow(from, done_scratch_, serial)) {
+      if (!limit_.ok()) return false;  // not cached: the limit is reported each time it is hit
+      row_cache_.emplace(key, CachedRow{serial, false});
+      return false;
+    }
+    ++next_serial_;
+    CachedRow c{serial, true, row_lex_[k], row_accepting_[k],
+                std::vector<Item>(items_.begin() + row_begin_[k], items_.begin() + row_begin_[k + 1])};
+    row_cache_items_ += c.items.size() + 8;
+    row_cache_.emplace(key, std::move(c));
+    return true;
+  }
+  const CachedRow& c = it->second;
+  if (!c.ok) return false;
+  // Refuse the next byte before copying the row if no lexeme allowed there starts with it (most
+  // bytes, in a trie walk).
+  if (next_byte >= 0 && lexer_->Next(c.row_lex, static_cast<uint8_t>(next_byte)) == kDeadLexState) return false;
+  row_begin_.back() = static_cast<uint32_t>(items_.size());
+  items_.insert(items_.end(), c.items.begin(), c.items.end());
+  row_begin_.push_back(static_cast<uint32_t>(items_.size()));
+  row_lex_.push_back(c.row_lex);
+  row_accepting_.push_back(c.accepting);
+  row_serial_.push_back(c.serial);
   return true;
 }
 
@@ -230,11 +241,8 @@ bool Recognizer::IsAccepting() {
   const LexState& st = lexer_->State(top.lex);
   if (st.accepting.empty()) return false;
   if (st.accepting_ignore_only) return row_accepting_[top.row];
-  std::vector<uint32_t> done;
-  for (uint32_t l : st.accepting)
-    if (!t_.lexeme_ignored[l]) done.push_back(l);
   uint32_t nrows = static_cast<uint32_t>(row_lex_.size());
-  if (!BuildRow(top.row, done, st.accepting_id)) return false;
+  if (!CompleteLexemes(top.lex)) return false;
   bool acc = row_accepting_.back();
   TruncateRows(nrows);
   return acc;

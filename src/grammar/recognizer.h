@@ -54,10 +54,13 @@ class Recognizer {
   struct Entry {
     uint32_t lex, row;
   };
-  // Scans `lexemes` (the completed lexemes of the top lexer state, whose accepting_id is `acc`) from
-  // row `from`; appends a row.
-  bool BuildRow(uint32_t from, const std::vector<uint32_t>& lexemes, uint32_t acc);
-  uint32_t SerialFor(uint32_t from_serial, uint32_t acc);
+  // Scans `lexemes` (the completed lexemes of the top lexer state) from row `from`; appends a row
+  // with the given serial.
+  bool BuildRow(uint32_t from, const std::vector<uint32_t>& lexemes, uint32_t serial);
+  // Appends the row that completing the lexemes of lexer state `lex` after the top row builds (from
+  // the row cache when it was built before). False if no item survives or a limit was hit, or if
+  // next_byte (>= 0) cannot start a lexeme allowed by the new row.
+  bool CompleteLexemes(uint32_t lex, int next_byte = -1);
   void Closure(uint32_t row);
   bool AddItem(uint32_t pos, uint32_t origin);
   void TruncateRows(uint32_t nrows);
@@ -69,14 +72,23 @@ class Recognizer {
   std::vector<uint32_t> row_lex_;    // initial lexer state of each row
   std::vector<uint8_t> row_accepting_;
   // A row's serial names its content and every row below it: the row built from the row with serial
-  // f by completing the lexemes of accepting set a always gets the same serial (serial_of_), so equal
-  // StateKeys mean equal states even after the rows were truncated and built again (a trie walk
-  // rebuilds the same rows for every mask; a bounded string completes the same lexeme at every
-  // position). Serials are never given to two different contents.
+  // f by completing the lexemes of accepting set a (LexState::accepting_id) always gets the same serial,
+  // so equal StateKeys mean equal states even after the rows were truncated and built again. Rows are
+  // cached under (f, a): a trie walk completes the same lexemes from the same rows in every mask (and
+  // a bounded string completes the same lexeme at every position), and a row of a large object or
+  // anyOf costs hundreds of items to build. Serials are never given to two different contents.
   std::vector<uint32_t> row_serial_;
   uint32_t next_serial_ = 0;
-  std::unordered_map<uint64_t, uint32_t> serial_of_;  // (from serial, accepting id) -> serial; bounded
-  static constexpr size_t kMaxSerialMemo = 1 << 20;
+  struct CachedRow {
+    uint32_t serial = 0;
+    bool ok = false;  // false: no item survives (a refused lexeme end)
+    uint32_t row_lex = 0;
+    uint8_t accepting = 0;
+    std::vector<Item> items;
+  };
+  std::unordered_map<uint64_t, CachedRow> row_cache_;
+  size_t row_cache_items_ = 0;
+  static constexpr size_t kMaxRowCacheItems = size_t{1} << 21;  // 16 MiB of items; then it starts over
   std::vector<Entry> stack_;
   // Per-row dedup (open addressing, cleared by stamping) and per-nt "predicted in this row" stamps.
   std::vector<uint64_t> set_keys_;
@@ -87,14 +99,7 @@ class Recognizer {
   std::vector<uint32_t> allowed_scratch_;
   std::vector<uint32_t> done_scratch_;
   Status limit_;
-  // Reuse of the last truncated row when the same (from row, lexer state) scan is repeated, which is
-  // the common case in a trie walk (siblings completing the same lexeme).
-  struct Saved {
-    uint32_t from_serial = UINT32_MAX, acc = 0;
-    std::vector<Item> items;
-    uint32_t row_lex = 0;
-    uint8_t accepting = 0;
-  } saved_;
+
 };
 
 }  // namespace lfm::grammar
