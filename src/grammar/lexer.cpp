@@ -68,6 +68,29 @@ uint32_t Lexer::InternLocked(std::vector<std::pair<uint32_t, RxId>> comps) {
   return id;
 }
 
+bool Lexer::SetHorizon(uint32_t horizon) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (horizon_ == 0) horizon_ = horizon;
+  return horizon_ >= horizon;
+}
+
+uint32_t Lexer::HorizonIdSlow(uint32_t s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  LexState& st = (*chunks_[s >> kChunkBits].load(std::memory_order_relaxed))[s & kChunkMask];
+  uint32_t h = st.horizon_id.load(std::memory_order_relaxed);
+  if (h != UINT32_MAX) return h;
+  if (horizon_ == 0 || s == kDeadLexState) {
+    h = s == kDeadLexState ? 0 : UINT32_MAX - 1 - s;  // no horizon: the state itself (never equal to another's)
+  } else {
+    std::vector<std::pair<uint32_t, RxId>> comps;
+    comps.reserve(st.comps.size());
+    for (const auto& [lex, r] : st.comps) comps.emplace_back(lex, rx_->Horizon(r, horizon_));
+    h = horizon_ids_.emplace(std::move(comps), static_cast<uint32_t>(horizon_ids_.size() + 1)).first->second;
+  }
+  st.horizon_id.store(h, std::memory_order_release);
+  return h;
+}
+
 uint32_t Lexer::InitialState(const std::vector<uint32_t>& allowed) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = initial_.find(allowed);

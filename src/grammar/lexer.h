@@ -38,6 +38,7 @@ struct LexState {
   bool accepting_ignore_only = false;            // every accepting lexeme is an %ignore one
   uint32_t accepting_id = 0;                     // equal for states with equal `accepting` (0: none)
   std::array<std::atomic<int32_t>, 256> next;    // -1 = not computed yet
+  std::atomic<uint32_t> horizon_id{UINT32_MAX};  // see Lexer::HorizonId; UINT32_MAX = not computed
   PlainStepInfo plain_step;                      // valid once plain_known is set (see PlainStep())
   std::atomic<bool> plain_known{false};
   LexState() {
@@ -64,6 +65,15 @@ class Lexer {
   // Cached per state. When not mixed, a token's fate from s depends only on which plain characters
   // its plain prefix uses, how many, and what follows them (see GrammarMatcher).
   const PlainStepInfo& PlainStep(uint32_t s);
+  // Two states with equal HorizonIds accept the same byte strings shorter than the horizon, along
+  // which they pass through the same accepting sets: nothing a token can hold tells them apart (the
+  // positions of a long bounded string, say). The horizon is fixed by the first SetHorizon; a later
+  // caller needing a longer one gets false and must key on exact states.
+  bool SetHorizon(uint32_t horizon);
+  uint32_t HorizonId(uint32_t s) {
+    uint32_t h = State(s).horizon_id.load(std::memory_order_acquire);
+    return h != UINT32_MAX ? h : HorizonIdSlow(s);
+  }
   bool exhausted() const { return exhausted_.load(std::memory_order_relaxed); }
   size_t num_states() const { return num_states_; }
   RegexBuilder& regex() { return *rx_; }  // only under lock / before sharing
@@ -77,6 +87,8 @@ class Lexer {
 
   uint32_t NextSlow(uint32_t s, uint8_t b);
   PlainStepInfo ComputePlainStep(uint32_t s);
+  uint32_t HorizonIdSlow(uint32_t s);
+  uint32_t horizon_ = 0;  // under mu_; 0 = not set
   std::mutex plain_mu_;  // publishes PlainStepInfo (computed outside mu_, since Next may take mu_)
   uint32_t InternLocked(std::vector<std::pair<uint32_t, RxId>> comps);
 
@@ -97,6 +109,7 @@ class Lexer {
   std::unordered_map<std::vector<std::pair<uint32_t, RxId>>, uint32_t, CompsHash> intern_;
   std::unordered_map<std::vector<uint32_t>, uint32_t, CompsHash> initial_;
   std::unordered_map<std::vector<uint32_t>, uint32_t, CompsHash> accepting_ids_;
+  std::unordered_map<std::vector<std::pair<uint32_t, RxId>>, uint32_t, CompsHash> horizon_ids_;
   std::atomic<bool> exhausted_{false};
 };
 

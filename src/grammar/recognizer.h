@@ -43,6 +43,12 @@ class Recognizer {
     const Entry& e = stack_.back();
     return (static_cast<uint64_t>(row_serial_[e.row]) << 32) | e.lex;
   }
+  // The same with the lexer state up to its horizon (Lexer::HorizonId): equal keys give equal masks
+  // for tokens shorter than the horizon.
+  uint64_t HorizonKey() const {
+    const Entry& e = stack_.back();
+    return (static_cast<uint64_t>(row_serial_[e.row]) << 32) | lexer_->HorizonId(e.lex);
+  }
   uint32_t TopLexState() const { return stack_.back().lex; }
   const Status& limit_status() const { return limit_; }
   void ClearLimit() { limit_ = Status(); }

@@ -351,6 +351,52 @@ bool RegexBuilder::IsEmpty(RxId id, bool* exhausted) {
   return empty;
 }
 
+RxId RegexBuilder::Horizon(RxId id, uint32_t horizon) { return HorizonRec(id, horizon, 0); }
+
+RxId RegexBuilder::HorizonRec(RxId id, uint32_t horizon, int depth) {
+  const RxNode n = nodes_[id];
+  switch (n.kind) {
+    case RxKind::kEmpty:
+    case RxKind::kEps:
+    case RxKind::kBytes:
+    case RxKind::kMod:
+      return id;
+    default:
+      break;
+  }
+  if (depth > 200) return id;
+  const uint64_t key = (static_cast<uint64_t>(horizon) << 32) | id;
+  if (auto it = horizon_memo_.find(key); it != horizon_memo_.end()) return it->second;
+  RxId out = id;
+  switch (n.kind) {
+    case RxKind::kConcat:
+      out = Concat(HorizonRec(n.a, horizon, depth + 1), HorizonRec(n.b, horizon, depth + 1));
+      break;
+    case RxKind::kOr:
+    case RxKind::kAnd: {
+      std::vector<RxId> ks = kids(id);  // a copy: kids() returns a scratch buffer
+      for (RxId& k : ks) k = HorizonRec(k, horizon, depth + 1);
+      out = n.kind == RxKind::kOr ? Or(std::move(ks)) : And(std::move(ks));
+      break;
+    }
+    case RxKind::kNot:
+      out = Not(HorizonRec(n.a, horizon, depth + 1));
+      break;
+    case RxKind::kRepeat: {
+      // Every repetition consumes a byte (Repeat drops lo for a nullable body, and a nullable body
+      // repeated any number of times above one is the same language), so a string shorter than the
+      // horizon takes fewer than `horizon` repetitions.
+      uint32_t lo = std::min(n.lo, horizon), hi = n.hi >= horizon ? kRxInf : n.hi;
+      out = Repeat(HorizonRec(n.a, horizon, depth + 1), lo, hi);
+      break;
+    }
+    default:
+      break;
+  }
+  horizon_memo_.emplace(key, out);
+  return out;
+}
+
 const std::vector<RxId>& RegexBuilder::kids(RxId id) const {
   const RxNode& n = nodes_[id];
   kids_scratch_.assign(kids_.begin() + n.kids_begin, kids_.begin() + n.kids_begin + n.kids_count);

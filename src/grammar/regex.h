@@ -70,6 +70,11 @@ class RegexBuilder {
   // True if the language is empty. Exact, bounded by fuel (derivative steps); when fuel runs out the
   // answer is "not empty" (conservative: a state is kept alive) and *exhausted is set.
   bool IsEmpty(RxId id, bool* exhausted = nullptr);
+  // A regex that matches exactly the same strings shorter than `horizon` bytes (and so has the same
+  // derivatives along them): counted repetitions whose bounds no such string can reach lose them
+  // (lo >= horizon becomes horizon, hi >= horizon becomes unbounded). The positions of a long bounded
+  // string thus map to one regex. Memoized; the identity past a nesting depth (always correct).
+  RxId Horizon(RxId id, uint32_t horizon);
   // Full-match test (tests and enum filtering).
   bool Matches(RxId id, std::string_view s);
   size_t num_nodes() const { return nodes_.size(); }
@@ -104,6 +109,8 @@ class RegexBuilder {
   };
   std::vector<DerivSlot> deriv_ = std::vector<DerivSlot>(1024);
   size_t deriv_count_ = 0;
+  std::unordered_map<uint64_t, RxId> horizon_memo_;  // (horizon, node) -> node
+  RxId HorizonRec(RxId id, uint32_t horizon, int depth);
   std::vector<int8_t> empty_memo_;  // per node: -1 unknown, 0/1
   std::array<uint8_t, 256> byte_class_{};  // all bytes in class 0 at first
   std::vector<uint8_t> class_reps_{0};
