@@ -5,8 +5,10 @@
 //     (first replay through the freshly compiled grammar, building lexer states as it goes) and warm
 //     (the same tokens again, as when a compiled grammar serves many requests);
 //   - with --full, coverage per subset: compiled / unsupported / passing / valid rejected / invalid accepted.
-// usage: grammar_bench [--full] [--stride N] [--verbose] [--slowest N]
-//        (default: every 10th record, timing only; --slowest: the N slowest compiles and masks by record)
+// usage: grammar_bench [--full] [--stride N] [--verbose] [--slowest N] [--trace NAME]
+//        (default: every 10th record, timing only; --slowest: the N slowest compiles and masks, the
+//        records with most masks over 300 us, and what those masks did; --trace: one record, each
+//        mask over 300 us with its position and what it did)
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -35,10 +37,12 @@ int main(int argc, char** argv) {
   bool full = false, verbose = false;
   int slowest = 0;
   size_t stride = 10;
+  std::string trace;  // --trace FILE: only that record, each cold mask over 300 us shown with its text
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--full")) full = true, stride = 1;
     else if (!std::strcmp(argv[i], "--verbose")) verbose = true;
     else if (!std::strcmp(argv[i], "--slowest") && i + 1 < argc) slowest = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--trace") && i + 1 < argc) trace = argv[++i];
     else if (!std::strcmp(argv[i], "--stride") && i + 1 < argc) stride = std::max(1, std::atoi(argv[++i]));
   }
   std::string data = LFM_TESTDATA_DIR;
@@ -58,11 +62,14 @@ int main(int argc, char** argv) {
   auto files = testing::MaskbenchFiles(dir);
   std::vector<double> compile_ms, ttfm_ms, mask_us, warm_us;
   std::vector<std::pair<double, std::string>> worst_compile, worst_mask;  // for --slowest
+  std::map<std::string, std::pair<int, double>> tail_kinds;  // --slowest: what the masks over 300 us did
   std::map<std::string, testing::SubsetCounts> counts;
   testing::SubsetCounts total;
   std::vector<uint32_t> mask;
+  if (!trace.empty()) stride = 1;
   for (size_t i = 0; i < files.size(); i += stride) {
     auto& [subset, file] = files[i];
+    if (!trace.empty() && file.find(trace) == std::string::npos) continue;
     std::ifstream in(dir + "/maskbench-data/" + file);
     std::stringstream ss;
     ss << in.rdbuf();
@@ -89,10 +96,28 @@ int main(int argc, char** argv) {
       // again through the same compiled grammar (a grammar reused across requests).
       for (int pass = 0; pass < 2; ++pass) {
         GrammarMatcher m(g.value(), trie);
+        size_t pos = 0;
         for (int32_t id : testing::GreedySplit(*trie, text)) {
           Timer mt;
           Status s = m.ComputeMask(&mask);
           double us = mt.Seconds() * 1e6;
+          if (pass == 0 && us > 300) {
+            const auto& st = m.last_mask_stats();
+            std::string kind = std::string(st.classified_root ? "classified" : "trie walk") +
+                               (st.new_lexer_states ? ", new lexer states" : "") +
+                               (st.suffix_sets == 0   ? ""
+                                : st.suffix_sets == 1 ? ", 1 suffix set"
+                                : st.suffix_sets < 5  ? ", 2-4 suffix sets"
+                                                      : ", 5+ suffix sets");
+            ++tail_kinds[kind].first, tail_kinds[kind].second += us;
+            if (!trace.empty())
+              std::printf("%8.1f us  %s  lexer %u rec %u jumps %u classified %u suffix sets %u (%u nodes) new lexer "
+                          "states %u  at %zu: ...%s|\n",
+                          us, st.classified_root ? "C" : "W", st.lexer_nodes, st.recognizer_nodes, st.jumps,
+                          st.classified_tokens, st.suffix_sets, st.suffix_nodes, st.new_lexer_states, pos,
+                          text.substr(pos < 60 ? 0 : pos - 60, pos < 60 ? pos : 60).c_str());
+          }
+          pos += trie->token_bytes(id).size();
           (pass == 0 ? mask_us : warm_us).push_back(us);
           if (first_mask_us < 0) first_mask_us = us;
           if (pass == 0) worst_mask.emplace_back(us, file);
@@ -139,7 +164,20 @@ int main(int argc, char** argv) {
   show_worst("compile ms", worst_compile);
   report("mask (TBM, cold)", mask_us);
   show_worst("cold mask us", worst_mask);
+  if (slowest > 0) {  // which records make the tail: masks over the 300 us target, per record
+    std::map<std::string, std::pair<int, double>> over;
+    for (auto& [us, file] : worst_mask)
+      if (us > 300) ++over[file].first, over[file].second += us;
+    std::vector<std::pair<int, std::string>> by_count;
+    for (auto& [file, c] : over) by_count.emplace_back(c.first, file);
+    std::sort(by_count.begin(), by_count.end(), std::greater<>());
+    for (int k = 0; k < slowest && k < static_cast<int>(by_count.size()); ++k)
+      std::printf("  cold masks over 300 us: %4d  (%.1f ms in all)  %s\n", by_count[k].first,
+                  over[by_count[k].second].second / 1000, by_count[k].second.c_str());
+  }
   report("mask (warm)     ", warm_us);
+  for (auto& [k, v] : tail_kinds)
+    std::printf("  cold masks over 300 us: %-50s %6d masks %9.1f ms\n", k.c_str(), v.first, v.second / 1000);
   if (full) {
     for (auto& [name, c] : counts) {
       std::cout << testing::SummaryLine(name, c) << "\n";

@@ -210,6 +210,19 @@ class GrammarMatcher {
   // bitmask gets mask_words() words; bit i set = token i allowed. Error if the grammar hit a limit,
   // or (a bug) if nothing at all is allowed.
   Status ComputeMask(std::vector<uint32_t>* bitmask);
+  // What the last ComputeMask did (benchmarks and diagnostics: which states make slow masks).
+  struct MaskStats {
+    bool cached = false;           // answered from the mask cache
+    bool classified_root = false;  // classified by suffix from the root, else a trie walk
+    uint32_t new_lexer_states = 0;  // lexer states this mask built (shared with other matchers)
+    uint32_t lexer_nodes = 0;       // trie nodes the walk followed on the lexer alone
+    uint32_t recognizer_nodes = 0;  // trie nodes pushed through the recognizer
+    uint32_t jumps = 0;             // subtrees classified below the root
+    uint32_t classified_tokens = 0;
+    uint32_t suffix_sets = 0;       // accepted-suffix sets computed (suffix-trie walks)
+    uint32_t suffix_nodes = 0;      // suffix-trie nodes accepted in them
+  };
+  const MaskStats& last_mask_stats() const { return stats_; }
   // Advances by one token. Error (and no state change) if the token is not allowed.
   Status AcceptToken(int32_t id);
   // Advances by raw bytes (tests, validation, forced text). False (and no state change) if rejected.
@@ -263,12 +276,21 @@ class GrammarMatcher {
   std::shared_ptr<const TokenTrie> trie_;
   std::unique_ptr<grammar::Recognizer> rec_;
   bool terminated_ = false;
-  // One-entry mask cache: inside a long lexeme the lexer state and the row repeat.
-  uint64_t cache_key_ = UINT64_MAX;
-  std::vector<uint32_t> cache_mask_;
+  MaskStats stats_;
+  // The recognizer state as far as any token can tell (Recognizer::HorizonKey, or the exact
+  // StateKey if the lexer's horizon is shorter than this vocabulary's longest token): equal keys give
+  // equal masks and equal accepted-suffix sets.
+  uint64_t Key() const;
+  bool horizon_ok_ = false;
+  // Masks by Key: inside a long lexeme (a long bounded string, a free string) the key repeats.
+  // A small ring (buffers reused: a mask is 8 KiB for a 64k vocabulary).
+  static constexpr size_t kCachedMasks = 16;
+  std::array<uint64_t, kCachedMasks> mask_cache_keys_;
+  std::array<std::vector<uint32_t>, kCachedMasks> mask_cache_;
+  size_t mask_cache_next_ = 0;
   // Scratch of one ComputeMask.
   PlainChainInfo chain_;
-  // Accepted suffix sets by recognizer state (StateKey); a deque so that handed-out pointers stay
+  // Accepted suffix sets by recognizer state (Key); a deque so that handed-out pointers stay
   // valid while it grows. Cleared (only between masks) past kMaxSuffixSets entries.
   static constexpr size_t kMaxSuffixSets = 256;
   std::deque<SuffixSet> suffix_cache_;

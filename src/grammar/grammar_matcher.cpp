@@ -18,7 +18,11 @@ namespace lfm {
 GrammarMatcher::GrammarMatcher(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const TokenTrie> trie)
     : grammar_(std::move(grammar)), trie_(std::move(trie)) {
   rec_ = std::make_unique<grammar::Recognizer>(*grammar_->tables_, grammar_->lexer_.get());
+  mask_cache_keys_.fill(UINT64_MAX);
+  horizon_ok_ = grammar_->lexer_->SetHorizon(static_cast<uint32_t>(trie_->max_token_bytes() + 1));
 }
+
+uint64_t GrammarMatcher::Key() const { return horizon_ok_ ? rec_->HorizonKey() : rec_->StateKey(); }
 
 GrammarMatcher::~GrammarMatcher() = default;
 
@@ -104,7 +108,7 @@ const GrammarMatcher::SuffixSet* GrammarMatcher::SuffixOk(size_t plain_steps) {
       return nullptr;  // cannot happen for a valid chain; the caller then rejects the tokens
     }
   }
-  uint64_t key = rec_->StateKey();
+  uint64_t key = Key();
   if (memo_ids_ > kMaxMemoIds) {  // bounded memory; it is only a cache
     suffix_memo_.clear();
     memo_ids_ = 0;
@@ -114,6 +118,7 @@ const GrammarMatcher::SuffixSet* GrammarMatcher::SuffixOk(size_t plain_steps) {
     rec_->PopTo(base);
     return &suffix_cache_[found->second];
   }
+  ++stats_.suffix_sets;
   const size_t nsuf = trie_->num_suffixes();
   std::vector<uint64_t> ok(nsuf / 64 + 1, 0);
   ok[nsuf >> 6] |= uint64_t{1} << (nsuf & 63);  // the empty suffix of plain tokens (not listed)
@@ -150,8 +155,9 @@ const GrammarMatcher::SuffixSet* GrammarMatcher::SuffixOk(size_t plain_steps) {
       i += nd.subtree;
       continue;
     }
+    ++stats_.suffix_nodes;
     if (nd.subtree >= kMinMemoSubtree) {
-      MemoKey mk{static_cast<uint32_t>(i), rec_->StateKey()};
+      MemoKey mk{static_cast<uint32_t>(i), Key()};
       auto hit = suffix_memo_.find(mk);
       if (hit != suffix_memo_.end()) {
         for (int32_t sid : hit->second) accept(sid);
@@ -173,6 +179,7 @@ const GrammarMatcher::SuffixSet* GrammarMatcher::SuffixOk(size_t plain_steps) {
 void GrammarMatcher::Classify(const TokenTrie::TokenClass* toks, size_t count, uint16_t node_chars,
                               const PlainChainInfo& ch, uint32_t* bits) {
   const size_t nstates = ch.states.size();
+  stats_.classified_tokens += count;
   suffix_fill_char_ = FillChar(ch);
   if (ch.loops && nstates == 1) {
     // The common case (a free string body): one suffix set, no length limit; branch-free.
@@ -279,6 +286,7 @@ bool GrammarMatcher::CanJump(size_t i, uint32_t lex) {
 }
 
 void GrammarMatcher::Jump(size_t i, uint32_t* bits) {
+  ++stats_.jumps;
   const TokenTrie::Node& nd = trie_->nodes()[i];
   const uint16_t node_chars = trie_->node_plain_chars()[i];
   auto [tb, te] = trie_->SubtreeTokens(i);
@@ -307,6 +315,7 @@ void GrammarMatcher::WalkRec(size_t begin, size_t end, size_t base, uint32_t* bi
   // Every byte through the recognizer (lexeme ends build parser rows).
   const auto& nodes = trie_->nodes();
   for (size_t i = begin; i < end;) {
+    ++stats_.recognizer_nodes;
     const TokenTrie::Node& nd = nodes[i];
     rec_->PopTo(base + nd.depth - 1);
     if (!rec_->PushByte(nd.byte)) {
@@ -342,6 +351,7 @@ void GrammarMatcher::WalkAll(uint32_t* bits) {
     for (; synced < d; ++synced) rec_->PushByte(byte_path_[synced]);  // extensions: cannot fail
   };
   for (size_t i = 0; i < n;) {
+    ++stats_.lexer_nodes;
     const TokenTrie::Node& nd = nodes[i];
     const size_t d = nd.depth;
     if (synced > d - 1) synced = d - 1;
@@ -399,11 +409,16 @@ void GrammarMatcher::SetPlainRanges(uint32_t* bits) {
 Status GrammarMatcher::ComputeMask(std::vector<uint32_t>* bitmask) {
   bitmask->assign(trie_->mask_words(), 0);
   if (terminated_) return InvalidArgument("ComputeMask after the grammar terminated (EOS accepted)");
+  stats_ = MaskStats{};
+  const size_t lexer_states_before = grammar_->lexer_->num_states();
   rec_->ClearLimit();
-  uint64_t key = rec_->StateKey();
-  if (key == cache_key_) {
-    *bitmask = cache_mask_;
-    return Status();
+  uint64_t key = Key();
+  for (size_t k = 0; k < kCachedMasks; ++k) {
+    if (mask_cache_keys_[k] == key) {
+      *bitmask = mask_cache_[k];
+      stats_.cached = true;
+      return Status();
+    }
   }
   uint32_t* bits = bitmask->data();
   // Accepted-suffix sets stay valid as long as their row exists (serials are never reused); kept
@@ -415,11 +430,13 @@ Status GrammarMatcher::ComputeMask(std::vector<uint32_t>* bitmask) {
   // Classifying reads every token once; with few allowed characters walking the trie is cheaper.
   const bool classify = PlainChain(rec_->TopLexState(), trie_->max_plain_chars(), &chain_) &&
                         std::popcount(chain_.ascii[0]) + std::popcount(chain_.ascii[1]) >= kMinClassChars;
+  stats_.classified_root = classify;
   if (classify) {
     ClassifyRoot(chain_, bits);
   } else {
     WalkAll(bits);
   }
+  stats_.new_lexer_states = static_cast<uint32_t>(grammar_->lexer_->num_states() - lexer_states_before);
   bool any = false;
   for (uint32_t w : *bitmask) any |= w != 0;
   if (rec_->IsAccepting()) {
@@ -428,8 +445,9 @@ Status GrammarMatcher::ComputeMask(std::vector<uint32_t>* bitmask) {
   Status lim = LimitStatus();
   if (!lim.ok()) return lim;
   if (!any) return Internal("grammar matcher: no token allowed in a non-accepting state (dead end)");
-  cache_key_ = key;
-  cache_mask_ = *bitmask;
+  mask_cache_keys_[mask_cache_next_] = key;
+  mask_cache_[mask_cache_next_] = *bitmask;
+  mask_cache_next_ = (mask_cache_next_ + 1) % kCachedMasks;
   return Status();
 }
 
