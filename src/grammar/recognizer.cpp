@@ -190,11 +190,17 @@ bool Recognizer::CompleteLexemes(uint32_t lex, int next_byte) {
   const LexState& st = lexer_->State(lex);
   const uint32_t from = stack_.back().row;
   const uint64_t key = (static_cast<uint64_t>(row_serial_[from]) << 32) | st.accepting_id;
-  auto it = row_cache_.find(key);
-  if (it == row_cache_.end()) {
+  const CachedRow* hit = key == last_key_ ? last_row_ : nullptr;
+  if (!hit) {
+    auto it = row_cache_.find(key);
+    if (it != row_cache_.end()) hit = &it->second, last_key_ = key, last_row_ = hit;
+  }
+  if (!hit) {
     if (row_cache_items_ > kMaxRowCacheItems) {  // only a cache: rows built from now on get fresh serials
       row_cache_.clear();
       row_cache_items_ = 0;
+      last_key_ = UINT64_MAX;
+      last_row_ = nullptr;
     }
     // The completed grammar lexemes (ignore lexemes that also match are dropped).
     done_scratch_.clear();
@@ -215,7 +221,7 @@ bool Recognizer::CompleteLexemes(uint32_t lex, int next_byte) {
     row_cache_.emplace(key, std::move(c));
     return true;
   }
-  const CachedRow& c = it->second;
+  const CachedRow& c = *hit;
   if (!c.ok) return false;
   // Refuse the next byte before copying the row if no lexeme allowed there starts with it (most
   // bytes, in a trie walk).

@@ -93,6 +93,8 @@ class Recognizer {
     std::vector<Item> items;
   };
   std::unordered_map<uint64_t, CachedRow> row_cache_;
+  uint64_t last_key_ = UINT64_MAX;  // the last row_cache_ hit (siblings in a trie walk repeat it)
+  const CachedRow* last_row_ = nullptr;
   size_t row_cache_items_ = 0;
   static constexpr size_t kMaxRowCacheItems = size_t{1} << 21;  // 16 MiB of items; then it starts over
   std::vector<Entry> stack_;
