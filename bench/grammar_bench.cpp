@@ -101,6 +101,8 @@ int main(int argc, char** argv) {
           Timer mt;
           Status s = m.ComputeMask(&mask);
           double us = mt.Seconds() * 1e6;
+          if (!trace.empty() && pass == 1 && us > 300)
+            std::printf("%8.1f us  warm at %zu\n", us, pos);
           if (pass == 0 && us > 300) {
             const auto& st = m.last_mask_stats();
             std::string kind = std::string(st.classified_root ? "classified" : "trie walk") +
@@ -112,9 +114,9 @@ int main(int argc, char** argv) {
             ++tail_kinds[kind].first, tail_kinds[kind].second += us;
             if (!trace.empty())
               std::printf("%8.1f us  %s  lexer %u rec %u jumps %u classified %u suffix sets %u (%u nodes) new lexer "
-                          "states %u  at %zu: ...%s|\n",
+                          "states %u transitions %u  at %zu: ...%s|\n",
                           us, st.classified_root ? "C" : "W", st.lexer_nodes, st.recognizer_nodes, st.jumps,
-                          st.classified_tokens, st.suffix_sets, st.suffix_nodes, st.new_lexer_states, pos,
+                          st.classified_tokens, st.suffix_sets, st.suffix_nodes, st.new_lexer_states, st.new_transitions, pos,
                           text.substr(pos < 60 ? 0 : pos - 60, pos < 60 ? pos : 60).c_str());
           }
           pos += trie->token_bytes(id).size();

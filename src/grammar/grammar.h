@@ -215,6 +215,7 @@ class GrammarMatcher {
     bool cached = false;           // answered from the mask cache
     bool classified_root = false;  // classified by suffix from the root, else a trie walk
     uint32_t new_lexer_states = 0;  // lexer states this mask built (shared with other matchers)
+    uint32_t new_transitions = 0;   // lexer transitions this mask computed (one per byte class)
     uint32_t lexer_nodes = 0;       // trie nodes the walk followed on the lexer alone
     uint32_t recognizer_nodes = 0;  // trie nodes pushed through the recognizer
     uint32_t jumps = 0;             // subtrees classified below the root

@@ -411,6 +411,7 @@ Status GrammarMatcher::ComputeMask(std::vector<uint32_t>* bitmask) {
   if (terminated_) return InvalidArgument("ComputeMask after the grammar terminated (EOS accepted)");
   stats_ = MaskStats{};
   const size_t lexer_states_before = grammar_->lexer_->num_states();
+  const size_t transitions_before = grammar_->lexer_->num_transitions_computed();
   rec_->ClearLimit();
   uint64_t key = Key();
   for (size_t k = 0; k < kCachedMasks; ++k) {
@@ -437,6 +438,8 @@ Status GrammarMatcher::ComputeMask(std::vector<uint32_t>* bitmask) {
     WalkAll(bits);
   }
   stats_.new_lexer_states = static_cast<uint32_t>(grammar_->lexer_->num_states() - lexer_states_before);
+  stats_.new_transitions =
+      static_cast<uint32_t>(grammar_->lexer_->num_transitions_computed() - transitions_before);
   bool any = false;
   for (uint32_t w : *bitmask) any |= w != 0;
   if (rec_->IsAccepting()) {

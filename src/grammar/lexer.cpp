@@ -108,6 +108,7 @@ uint32_t Lexer::NextSlow(uint32_t s, uint8_t b) {
   LexState& st = (*chunks_[s >> kChunkBits].load(std::memory_order_relaxed))[s & kChunkMask];
   int32_t cached = st.next[b].load(std::memory_order_relaxed);
   if (cached >= 0) return static_cast<uint32_t>(cached);
+  transitions_computed_.fetch_add(1, std::memory_order_relaxed);
   std::vector<std::pair<uint32_t, RxId>> comps;
   for (auto& [lex, r] : st.comps) {
     RxId d = rx_->Deriv(r, b);

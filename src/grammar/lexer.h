@@ -76,6 +76,7 @@ class Lexer {
   }
   bool exhausted() const { return exhausted_.load(std::memory_order_relaxed); }
   size_t num_states() const { return num_states_; }
+  size_t num_transitions_computed() const { return transitions_computed_.load(std::memory_order_relaxed); }
   RegexBuilder& regex() { return *rx_; }  // only under lock / before sharing
   std::mutex& mutex() { return mu_; }
 
@@ -111,6 +112,7 @@ class Lexer {
   std::unordered_map<std::vector<uint32_t>, uint32_t, CompsHash> accepting_ids_;
   std::unordered_map<std::vector<std::pair<uint32_t, RxId>>, uint32_t, CompsHash> horizon_ids_;
   std::atomic<bool> exhausted_{false};
+  std::atomic<size_t> transitions_computed_{0};
 };
 
 }  // namespace lfm::grammar

@@ -321,6 +321,11 @@ bool RegexBuilder::IsEmpty(RxId id, bool* exhausted) {
   if (id == Empty()) return true;
   if (!nodes_[id].may_be_empty) return false;
   if (id < empty_memo_.size() && empty_memo_[id] >= 0) return empty_memo_[id] == 1;
+  if (int known = EmptyByStructure(id, 0); known >= 0) {
+    if (empty_memo_.size() <= id) empty_memo_.resize(nodes_.size() + 1024, -1);
+    empty_memo_[id] = static_cast<int8_t>(known);
+    return known == 1;
+  }
   std::unordered_set<RxId> seen{id};
   std::deque<RxId> queue{id};
   int fuel = 4000;
@@ -397,6 +402,70 @@ RxId RegexBuilder::HorizonRec(RxId id, uint32_t horizon, int depth) {
   return out;
 }
 
+int RegexBuilder::EmptyByStructure(RxId id, int depth) {
+  const RxNode& n = nodes_[id];
+  if (id == Empty()) return 1;
+  if (!n.may_be_empty || n.nullable) return 0;
+  if (id < empty_memo_.size() && empty_memo_[id] >= 0) return empty_memo_[id];
+  if (depth > 200) return -1;
+  switch (n.kind) {
+    case RxKind::kConcat: {  // empty iff a part is
+      int a = EmptyByStructure(n.a, depth + 1);
+      if (a == 1) return 1;
+      int b = EmptyByStructure(n.b, depth + 1);
+      if (b == 1) return 1;
+      return a == 0 && b == 0 ? 0 : -1;
+    }
+    case RxKind::kOr: {  // empty iff every alternative is
+      bool all_empty = true;
+      for (uint32_t i = 0; i < n.kids_count; ++i) {
+        int k = EmptyByStructure(kids_[n.kids_begin + i], depth + 1);
+        if (k == 0) return 0;
+        all_empty &= k == 1;
+      }
+      return all_empty ? 1 : -1;
+    }
+    case RxKind::kAnd: {
+      // P & ~F1 & ~F2 ... with P infinite and every F finite (an object key that is none of the listed
+      // names): an infinite set minus finitely many strings is not empty. The lexer meets one such
+      // node per key prefix, each of which would otherwise need a search over derivatives.
+      RxId positive = kNoNode;
+      for (uint32_t i = 0; i < n.kids_count; ++i) {
+        RxId k = kids_[n.kids_begin + i];
+        if (nodes_[k].kind == RxKind::kNot) {
+          if (!IsFiniteLiteralSet(nodes_[k].a)) return -1;
+        } else {
+          if (positive != kNoNode) return -1;
+          positive = k;
+        }
+      }
+      if (positive != kNoNode && !nodes_[positive].may_be_empty && IsInfiniteSimple(positive, 0)) return 0;
+      return -1;
+    }
+    default:
+      return -1;
+  }
+}
+
+bool RegexBuilder::IsInfiniteSimple(RxId id, int depth) const {
+  const RxNode& n = nodes_[id];
+  if (depth > 200 || n.may_be_empty || id == Empty()) return false;
+  switch (n.kind) {
+    case RxKind::kRepeat:  // a non-empty body other than ε, unboundedly repeated
+      return (n.hi == kRxInf && n.a != Eps()) || IsInfiniteSimple(n.a, depth + 1);
+    case RxKind::kConcat:  // the other part is not empty (no And/Not inside, not Empty)
+      return IsInfiniteSimple(n.a, depth + 1) || IsInfiniteSimple(n.b, depth + 1);
+    case RxKind::kOr:
+      for (uint32_t i = 0; i < n.kids_count; ++i)
+        if (IsInfiniteSimple(kids_[n.kids_begin + i], depth + 1)) return true;
+      return false;
+    case RxKind::kMod:  // every digit string of one remainder
+      return true;
+    default:
+      return false;
+  }
+}
+
 const std::vector<RxId>& RegexBuilder::kids(RxId id) const {
   const RxNode& n = nodes_[id];
   kids_scratch_.assign(kids_.begin() + n.kids_begin, kids_.begin() + n.kids_begin + n.kids_count);
@@ -405,14 +474,28 @@ const std::vector<RxId>& RegexBuilder::kids(RxId id) const {
 
 bool RegexBuilder::IsFiniteLiteralSet(RxId id, int depth) const {
   if (depth > 100) return false;
+  if (id < finite_memo_.size() && finite_memo_[id] >= 0) return finite_memo_[id] == 1;
+  bool finite = IsFiniteLiteralSetRec(id, depth);
+  if (depth == 0) {  // deeper answers may be cut short by the depth bound: remember whole answers only
+    if (finite_memo_.size() <= id) finite_memo_.resize(nodes_.size() + 1024, -1);
+    finite_memo_[id] = finite ? 1 : 0;
+  }
+  return finite;
+}
+
+bool RegexBuilder::IsFiniteLiteralSetRec(RxId id, int depth) const {
+  // Literals are right-nested Concat chains: follow the chain in a loop, not by recursion.
+  while (nodes_[id].kind == RxKind::kConcat) {
+    if (!IsFiniteLiteralSet(nodes_[id].a, depth + 1)) return false;
+    id = nodes_[id].b;
+    if (id < finite_memo_.size() && finite_memo_[id] >= 0) return finite_memo_[id] == 1;
+  }
   const RxNode& n = nodes_[id];
   switch (n.kind) {
     case RxKind::kEmpty:
     case RxKind::kEps:
     case RxKind::kBytes:
       return true;
-    case RxKind::kConcat:
-      return IsFiniteLiteralSet(n.a, depth + 1) && IsFiniteLiteralSet(n.b, depth + 1);
     case RxKind::kOr:
       for (uint32_t i = 0; i < n.kids_count; ++i)
         if (!IsFiniteLiteralSet(kids_[n.kids_begin + i], depth + 1)) return false;

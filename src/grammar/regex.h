@@ -112,6 +112,11 @@ class RegexBuilder {
   std::unordered_map<uint64_t, RxId> horizon_memo_;  // (horizon, node) -> node
   RxId HorizonRec(RxId id, uint32_t horizon, int depth);
   std::vector<int8_t> empty_memo_;  // per node: -1 unknown, 0/1
+  // Exact structural answers that spare most emptiness searches: -1 unknown, 0 non-empty, 1 empty.
+  int EmptyByStructure(RxId id, int depth);
+  bool IsInfiniteSimple(RxId id, int depth) const;  // only for nodes free of And/Not
+  bool IsFiniteLiteralSetRec(RxId id, int depth) const;
+  mutable std::vector<int8_t> finite_memo_;         // IsFiniteLiteralSet per node: -1 unknown
   std::array<uint8_t, 256> byte_class_{};  // all bytes in class 0 at first
   std::vector<uint8_t> class_reps_{0};
   RxId any_ = 0;
