@@ -111,7 +111,7 @@ uint32_t Lexer::NextSlow(uint32_t s, uint8_t b) {
   transitions_computed_.fetch_add(1, std::memory_order_relaxed);
   std::vector<std::pair<uint32_t, RxId>> comps;
   for (auto& [lex, r] : st.comps) {
-    RxId d = rx_->Deriv(r, b);
+    RxId d = rx_->DerivQuick(r, b);
     if (d == rx_->Empty()) continue;
     if (rx_->node(d).may_be_empty && rx_->IsEmpty(d)) continue;
     comps.emplace_back(lex, d);
@@ -192,7 +192,7 @@ PlainStepInfo Lexer::ComputePlainStep(uint32_t s) {
   auto deriv = [&](const Comps& in, uint8_t b) {
     Comps out;
     for (const auto& [lex, r] : in) {
-      RxId d = rx_->Deriv(r, b);
+      RxId d = rx_->DerivQuick(r, b);
       if (d == rx_->Empty() || (rx_->node(d).may_be_empty && rx_->IsEmpty(d))) continue;
       out.emplace_back(lex, d);
     }
