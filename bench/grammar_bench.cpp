@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
     auto g = Grammar::FromJsonSchema(rec["schema"]);
     double ms = t.Millis();
     if (!g.ok()) {
+      if (verbose || !trace.empty()) std::printf("%s: %s\n", file.c_str(), g.status().ToString().c_str());
       if (full) testing::RunRecord(rec, trie, &counts[subset], false);
       continue;
     }
