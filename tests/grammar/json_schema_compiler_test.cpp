@@ -77,5 +77,35 @@ TEST(JsonSchemaCompiler, RecursiveOneOfStaysLinear) {
   EXPECT_FALSE(Matches(g.value(), R"([{"type":"r3","content":{"type":"r12"}}])"));
 }
 
+// Drafts 4-7 name a subschema with a fragment-only id; $ref "#name" points at it.
+TEST(JsonSchemaCompiler, FragmentIdIsAnAnchor) {
+  ExpectAgreesWithValidator(
+      R"({"$schema":"http://json-schema.org/draft-07/schema#",
+          "definitions":{"n":{"$id":"#num","type":"integer","minimum":3}},
+          "type":"array","items":{"$ref":"#num"}})",
+      {"[3,4]", "[]", "[2]", R"(["3"])"}, 2);
+  auto g = Grammar::FromJsonSchema(std::string_view(
+      R"({"definitions":{"n":{"id":"#num","type":"integer"}},"properties":{"a":{"$ref":"#num"}}})"));
+  ASSERT_OK(g);
+  EXPECT_TRUE(Matches(g.value(), R"({"a":1})"));
+  EXPECT_FALSE(Matches(g.value(), R"({"a":"1"})"));
+}
+
+// Many properties that each only say {"$ref": X} share one compiled X.
+TEST(JsonSchemaCompiler, PureReferencesShareTheirTarget) {
+  std::string record, props;
+  for (int i = 0; i < 100; ++i) {
+    record += std::string(i ? "," : "") + "\"f" + std::to_string(i) + "\":{\"type\":\"string\"}";
+    props += std::string(i ? "," : "") + "\"p" + std::to_string(i) + "\":{\"$ref\":\"#/$defs/rec\",\"description\":\"d\"}";
+  }
+  std::string schema = "{\"$defs\":{\"rec\":{\"type\":\"object\",\"properties\":{" + record +
+                       "}}},\"type\":\"object\",\"properties\":{" + props + "}}";
+  auto g = Grammar::FromJsonSchema(std::string_view(schema));
+  ASSERT_OK(g);
+  EXPECT_LT(g.value()->num_rules(), 2000u);  // 100 copies of the record would be ~40,000
+  EXPECT_TRUE(Matches(g.value(), R"({"p3":{"f7":"x"},"p9":{}})"));
+  EXPECT_FALSE(Matches(g.value(), R"({"p3":{"f7":1}})"));
+}
+
 }  // namespace
 }  // namespace lfm
