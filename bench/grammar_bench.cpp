@@ -114,10 +114,10 @@ int main(int argc, char** argv) {
                                                       : ", 5+ suffix sets");
             ++tail_kinds[kind].first, tail_kinds[kind].second += us;
             if (!trace.empty())
-              std::printf("%8.1f us  %s  lexer %u rec %u jumps %u classified %u suffix sets %u (%u nodes) new lexer "
-                          "states %u transitions %u  at %zu: ...%s|\n",
+              std::printf("%8.1f us  %s  lexer %u rec %u jumps %u classified %u suffix sets %u (%u nodes) memo hits %u new "
+                          "lexer states %u transitions %u  at %zu: ...%s|\n",
                           us, st.classified_root ? "C" : "W", st.lexer_nodes, st.recognizer_nodes, st.jumps,
-                          st.classified_tokens, st.suffix_sets, st.suffix_nodes, st.new_lexer_states, st.new_transitions, pos,
+                          st.classified_tokens, st.suffix_sets, st.suffix_nodes, st.walk_memo_hits, st.new_lexer_states, st.new_transitions, pos,
                           text.substr(pos < 60 ? 0 : pos - 60, pos < 60 ? pos : 60).c_str());
           }
           pos += trie->token_bytes(id).size();

@@ -222,6 +222,7 @@ class GrammarMatcher {
     uint32_t classified_tokens = 0;
     uint32_t suffix_sets = 0;       // accepted-suffix sets computed (suffix-trie walks)
     uint32_t suffix_nodes = 0;      // suffix-trie nodes accepted in them
+    uint32_t walk_memo_hits = 0;    // trie subtrees answered from the walk memo
   };
   const MaskStats& last_mask_stats() const { return stats_; }
   // Advances by one token. Error (and no state change) if the token is not allowed.
@@ -314,6 +315,26 @@ class GrammarMatcher {
   size_t memo_ids_ = 0;
   std::unordered_map<MemoKey, std::vector<int32_t>, MemoKeyHash> suffix_memo_;
   std::vector<int32_t> memo_log_;
+  // Allowed tokens per (main-trie node, row serial, lexer state there), kept across masks. Inside a
+  // searched pattern (an unanchored "pattern") every position has a new lexer state at the root, but
+  // most bytes lead back to the same few states, whose subtrees are then known: a full trie walk
+  // per position becomes one per distinct state. ranges: the plain_ranges_ the subtree added.
+  struct WalkMemo {
+    std::vector<int32_t> ids;
+    std::vector<std::pair<uint32_t, uint32_t>> ranges;
+  };
+  static constexpr uint32_t kMinWalkMemoSubtree = 64;
+  static constexpr size_t kMaxWalkMemoDepth = 1;
+  static constexpr uint32_t kMinWalkMemoNodes = 64;  // subtrees walked node by node past this size
+  size_t walk_memo_ids_ = 0;  // bounded by kMaxMemoIds like the suffix memo
+  std::unordered_map<MemoKey, WalkMemo, MemoKeyHash> walk_memo_;
+  struct WalkOpen {
+    size_t node, end;
+    MemoKey key;
+    size_t ranges_begin;
+    uint32_t lexer_nodes_before;
+  };
+  std::vector<WalkOpen> walk_open_;  // subtrees being recorded
   std::vector<uint32_t> scratch_mask_;
   std::vector<uint32_t> lex_path_;  // WalkAll: lexer state per trie depth
   std::vector<uint8_t> byte_path_;

@@ -350,7 +350,36 @@ void GrammarMatcher::WalkAll(uint32_t* bits) {
     rec_->PopTo(base + synced);
     for (; synced < d; ++synced) rec_->PushByte(byte_path_[synced]);  // extensions: cannot fail
   };
+  // Below the root the recognizer is the base row plus the lexer state at the node (bytes inside a
+  // lexeme build no rows), so a subtree's allowed tokens are a function of (node, row, lexer state).
+  if (walk_memo_ids_ > kMaxMemoIds) {
+    walk_memo_.clear();
+    walk_memo_ids_ = 0;
+  }
+  const uint64_t row_part = rec_->StateKey() & 0xFFFFFFFF00000000ull;
+  const int32_t* token_ids = trie_->token_ids().data();
+  walk_open_.clear();
+  auto close_until = [&](size_t i) {
+    while (!walk_open_.empty() && i >= walk_open_.back().end) {
+      const WalkOpen& o = walk_open_.back();
+      if (stats_.lexer_nodes - o.lexer_nodes_before < kMinWalkMemoNodes) {  // cheap to walk again
+        walk_open_.pop_back();
+        continue;
+      }
+      WalkMemo memo;
+      auto [tb, te] = trie_->SubtreeTokens(o.node);
+      for (uint32_t k = tb; k < te; ++k) {
+        int32_t id = token_ids[k];
+        if ((bits[id >> 5] >> (id & 31)) & 1) memo.ids.push_back(id);
+      }
+      memo.ranges.assign(plain_ranges_.begin() + o.ranges_begin, plain_ranges_.end());
+      walk_memo_ids_ += memo.ids.size() + memo.ranges.size() + 1;
+      walk_memo_.emplace(o.key, std::move(memo));
+      walk_open_.pop_back();
+    }
+  };
   for (size_t i = 0; i < n;) {
+    close_until(i);
     ++stats_.lexer_nodes;
     const TokenTrie::Node& nd = nodes[i];
     const size_t d = nd.depth;
@@ -368,6 +397,19 @@ void GrammarMatcher::WalkAll(uint32_t* bits) {
     }
     lex_path_[d] = to;
     byte_path_[d - 1] = nd.byte;
+    MemoKey mk{};
+    const bool memo = d <= kMaxWalkMemoDepth && nd.subtree >= kMinWalkMemoSubtree;
+    if (memo) {
+      mk = MemoKey{static_cast<uint32_t>(i), row_part | (horizon_ok_ ? lexer->HorizonId(to) : to)};
+      auto hit = walk_memo_.find(mk);
+      if (hit != walk_memo_.end()) {
+        ++stats_.walk_memo_hits;
+        for (int32_t id : hit->second.ids) bits[id >> 5] |= 1u << (id & 31);
+        plain_ranges_.insert(plain_ranges_.end(), hit->second.ranges.begin(), hit->second.ranges.end());
+        i += nd.subtree;
+        continue;
+      }
+    }
     MarkTokens(nd, bits);
     if (CanJump(i, to)) {
       sync(d);
@@ -375,8 +417,10 @@ void GrammarMatcher::WalkAll(uint32_t* bits) {
       i += nd.subtree;
       continue;
     }
+    if (memo) walk_open_.push_back({i, i + nd.subtree, mk, plain_ranges_.size(), stats_.lexer_nodes});
     ++i;
   }
+  close_until(n);
   rec_->PopTo(base);
   SetPlainRanges(bits);
 }
@@ -446,7 +490,11 @@ Status GrammarMatcher::ComputeMask(std::vector<uint32_t>* bitmask) {
     for (int32_t e : trie_->eos_ids()) (*bitmask)[e >> 5] |= 1u << (e & 31), any = true;
   }
   Status lim = LimitStatus();
-  if (!lim.ok()) return lim;
+  if (!lim.ok()) {
+    walk_memo_.clear();  // subtrees walked past a limit may be incomplete
+    walk_memo_ids_ = 0;
+    return lim;
+  }
   if (!any) return Internal("grammar matcher: no token allowed in a non-accepting state (dead end)");
   mask_cache_keys_[mask_cache_next_] = key;
   mask_cache_[mask_cache_next_] = *bitmask;

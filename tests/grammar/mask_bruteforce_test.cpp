@@ -18,6 +18,8 @@ constexpr int kWalkScale = 1, kMinStates = 100;
 constexpr int kWalkScale = 4, kMinStates = 500;
 #endif
 
+int walk_memo_hits = 0;  // masks must be right when answered from the walk memo too
+
 int CheckRandomStates(const std::shared_ptr<const Grammar>& g, const std::shared_ptr<const TokenTrie>& trie,
                       int walks, int steps, uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -29,6 +31,7 @@ int CheckRandomStates(const std::shared_ptr<const Grammar>& g, const std::shared
       Status st = m.ComputeMask(&mask);
       EXPECT_TRUE(st.ok()) << st.ToString();
       if (!st.ok()) return checked;
+      walk_memo_hits += m.last_mask_stats().walk_memo_hits;
       std::vector<int32_t> allowed;
       for (size_t id = 0; id < trie->vocab_size(); ++id) {
         bool brute;
@@ -84,6 +87,10 @@ TEST(MaskBruteForce, RandomReachableStates) {
           "masq":{"type":"string","maxLength":40},"masq_src":{"type":"string","minLength":3,"maxLength":12}},
           "additionalProperties":{"type":"string","pattern":"^[A-Za-z0-9+/=]{2,30}$"}})",
       R"({"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-z_]+$"},{"type":"string","format":"date"}]}})",
+      // Unanchored patterns (searched): every position a new lexer state at the root, most subtrees
+      // answered from the walk memo of earlier positions; one bounded, so horizons take part.
+      R"({"type":"array","items":{"type":"object","properties":{"ref":{"type":"string","pattern":"srn:(ab|c)/[0-9]+","maxLength":24},
+          "n":{"type":"string","pattern":"e"}},"required":["ref","n"]}})",
   };
   int total = 0;
   uint64_t seed = 1;
@@ -92,7 +99,7 @@ TEST(MaskBruteForce, RandomReachableStates) {
     ASSERT_OK(g);
     total += CheckRandomStates(g.value(), trie, kWalkScale, 14, seed++);
   }
-  const char* regexes[] = {"[a-z]{2,5}(,[0-9]+)*", "(ab|a)*c?", "\\w+@\\w+\\.(com|org)", "[^\"]{0,20}\"", "é+ü?",
+  const char* regexes[] = {"[^\\n]*(foo|ba)[^\\n]*", "[a-z]{2,5}(,[0-9]+)*", "(ab|a)*c?", "\\w+@\\w+\\.(com|org)", "[^\"]{0,20}\"", "é+ü?",
                            "[a-zA-Z é]{0,30}!( [^\\n]*)?"};
   for (const char* r : regexes) {
     auto g = Grammar::FromRegex(r);
@@ -111,7 +118,8 @@ WORD: /[a-z]+/
   ASSERT_OK(lark);
   total += CheckRandomStates(lark.value(), trie, kWalkScale, 12, seed++);
   EXPECT_GE(total, kMinStates);
-  std::cout << "states checked: " << total << "\n";
+  EXPECT_GT(walk_memo_hits, 0);
+  std::cout << "states checked: " << total << ", trie subtrees from the walk memo: " << walk_memo_hits << "\n";
 }
 
 }  // namespace
