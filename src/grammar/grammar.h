@@ -61,7 +61,7 @@ class TokenTrie {
     uint32_t subtree;    // nodes in this subtree including this one
     uint16_t tok_count;
     uint8_t byte;
-    uint8_t pad = 0;
+    uint8_t height = 0;  // how much deeper the subtree's deepest node lies (saturates at 255)
     uint32_t depth;      // 1 for children of the root
   };
   static constexpr uint16_t kNotPlainPath = 0xFFFF;
@@ -116,6 +116,8 @@ class TokenTrie {
   const std::vector<PrefixChars>& suffixed_by_len_chars() const { return suffixed_by_len_chars_; }
   uint16_t max_plain_chars() const { return max_plain_chars_; }
   size_t max_token_bytes() const { return max_token_bytes_; }
+  // 99.5% of the text tokens are at most this long (a few runs of '*' or spaces are much longer).
+  size_t short_token_bytes() const { return short_token_bytes_; }
   // The trie of distinct non-empty suffixes; payloads are suffix ids (suffix_ids()[...]).
   const std::vector<Node>& suffix_nodes() const { return suffix_nodes_; }
   const std::vector<int32_t>& suffix_ids() const { return suffix_payload_; }
@@ -141,6 +143,7 @@ class TokenTrie {
   std::vector<uint16_t> node_plain_chars_;
   uint16_t max_plain_chars_ = 0;
   size_t max_token_bytes_ = 0;
+  size_t short_token_bytes_ = 0;
   std::vector<Node> suffix_nodes_;
   std::vector<int32_t> suffix_payload_;
   size_t num_suffixes_ = 0;
@@ -284,6 +287,7 @@ class GrammarMatcher {
   // equal masks and equal accepted-suffix sets.
   uint64_t Key() const;
   bool horizon_ok_ = false;
+  uint32_t short_horizon_ = 0;  // Lexer::SetShortHorizon's answer (0: none)
   // Masks by Key: inside a long lexeme (a long bounded string, a free string) the key repeats.
   // A small ring (buffers reused: a mask is 8 KiB for a 64k vocabulary).
   static constexpr size_t kCachedMasks = 16;

@@ -20,6 +20,7 @@ GrammarMatcher::GrammarMatcher(std::shared_ptr<const Grammar> grammar, std::shar
   rec_ = std::make_unique<grammar::Recognizer>(*grammar_->tables_, grammar_->lexer_.get());
   mask_cache_keys_.fill(UINT64_MAX);
   horizon_ok_ = grammar_->lexer_->SetHorizon(static_cast<uint32_t>(trie_->max_token_bytes() + 1));
+  short_horizon_ = grammar_->lexer_->SetShortHorizon(static_cast<uint32_t>(trie_->short_token_bytes() + 1));
 }
 
 uint64_t GrammarMatcher::Key() const { return horizon_ok_ ? rec_->HorizonKey() : rec_->StateKey(); }
@@ -400,7 +401,10 @@ void GrammarMatcher::WalkAll(uint32_t* bits) {
     MemoKey mk{};
     const bool memo = d <= kMaxWalkMemoDepth && nd.subtree >= kMinWalkMemoSubtree;
     if (memo) {
-      mk = MemoKey{static_cast<uint32_t>(i), row_part | (horizon_ok_ ? lexer->HorizonId(to) : to)};
+      // Tokens of the subtree have at most nd.height bytes after this node: a horizon beyond that
+      // tells nothing more (the short one lets long counters match, the 64 digits of a hash).
+      const uint32_t h = nd.height < short_horizon_ ? lexer->ShortHorizonId(to) : horizon_ok_ ? lexer->HorizonId(to) : to;
+      mk = MemoKey{static_cast<uint32_t>(i), row_part | h};
       auto hit = walk_memo_.find(mk);
       if (hit != walk_memo_.end()) {
         ++stats_.walk_memo_hits;

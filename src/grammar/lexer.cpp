@@ -74,20 +74,29 @@ bool Lexer::SetHorizon(uint32_t horizon) {
   return horizon_ >= horizon;
 }
 
-uint32_t Lexer::HorizonIdSlow(uint32_t s) {
+uint32_t Lexer::SetShortHorizon(uint32_t horizon) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (short_horizon_ == 0) short_horizon_ = horizon;
+  return short_horizon_;
+}
+
+uint32_t Lexer::HorizonIdSlow(uint32_t s, bool is_short) {
   std::lock_guard<std::mutex> lock(mu_);
   LexState& st = (*chunks_[s >> kChunkBits].load(std::memory_order_relaxed))[s & kChunkMask];
-  uint32_t h = st.horizon_id.load(std::memory_order_relaxed);
+  std::atomic<uint32_t>& slot = is_short ? st.short_horizon_id : st.horizon_id;
+  const uint32_t horizon = is_short ? short_horizon_ : horizon_;
+  auto& ids = is_short ? short_horizon_ids_ : horizon_ids_;
+  uint32_t h = slot.load(std::memory_order_relaxed);
   if (h != UINT32_MAX) return h;
-  if (horizon_ == 0 || s == kDeadLexState) {
+  if (horizon == 0 || s == kDeadLexState) {
     h = s == kDeadLexState ? 0 : UINT32_MAX - 1 - s;  // no horizon: the state itself (never equal to another's)
   } else {
     std::vector<std::pair<uint32_t, RxId>> comps;
     comps.reserve(st.comps.size());
-    for (const auto& [lex, r] : st.comps) comps.emplace_back(lex, rx_->Horizon(r, horizon_));
-    h = horizon_ids_.emplace(std::move(comps), static_cast<uint32_t>(horizon_ids_.size() + 1)).first->second;
+    for (const auto& [lex, r] : st.comps) comps.emplace_back(lex, rx_->Horizon(r, horizon));
+    h = ids.emplace(std::move(comps), static_cast<uint32_t>(ids.size() + 1)).first->second;
   }
-  st.horizon_id.store(h, std::memory_order_release);
+  slot.store(h, std::memory_order_release);
   return h;
 }
 

@@ -39,6 +39,7 @@ struct LexState {
   uint32_t accepting_id = 0;                     // equal for states with equal `accepting` (0: none)
   std::array<std::atomic<int32_t>, 256> next;    // -1 = not computed yet
   std::atomic<uint32_t> horizon_id{UINT32_MAX};  // see Lexer::HorizonId; UINT32_MAX = not computed
+  std::atomic<uint32_t> short_horizon_id{UINT32_MAX};  // the same for the short horizon
   PlainStepInfo plain_step;                      // valid once plain_known is set (see PlainStep())
   std::atomic<bool> plain_known{false};
   LexState() {
@@ -72,7 +73,15 @@ class Lexer {
   bool SetHorizon(uint32_t horizon);
   uint32_t HorizonId(uint32_t s) {
     uint32_t h = State(s).horizon_id.load(std::memory_order_acquire);
-    return h != UINT32_MAX ? h : HorizonIdSlow(s);
+    return h != UINT32_MAX ? h : HorizonIdSlow(s, false);
+  }
+  // A second, shorter horizon for byte strings most tokens fit in (a trie subtree without long
+  // tokens): counters longer than it, such as the 64 hex digits of a hash, then look alike. Fixed by
+  // the first caller; returns the horizon in force (0: none).
+  uint32_t SetShortHorizon(uint32_t horizon);
+  uint32_t ShortHorizonId(uint32_t s) {
+    uint32_t h = State(s).short_horizon_id.load(std::memory_order_acquire);
+    return h != UINT32_MAX ? h : HorizonIdSlow(s, true);
   }
   bool exhausted() const { return exhausted_.load(std::memory_order_relaxed); }
   size_t num_states() const { return num_states_; }
@@ -88,8 +97,9 @@ class Lexer {
 
   uint32_t NextSlow(uint32_t s, uint8_t b);
   PlainStepInfo ComputePlainStep(uint32_t s);
-  uint32_t HorizonIdSlow(uint32_t s);
+  uint32_t HorizonIdSlow(uint32_t s, bool is_short);
   uint32_t horizon_ = 0;  // under mu_; 0 = not set
+  uint32_t short_horizon_ = 0;
   std::mutex plain_mu_;  // publishes PlainStepInfo (computed outside mu_, since Next may take mu_)
   uint32_t InternLocked(std::vector<std::pair<uint32_t, RxId>> comps);
 
@@ -110,7 +120,7 @@ class Lexer {
   std::unordered_map<std::vector<std::pair<uint32_t, RxId>>, uint32_t, CompsHash> intern_;
   std::unordered_map<std::vector<uint32_t>, uint32_t, CompsHash> initial_;
   std::unordered_map<std::vector<uint32_t>, uint32_t, CompsHash> accepting_ids_;
-  std::unordered_map<std::vector<std::pair<uint32_t, RxId>>, uint32_t, CompsHash> horizon_ids_;
+  std::unordered_map<std::vector<std::pair<uint32_t, RxId>>, uint32_t, CompsHash> horizon_ids_, short_horizon_ids_;
   std::atomic<bool> exhausted_{false};
   std::atomic<size_t> transitions_computed_{0};
 };

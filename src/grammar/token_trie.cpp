@@ -178,7 +178,22 @@ Result<std::shared_ptr<const TokenTrie>> TokenTrie::Build(const TokenVocab& voca
     if (!((t->plain_mask_[i >> 5] >> (i & 31)) & 1)) continue;
     for (size_t k = plain_chars[i]; k < max_plain_token_chars; ++k) t->plain_upto_[k][i >> 5] |= 1u << (i & 31);
   }
+  {
+    std::vector<size_t> lengths;
+    lengths.reserve(text.size());
+    for (const auto& [bytes, id] : text) lengths.push_back(bytes.size());
+    if (!lengths.empty()) {
+      auto k = lengths.begin() + static_cast<std::ptrdiff_t>((lengths.size() - 1) * 995 / 1000);
+      std::nth_element(lengths.begin(), k, lengths.end());
+      t->short_token_bytes_ = *k;
+    }
+  }
   Flatten(std::move(text), &t->all_, &t->token_ids_, &t->node_plain_chars_);
+  for (size_t i = t->all_.size(); i-- > 0;) {  // children lie after their parent
+    Node& nd = t->all_[i];
+    for (size_t c = i + 1; c < i + nd.subtree; c += t->all_[c].subtree)
+      nd.height = static_cast<uint8_t>(std::max<int>(nd.height, std::min(255, t->all_[c].height + 1)));
+  }
   t->token_classes_.reserve(t->token_ids_.size());
   for (int32_t id : t->token_ids_) t->token_classes_.push_back(token_class(id));
   t->plain_before_.reserve(t->token_ids_.size() + 1);
