@@ -356,6 +356,34 @@ bool RegexBuilder::IsEmpty(RxId id, bool* exhausted) {
   return empty;
 }
 
+const std::string* RegexBuilder::Witness(RxId id) {
+  if (auto it = witness_memo_.find(id); it != witness_memo_.end()) return it->second.first ? &it->second.second : nullptr;
+  std::unordered_map<RxId, std::pair<RxId, uint8_t>> parent{{id, {kNoNode, 0}}};  // state -> (from, byte)
+  std::deque<RxId> queue{id};
+  RxId found = kNoNode;
+  for (int fuel = 1000; !queue.empty() && fuel > 0; --fuel) {
+    RxId s = queue.front();
+    queue.pop_front();
+    if (nodes_[s].nullable) {
+      found = s;
+      break;
+    }
+    for (uint8_t b : class_reps_) {
+      RxId d = Deriv(s, b);
+      if (d != Empty() && parent.emplace(d, std::make_pair(s, b)).second) queue.push_back(d);
+    }
+  }
+  std::pair<bool, std::string> w{found != kNoNode, ""};
+  for (RxId s = found; w.first && s != id;) {
+    auto [from, b] = parent.at(s);
+    w.second.push_back(static_cast<char>(b));
+    s = from;
+  }
+  std::reverse(w.second.begin(), w.second.end());
+  auto [it, inserted] = witness_memo_.emplace(id, std::move(w));
+  return it->second.first ? &it->second.second : nullptr;
+}
+
 RxId RegexBuilder::Horizon(RxId id, uint32_t horizon) { return HorizonRec(id, horizon, 0); }
 
 RxId RegexBuilder::HorizonRec(RxId id, uint32_t horizon, int depth) {
@@ -403,7 +431,7 @@ RxId RegexBuilder::HorizonRec(RxId id, uint32_t horizon, int depth) {
 }
 
 int RegexBuilder::EmptyByStructure(RxId id, int depth) {
-  const RxNode& n = nodes_[id];
+  const RxNode n = nodes_[id];  // a copy: witnesses (below) add nodes
   if (id == Empty()) return 1;
   if (!n.may_be_empty || n.nullable) return 0;
   if (id < empty_memo_.size() && empty_memo_[id] >= 0) return empty_memo_[id];
@@ -430,16 +458,30 @@ int RegexBuilder::EmptyByStructure(RxId id, int depth) {
       // names): an infinite set minus finitely many strings is not empty. The lexer meets one such
       // node per key prefix, each of which would otherwise need a search over derivatives.
       RxId positive = kNoNode;
-      for (uint32_t i = 0; i < n.kids_count; ++i) {
+      bool shape = true;  // one positive side, finite literal sets excluded
+      for (uint32_t i = 0; i < n.kids_count && shape; ++i) {
         RxId k = kids_[n.kids_begin + i];
         if (nodes_[k].kind == RxKind::kNot) {
-          if (!IsFiniteLiteralSet(nodes_[k].a)) return -1;
+          shape = IsFiniteLiteralSet(nodes_[k].a);
         } else {
-          if (positive != kNoNode) return -1;
+          shape = positive == kNoNode;
           positive = k;
         }
       }
-      if (positive != kNoNode && !nodes_[positive].may_be_empty && IsInfiniteSimple(positive, 0)) return 0;
+      if (shape && positive != kNoNode && !nodes_[positive].may_be_empty && IsInfiniteSimple(positive, 0)) return 0;
+      // Not empty if a shortest string of one side belongs to all of them. A search of the whole
+      // would explore the product (a length bound times a pattern's states: an email pattern with
+      // maxLength 254 took seconds per mask); one side alone is small and shared by many states.
+      std::vector<RxId> ks = kids(id);  // a copy: kids() returns a scratch buffer
+      for (RxId k : ks) {
+        if (nodes_[k].kind == RxKind::kNot) continue;
+        const std::string* w = Witness(k);
+        if (w && Matches(id, *w)) {
+          if (empty_memo_.size() <= id) empty_memo_.resize(nodes_.size() + 1024, -1);
+          empty_memo_[id] = 0;
+          return 0;
+        }
+      }
       return -1;
     }
     default:

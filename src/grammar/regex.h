@@ -123,6 +123,10 @@ class RegexBuilder {
   // Exact structural answers that spare most emptiness searches: -1 unknown, 0 non-empty, 1 empty.
   int EmptyByStructure(RxId id, int depth);
   bool IsInfiniteSimple(RxId id, int depth) const;  // only for nodes free of And/Not
+  // A shortest string of the language (bytes are class representatives), by a breadth-first search
+  // of derivatives bounded by fuel; memoized. Null if none was found.
+  const std::string* Witness(RxId id);
+  std::unordered_map<RxId, std::pair<bool, std::string>> witness_memo_;
   bool IsFiniteLiteralSetRec(RxId id, int depth) const;
   mutable std::vector<int8_t> finite_memo_;         // IsFiniteLiteralSet per node: -1 unknown
   std::array<uint8_t, 256> byte_class_{};  // all bytes in class 0 at first

@@ -92,5 +92,30 @@ TEST(RegexGrammar, JsonStringEncoding) {
   EXPECT_FALSE(rx.Matches(*s, "ac"));
 }
 
+// Intersections are checked for emptiness first by a shortest string of one side (a witness), then
+// by a search of the whole; both must agree with the languages.
+TEST(RegexGrammar, IntersectionEmptiness) {
+  grammar::RegexBuilder rx;
+  grammar::RegexCompiler rc(&rx);
+  auto compile = [&](const char* re, grammar::CharEncoding enc = grammar::CharEncoding::kUtf8, bool search = false) {
+    auto r = rc.Compile(re, enc, {.search = search});
+    EXPECT_TRUE(r.ok()) << re;
+    return r.ok() ? *r : rx.Empty();
+  };
+  // A bounded email-like string (JSONSchemaBench Github_easy o21456): the witness of the pattern.
+  grammar::RxId email = rx.And(compile(".{5,254}", grammar::CharEncoding::kJsonString),
+                               compile("^[^@^\\s]+@[^@^\\.^\\s]+(\\.[^@^\\.^\\s]*)*.gov.uk",
+                                       grammar::CharEncoding::kJsonString, true));
+  EXPECT_FALSE(rx.IsEmpty(email));
+  EXPECT_FALSE(rx.IsEmpty(rx.Concat(rx.Literal("\""), rx.Concat(email, rx.Literal("\"")))));
+  EXPECT_TRUE(rx.Matches(email, "a@b.gov.uk"));
+  EXPECT_FALSE(rx.Matches(email, "a@b.gov.u"));
+  // Neither side's shortest string is in the other, yet "bbb" is in both: the search decides.
+  EXPECT_FALSE(rx.IsEmpty(rx.And(compile("a|bbb"), compile("b|aaa|bbb"))));
+  // Too short for the literal: empty.
+  EXPECT_TRUE(rx.IsEmpty(rx.And(compile(".{0,3}"), compile("abcd.*"))));
+  EXPECT_TRUE(rx.IsEmpty(rx.Concat(rx.Literal("x"), rx.And(compile("a|bbb"), compile("b|aaa")))));
+}
+
 }  // namespace
 }  // namespace lfm
