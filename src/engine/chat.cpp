@@ -160,7 +160,9 @@ int Conversation::turns() const { return impl_->turns; }
 void Conversation::SetSystemPrompt(std::string system_prompt) {
   if (!impl_->messages.empty() && impl_->messages[0]["role"] == "system") impl_->messages.erase(0);
   if (!system_prompt.empty())
-    impl_->messages.insert(impl_->messages.begin(), {{"role", "system"}, {"content", std::move(system_prompt)}});
+    // object() spelled out: a bare braced list here is read as an array of two pairs, not an object.
+    impl_->messages.insert(impl_->messages.begin(),
+                           nlohmann::ordered_json::object({{"role", "system"}, {"content", std::move(system_prompt)}}));
 }
 
 Status Conversation::SetToolsJson(const std::string& tools_json) {

@@ -103,5 +103,32 @@ TEST(CliChat, SecondTurnDoesNotPrefillTheFirstAgain) {
   EXPECT_LT(second_new, full_second - first_prompt + 1);
 }
 
+// --system used to build its message from a bare braced list, which nlohmann reads as an array of
+// two pairs: "messages[0]: a message must be a JSON object" in run, render and chat.
+TEST(CliChat, SystemPromptWorksInRunRenderAndChat) {
+  const std::string expected = "<|im_start|>system\nYou are a poet.<|im_end|>\n<|im_start|>user\nHi<|im_end|>";
+  auto render = testing::RunLfm("render -m " + testing::Quote(Model()) + " -p Hi --system 'You are a poet.' --json");
+  ASSERT_EQ(render.exit_code, 0) << render.err;
+  EXPECT_NE(nlohmann::json::parse(render.out)["prompt"].get<std::string>().find(expected), std::string::npos)
+      << render.out;
+  auto run = testing::RunLfm("run -m " + testing::Quote(Model()) + " -p Hi --system 'You are a poet.' -n 2 --json");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(nlohmann::json::parse(run.out)["prompt"].get<std::string>().find(expected), std::string::npos)
+      << run.out;
+  std::string dir = testing::ScratchDir("cli_chat_system");
+  std::ofstream(dir + "/in.txt") << "Hi\n";
+  auto chat = testing::RunLfm("chat -m " + testing::Quote(Model()) + " --system 'You are a poet.' -n 2 --json < " +
+                              testing::Quote(dir + "/in.txt"));
+  ASSERT_EQ(chat.exit_code, 0) << chat.err;
+  auto j = nlohmann::json::parse(chat.out.substr(0, chat.out.find('\n')));
+  EXPECT_NE(j["prompt"].get<std::string>().find(expected), std::string::npos) << chat.out;
+  // With --messages that already open with a system message, --system is a conflict, not a second one.
+  std::ofstream(dir + "/m.json") << R"([{"role": "system", "content": "A"}, {"role": "user", "content": "B"}])";
+  auto both = testing::RunLfm("render -m " + testing::Quote(Model()) + " --messages " +
+                              testing::Quote(dir + "/m.json") + " --system X");
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("already start with a system message"), std::string::npos) << both.err;
+}
+
 }  // namespace
 }  // namespace lfm

@@ -42,7 +42,8 @@ Result<std::string> ChatRequestOptions::Build() const {
   if (!system.empty()) {
     if (!messages.empty() && messages[0].is_object() && messages[0].value("role", "") == "system")
       return InvalidArgument("--system given but the messages already start with a system message");
-    messages.insert(messages.begin(), {{"role", "system"}, {"content", system}});
+    // object() spelled out: a bare braced list here is read as an array of two pairs, not an object.
+    messages.insert(messages.begin(), nlohmann::ordered_json::object({{"role", "system"}, {"content", system}}));
   }
   if (!prompt.empty() || !images.empty()) {
     if (images.empty()) {
