@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "base/mapped_file.h"
@@ -40,19 +44,67 @@ TEST(RandomModel, TinyVlHasTheHfLayoutAndShapes) {
   EXPECT_EQ(tok["added_tokens"][7]["content"], "<|im_end|>");
 }
 
-TEST(RandomModel, FullSizeShapesMatchPublishedCheckpoints) {
-  // Tensor counts from the facts sheet: 148 text tensors; VL 450M = 349, VL 1.6B = 589.
-  auto vl450 = RandomModelShapeByName("lfm2.5-vl-450m");
-  ASSERT_OK(vl450);
-  EXPECT_EQ(vl450->hidden, 1024);
-  int text = 2 + 16 * 5 + 10 * 3 + 6 * 6;
-  EXPECT_EQ(text, 148);
-  EXPECT_EQ(text + 3 + 16 * vl450->vision_layers + 2 + 4, 349);
-  auto vl16 = RandomModelShapeByName("lfm2.5-vl-1.6b");
-  ASSERT_OK(vl16);
-  EXPECT_EQ(text + 3 + 16 * vl16->vision_layers + 2 + 4, 589);
-  EXPECT_FALSE(RandomModelShapeByName("gpt-5").ok());
+// The full-size shapes against the tensor lists of the published checkpoints. The lists
+// (tests/engine/data/checkpoint_tensors/, see PROVENANCE.md there) come from transformers' own model
+// classes built from the published config.json files, not from this generator. Writes the whole
+// model (~0.7-0.9 GB of bf16) to a scratch directory, reads back the file's header, and compares
+// every tensor name and shape; the data offsets must tile the data area exactly.
+void CheckAgainstPublishedList(const std::string& shape_name) {
+  auto shape = RandomModelShapeByName(shape_name);
+  ASSERT_OK(shape);
+  const std::string list_path = testing::SourceDir() + "/tests/engine/data/checkpoint_tensors/" + shape_name + ".json";
+  auto list_text = ReadFileToString(list_path);
+  ASSERT_OK(list_text);
+  const nlohmann::json published = nlohmann::json::parse(*list_text)["tensors"];
+  ASSERT_GT(published.size(), 100u);
+
+  const std::string dir = testing::ScratchDir("random_full_" + shape_name);
+  ASSERT_TRUE(WriteRandomModel(*shape, dir, {}).ok());
+  const std::string file = dir + "/model.safetensors";
+  nlohmann::json header = SafetensorsHeader(file);
+  header.erase("__metadata__");
+
+  std::map<std::string, nlohmann::json> expected;
+  for (const auto& t : published) expected[t[0].get<std::string>()] = t[1];
+  EXPECT_EQ(header.size(), expected.size()) << shape_name << ": tensor count";
+  for (const auto& [name, dims] : expected) {
+    auto it = header.find(name);
+    if (it == header.end()) {
+      ADD_FAILURE() << shape_name << ": the generator does not write " << name;
+      continue;
+    }
+    EXPECT_EQ((*it)["shape"], dims) << shape_name << ": " << name;
+    // The published configs say "dtype": "bfloat16"; the generator's default for full sizes.
+    EXPECT_EQ((*it)["dtype"], "BF16") << name;
+  }
+  std::vector<std::pair<uint64_t, uint64_t>> spans;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    if (!expected.count(it.key())) ADD_FAILURE() << shape_name << ": the generator writes an extra tensor " << it.key();
+    uint64_t elems = 1;
+    for (const auto& d : (*it)["shape"]) elems *= d.get<uint64_t>();
+    const uint64_t begin = (*it)["data_offsets"][0], end = (*it)["data_offsets"][1];
+    EXPECT_EQ(end - begin, elems * 2) << it.key();
+    spans.emplace_back(begin, end);
+  }
+  std::sort(spans.begin(), spans.end());
+  uint64_t at = 0;
+  for (const auto& [b, e] : spans) {
+    EXPECT_EQ(b, at);
+    at = e;
+  }
+  auto f = MappedFile::Open(file);
+  ASSERT_OK(f);
+  uint64_t header_len = 0;
+  for (int i = 0; i < 8; ++i) header_len |= static_cast<uint64_t>(f->data()[i]) << (8 * i);
+  EXPECT_EQ(f->size(), 8 + header_len + at);
+  std::filesystem::remove_all(dir);  // ~1 GB: do not leave it in the build tree
 }
+
+TEST(RandomModel, Lfm2_350mWritesEveryPublishedTensor) { CheckAgainstPublishedList("lfm2-350m"); }
+
+TEST(RandomModel, Lfm25Vl450mWritesEveryPublishedTensor) { CheckAgainstPublishedList("lfm2.5-vl-450m"); }
+
+TEST(RandomModel, UnknownShapeIsRefused) { EXPECT_FALSE(RandomModelShapeByName("gpt-5").ok()); }
 
 }  // namespace
 }  // namespace lfm
