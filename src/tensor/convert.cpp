@@ -122,7 +122,9 @@ void QuantizeRow(DType t, const float* src, void* dst, int64_t n) {
         float d = amax / 127.0f;
         float id = d != 0 ? 1.0f / d : 0.0f;
         b[i].d = F32ToF16(d);
-        for (int j = 0; j < kQ8_0BlockSize; ++j) b[i].qs[j] = static_cast<int8_t>(std::nearbyint(x[j] * id));
+        // Ties round away from zero (roundf), as ggml's reference quantizer does: nearbyint's
+        // round-half-even wrote different blocks than llama.cpp for exact .5 products.
+        for (int j = 0; j < kQ8_0BlockSize; ++j) b[i].qs[j] = static_cast<int8_t>(std::round(x[j] * id));
       }
       return;
     }
