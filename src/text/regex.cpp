@@ -39,16 +39,65 @@ MatchState& ThreadMatchState() {
   return state;
 }
 
+// Oniguruma's \s (what HF tokenizers run) is Unicode White_Space. PCRE2's \s with UCP is \p{Zs} plus
+// \h and \v, and its \h also holds U+180E MONGOLIAN VOWEL SEPARATOR (no longer a space since Unicode
+// 6.3), so "  \u180e" split differently from HF. Members listed without brackets, for use in a class.
+constexpr const char kWhiteSpaceMembers[] =
+    "\\t-\\r\\x{20}\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}";
+
 }  // namespace
 
-Result<Regex> Regex::Compile(std::string_view pattern, const std::string& where) {
+std::string OnigCompatiblePattern(std::string_view pattern) {
+  std::string out;
+  out.reserve(pattern.size() + 64);
+  bool in_class = false;
+  size_t class_start = 0;  // index just past "[" or "[^": a "]" there is a literal
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (c == '\\' && i + 1 < pattern.size()) {
+      char n = pattern[i + 1];
+      ++i;
+      if (n == 's') {
+        out += in_class ? std::string(kWhiteSpaceMembers) : "[" + std::string(kWhiteSpaceMembers) + "]";
+      } else if (n == 'S' && !in_class) {
+        out += "[^" + std::string(kWhiteSpaceMembers) + "]";
+      } else {
+        // \S inside a class has no bracket-free complement; PCRE2's own \S stays (differs on U+180E only).
+        out += c;
+        out += n;
+      }
+      continue;
+    }
+    if (!in_class && c == '[') {
+      in_class = true;
+      out += c;
+      if (i + 1 < pattern.size() && pattern[i + 1] == '^') out += pattern[++i];
+      class_start = i + 1;
+      continue;
+    }
+    if (in_class && c == '[' && i + 1 < pattern.size() && pattern[i + 1] == ':') {
+      size_t close = pattern.find(":]", i + 2);  // a POSIX class [:alpha:] inside a bracket expression
+      if (close != std::string_view::npos) {
+        out.append(pattern.substr(i, close + 2 - i));
+        i = close + 1;
+        continue;
+      }
+    }
+    if (in_class && c == ']' && i != class_start) in_class = false;
+    out += c;
+  }
+  return out;
+}
+
+Result<Regex> Regex::Compile(std::string_view pattern_in, const std::string& where) {
   int err = 0;
   PCRE2_SIZE offset = 0;
+  const std::string pattern = OnigCompatiblePattern(pattern_in);
   pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
                                    PCRE2_UTF | PCRE2_UCP, &err, &offset, nullptr);
   if (code == nullptr) {
-    return InvalidArgument(where + ": bad regex /" + std::string(pattern) + "/: " + PcreMessage(err) +
-                           " at pattern offset " + std::to_string(offset));
+    return InvalidArgument(where + ": bad regex /" + std::string(pattern_in) + "/: " + PcreMessage(err) +
+                           " at offset " + std::to_string(offset) + " of its PCRE2 form /" + pattern + "/");
   }
   // JIT is an optimisation only: if it is unavailable the interpreter gives the same matches.
   pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);

@@ -13,6 +13,10 @@
 
 namespace lfm {
 
+// The pattern rewritten so PCRE2 gives Oniguruma's meaning: \s and \S become Unicode White_Space
+// classes. Exposed for tests.
+std::string OnigCompatiblePattern(std::string_view pattern);
+
 class Regex {
  public:
   // `where` names the pattern's place in the file for the error message.

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Regenerates the golden files that tests compare against, from independent reference implementations
+# installed into a Python venv outside the product build (build-refs/venv, git-ignored). The C++ build
+# and CI never need it: they read the committed goldens.
+#
+#   bash scripts/refs.sh            # create/update the venv, regenerate every golden below
+#   LFM_REFS_VENV=DIR bash scripts/refs.sh
+#
+# Versions are pinned here; build-refs/PROVENANCE.txt records what was actually installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${LFM_REFS_VENV:-build-refs/venv}
+PINS=(
+  "tokenizers==0.22.2"
+)
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "refs: creating $VENV"
+  python3 -m venv "$VENV"
+fi
+"$VENV/bin/pip" install -q --disable-pip-version-check "${PINS[@]}"
+mkdir -p build-refs
+"$VENV/bin/pip" freeze --disable-pip-version-check > build-refs/PROVENANCE.txt
+echo "refs: installed $(tr '\n' ' ' < build-refs/PROVENANCE.txt)"
+
+# The real LFM2.5-VL tokenizer against HF tokenizers (tests/text/tokenizer_real_lfm2_test.cpp).
+# The corpus itself is committed; make_lfm2_tokenizer_corpus.py documents how it was made.
+"$VENV/bin/python" tools/refs/make_lfm2_tokenizer_goldens.py
+
+echo "refs: done; review with git diff --stat"
