@@ -157,55 +157,18 @@ TEST(Lfm2LongContext, DecodePastCacheGrowthMatchesPrefillAndReference) {
 
 // --- LFM2-350M shapes: hidden 1024, 16 layers, 16 heads / 8 KV heads of 64, FFN 4608, vocab 65536 ---
 
-// Seeded bf16 weights for every tensor of the published LFM2-350M checkpoint (the list in
-// tests/engine/data/checkpoint_tensors/lfm2-350m.json), held in memory (~0.7 GB): norms 1 +- 0.1,
-// matrices uniform with standard deviation 1/sqrt(cols), embeddings and conv kernels of order 1.
-std::shared_ptr<WeightStore> Random350mStore() {
-  auto text = ReadFileToString(testing::SourceDir() + "/tests/engine/data/checkpoint_tensors/lfm2-350m.json");
-  EXPECT_TRUE(text.ok());
-  if (!text.ok()) return nullptr;
-  const nlohmann::json tensors = nlohmann::json::parse(*text)["tensors"];
-  auto store = std::make_shared<WeightStore>();
-  auto buffers = std::make_shared<std::vector<std::vector<uint16_t>>>();
-  buffers->reserve(tensors.size());
-  uint64_t state = 20251203;
-  for (const auto& t : tensors) {
-    TensorView v;
-    v.name = t[0].get<std::string>();
-    v.shape = t[1].get<std::vector<int64_t>>();
-    v.dtype = DType::kBF16;
-    const bool norm = v.shape.size() == 1;
-    const double scale = norm ? 0.1 : v.name.find("embed_tokens") != std::string::npos ? 1.0
-                                  : v.name.find("conv.conv") != std::string::npos   ? 0.3
-                                                                                     : 1.0 / std::sqrt(static_cast<double>(v.cols()));
-    buffers->emplace_back(static_cast<size_t>(v.numel()));
-    for (auto& h : buffers->back()) {
-      state ^= state << 13, state ^= state >> 7, state ^= state << 17;  // xorshift64
-      const double u = static_cast<double>(state >> 11) * (1.0 / 9007199254740992.0);  // [0, 1)
-      h = F32ToBF16(static_cast<float>((norm ? 1.0 : 0.0) + scale * std::sqrt(3.0) * (2.0 * u - 1.0)));
-    }
-    v.data = buffers->back().data();
-    EXPECT_TRUE(store->Add(v, "random-350m").ok()) << v.name;
-  }
-  store->Own(buffers);
-  return store;
-}
-
 // At the real text shapes: decodes across the first cache growth (64), a 60-token chunk across the
 // second (128), decodes after it, all against one 140-token prefill (GEMMs with K = 1024 and 4608
 // over several token blocks; attention with head_dim 64 over up to 140 keys). Same kernels, same
 // weights: the rows may differ only by f32 summation order between the n = 1 and n > 1 paths.
 // Measured: see the printed figure; tolerance 1e-5 of the row max, and greedy ids equal.
 TEST(Lfm2LongContext, Lfm2_350mShapesSplitRunMatchesOnePrefill) {
-  auto vl = ReadFileToString(testing::TestData("lfm2/LFM2.5-VL-450M/config.json"));
-  ASSERT_OK(vl);
-  // The text backbone's config as published (text_config of LFM2.5-VL-450M = LFM2-350M).
-  auto config = ParseLfm2Config(nlohmann::json::parse(*vl)["text_config"].dump(), "LFM2.5-VL-450M text_config");
+  auto config = testing::Published350mConfig();
   ASSERT_OK(config);
   ASSERT_EQ(config->hidden_size, 1024);
   ASSERT_EQ(config->head_dim, 64);
   ASSERT_EQ(config->intermediate_size, 4608);
-  auto store = Random350mStore();
+  auto store = testing::Random350mStore();
   ASSERT_NE(store, nullptr);
   auto start = std::chrono::steady_clock::now();
   auto m = Lfm2Model::FromWeights(*config, store);

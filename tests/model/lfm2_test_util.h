@@ -13,7 +13,11 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "model/lfm2_config.h"
 #include "model/lfm2_model.h"
+#include "test_util.h"
 #include "tensor/convert.h"
 #include "weights/weight_store.h"
 
@@ -126,6 +130,47 @@ inline std::vector<int32_t> GreedyIds(Lfm2Model& m, const std::vector<int32_t>& 
     }
   }
   return out;
+}
+
+// Seeded bf16 weights for every tensor of the published LFM2-350M checkpoint (the list in
+// tests/engine/data/checkpoint_tensors/lfm2-350m.json), held in memory (~0.7 GB): norms 1 +- 0.1,
+// matrices uniform with standard deviation 1/sqrt(cols), embeddings and conv kernels of order 1.
+inline std::shared_ptr<WeightStore> Random350mStore() {
+  auto text = ReadFileToString(SourceDir() + "/tests/engine/data/checkpoint_tensors/lfm2-350m.json");
+  EXPECT_TRUE(text.ok());
+  if (!text.ok()) return nullptr;
+  const nlohmann::json tensors = nlohmann::json::parse(*text)["tensors"];
+  auto store = std::make_shared<WeightStore>();
+  auto buffers = std::make_shared<std::vector<std::vector<uint16_t>>>();
+  buffers->reserve(tensors.size());
+  uint64_t state = 20251203;
+  for (const auto& t : tensors) {
+    TensorView v;
+    v.name = t[0].get<std::string>();
+    v.shape = t[1].get<std::vector<int64_t>>();
+    v.dtype = DType::kBF16;
+    const bool norm = v.shape.size() == 1;
+    const double scale = norm ? 0.1 : v.name.find("embed_tokens") != std::string::npos ? 1.0
+                                  : v.name.find("conv.conv") != std::string::npos   ? 0.3
+                                                                                     : 1.0 / std::sqrt(static_cast<double>(v.cols()));
+    buffers->emplace_back(static_cast<size_t>(v.numel()));
+    for (auto& h : buffers->back()) {
+      state ^= state << 13, state ^= state >> 7, state ^= state << 17;  // xorshift64
+      const double u = static_cast<double>(state >> 11) * (1.0 / 9007199254740992.0);  // [0, 1)
+      h = F32ToBF16(static_cast<float>((norm ? 1.0 : 0.0) + scale * std::sqrt(3.0) * (2.0 * u - 1.0)));
+    }
+    v.data = buffers->back().data();
+    EXPECT_TRUE(store->Add(v, "random-350m").ok()) << v.name;
+  }
+  store->Own(buffers);
+  return store;
+}
+
+// The text backbone's config as published (text_config of LFM2.5-VL-450M = LFM2-350M).
+inline Result<Lfm2Config> Published350mConfig() {
+  auto vl = ReadFileToString(TestData("lfm2/LFM2.5-VL-450M/config.json"));
+  if (!vl.ok()) return vl.status();
+  return ParseLfm2Config(nlohmann::json::parse(*vl)["text_config"].dump(), "LFM2.5-VL-450M text_config");
 }
 
 }  // namespace lfm::testing
