@@ -48,9 +48,12 @@ class Conversation {
  public:
   ~Conversation();
   // Optional system prompt and tools (a JSON array, OpenAI shape), set before the first Send().
-  void SetSystemPrompt(std::string system_prompt);
+  // Text must be valid UTF-8 (refused with the byte offset otherwise).
+  Status SetSystemPrompt(std::string system_prompt);
   Status SetToolsJson(const std::string& tools_json);
-  // Sends one user message (plain text) and generates the assistant's reply.
+  // Sends one user message (plain text) and generates the assistant's reply. A reply that ends in
+  // an error (finish_reason "error") is returned with its partial text but not kept: the next
+  // Send() continues from the conversation before it.
   Result<ChatResult> Send(const std::string& user_text, const ChatOptions& options,
                           const TokenCallback& on_token = nullptr);
   int64_t prefilled_tokens() const;   // tokens run through prefill so far, all turns

@@ -22,11 +22,16 @@
 
 namespace lfm {
 
+// Engine::Load refuses out-of-range values (InvalidArgument naming the field and the limit).
 struct LoadOptions {
-  int threads = 0;                    // 0 = every hardware thread
+  int threads = 0;                    // 0 = every hardware thread; 1..MaxLoadThreads()
   std::string weight_dtype = "auto";  // "auto" (as stored), "f32", "bf16" (converted at load)
-  int max_context = 0;                // 0 = the config's max_position_embeddings
+  int max_context = 0;                // 0 = the config's max_position_embeddings; never negative
 };
+
+// The largest LoadOptions::threads accepted: 4x the hardware threads, at most 1024. More threads than
+// cores only slows decoding down (1000 threads on 2 cores ran 250x slower).
+int MaxLoadThreads();
 
 struct GenerateOptions {
   int max_tokens = 256;
@@ -47,17 +52,24 @@ struct Timings {
   int generated_tokens = 0;
   double prefill_ms = 0;  // prompt processing
   double decode_ms = 0;   // every token after the first
+  std::vector<double> image_encode_ms;  // chat with images: vision tower time per image, in order
   double prefill_tokens_per_s() const { return prefill_ms > 0 ? prompt_tokens * 1e3 / prefill_ms : 0; }
   double decode_tokens_per_s() const {
     return decode_ms > 0 && generated_tokens > 1 ? (generated_tokens - 1) * 1e3 / decode_ms : 0;
   }
 };
 
+// Errors before decoding starts (bad options, bad prompt, a failed prefill) are returned as a Status.
+// An error once decoding has started (non-finite logits, a failed forward pass, a grammar error)
+// ends the run but keeps what was generated: finish_reason is then "error" and `error` says why.
 struct Generation {
   std::vector<int32_t> prompt_ids;
   std::vector<int32_t> ids;     // generated ids, including a final EOS id if one ended the run
   std::string text;             // decoded generated text (special tokens skipped, stop string cut)
-  std::string finish_reason;    // "eos", "stop" (a stop string), "length", "callback", "context"
+  // "eos", "stop" (a stop string), "length" (max_tokens), "callback", "context" (context full), "error"
+  std::string finish_reason;
+  std::string error;            // with finish_reason "error": the cause, e.g. "logits at generated
+                                // token 3 are not finite (NaN at id 17)"; empty otherwise
   Timings timings;
   // With a grammar: whether the output is a complete match; for JSON Schema, also the verdict of an
   // independent JSON Schema validator on the parsed output ("" when not checked).
@@ -115,6 +127,8 @@ class Session {
   std::unique_ptr<Impl> impl_;
 };
 
+// Text entering the library (prompts, chat requests, messages, stop strings) must be valid UTF-8;
+// other bytes are refused with InvalidArgument("<input>: invalid UTF-8 at byte N"), never replaced.
 class Engine {
  public:
   static Result<std::unique_ptr<Engine>> Load(const std::string& model_dir, const LoadOptions& options = {});

@@ -86,4 +86,21 @@ void AppendUtf8(uint32_t cp, std::string& out) {
   }
 }
 
+size_t FindInvalidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const size_t before = i;
+    const uint32_t cp = DecodeUtf8(s, i);
+    // DecodeUtf8 returns U+FFFD for bad bytes; a literal U+FFFD (EF BF BD) is fine.
+    if (cp == 0xFFFD && !(i - before == 3 && s.compare(before, 3, "\xEF\xBF\xBD") == 0)) return before;
+  }
+  return std::string_view::npos;
+}
+
+Status CheckUtf8(std::string_view text, std::string_view input_name) {
+  const size_t bad = FindInvalidUtf8(text);
+  if (bad == std::string_view::npos) return Status::Ok();
+  return InvalidArgument(std::string(input_name) + ": invalid UTF-8 at byte " + std::to_string(bad));
+}
+
 }  // namespace lfm

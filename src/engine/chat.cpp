@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/utf8.h"
 #include "engine/engine_impl.h"
 #include "engine/image_input.h"
 #include "text/messages.h"
@@ -15,6 +16,7 @@ namespace lfm {
 namespace {
 
 Result<ChatRequest> ParseRequest(const std::string& request_json) {
+  LFM_RETURN_IF_ERROR(CheckUtf8(request_json, "chat request"));
   nlohmann::ordered_json j;
   try {
     j = nlohmann::ordered_json::parse(request_json);
@@ -64,6 +66,7 @@ struct PreparedPrompt {
   std::string text;                // rendered, images expanded
   std::vector<int32_t> ids;        // tokenized (the template wrote BOS)
   std::vector<float> image_rows;   // vision features for the image tokens, when encoded
+  std::vector<double> image_encode_ms;  // per image, when encoded
   size_t num_images = 0;
 };
 
@@ -102,7 +105,7 @@ Result<PreparedPrompt> PreparePrompt(const Engine::Impl& m, const std::string& r
   }
   out.num_images = images.size();
   if (tokenize) out.ids = m.tokenizer.Encode(out.text, /*add_special_tokens=*/false);
-  if (encode_images && !images.empty()) LFM_RETURN_IF_ERROR(EncodeImages(*m.vision, images, &out.image_rows));
+  if (encode_images && !images.empty()) LFM_RETURN_IF_ERROR(EncodeImages(*m.vision, images, &out.image_rows, &out.image_encode_ms));
   return out;
 }
 
@@ -133,6 +136,7 @@ Result<ChatResult> Engine::Chat(const std::string& request_json, const ChatOptio
   ChatResult out;
   out.prompt = std::move(p.text);
   LFM_ASSIGN_OR_RETURN(out.generation, session->Generate(options.generate, on_token));
+  out.generation.timings.image_encode_ms = std::move(p.image_encode_ms);
   std::vector<int32_t> body = out.generation.ids;
   if (out.generation.finish_reason == "eos" && !body.empty()) body.pop_back();
   FillToolCalls(Detokenize(body, /*skip_special_tokens=*/false), &out);
@@ -157,15 +161,18 @@ int64_t Conversation::prefilled_tokens() const { return impl_->session->prefille
 int Conversation::history_reprefills() const { return impl_->reprefills; }
 int Conversation::turns() const { return impl_->turns; }
 
-void Conversation::SetSystemPrompt(std::string system_prompt) {
+Status Conversation::SetSystemPrompt(std::string system_prompt) {
+  LFM_RETURN_IF_ERROR(CheckUtf8(system_prompt, "system prompt"));
   if (!impl_->messages.empty() && impl_->messages[0]["role"] == "system") impl_->messages.erase(0);
   if (!system_prompt.empty())
     // object() spelled out: a bare braced list here is read as an array of two pairs, not an object.
     impl_->messages.insert(impl_->messages.begin(),
                            nlohmann::ordered_json::object({{"role", "system"}, {"content", std::move(system_prompt)}}));
+  return Status::Ok();
 }
 
 Status Conversation::SetToolsJson(const std::string& tools_json) {
+  LFM_RETURN_IF_ERROR(CheckUtf8(tools_json, "tools"));
   try {
     auto t = nlohmann::ordered_json::parse(tools_json);
     if (!t.is_array()) return InvalidArgument("tools must be a JSON array");
@@ -186,11 +193,14 @@ std::unique_ptr<Conversation> Engine::NewConversation() {
 Result<ChatResult> Conversation::Send(const std::string& user_text, const ChatOptions& options,
                                       const TokenCallback& on_token) {
   Impl& c = *impl_;
+  LFM_RETURN_IF_ERROR(CheckUtf8(user_text, "message"));
   nlohmann::ordered_json messages = c.messages;
   messages.push_back({{"role", "user"}, {"content", user_text}});
   nlohmann::ordered_json request = {{"messages", messages}, {"add_generation_prompt", true}};
   if (!c.tools.is_null()) request["tools"] = c.tools;
-  LFM_ASSIGN_OR_RETURN(std::string prompt, c.engine->RenderChat(request.dump(), /*expand_images=*/true, &options));
+  // Earlier replies are model output and may end inside a UTF-8 character: replace, never throw.
+  const std::string request_json = request.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  LFM_ASSIGN_OR_RETURN(std::string prompt, c.engine->RenderChat(request_json, /*expand_images=*/true, &options));
 
   // Reuse the cache when the new prompt extends what the session already holds; otherwise the
   // template rewrote history and the conversation is run again from the start.
@@ -206,6 +216,14 @@ Result<ChatResult> Conversation::Send(const std::string& user_text, const ChatOp
   ChatResult out;
   out.prompt = prompt;
   LFM_ASSIGN_OR_RETURN(out.generation, c.session->Generate(options.generate, on_token));
+  if (out.generation.finish_reason == "error") {
+    // The decoder cache may hold the failed step (NaN state): the next turn starts from scratch, and
+    // the failed turn is not part of the conversation.
+    c.session->Reset();
+    c.session_text.clear();
+    out.content = c.engine->Detokenize(out.generation.ids, /*skip_special_tokens=*/true);
+    return out;
+  }
   std::vector<int32_t> body = out.generation.ids;
   if (out.generation.finish_reason == "eos" && !body.empty()) body.pop_back();
   FillToolCalls(c.engine->Detokenize(body, /*skip_special_tokens=*/false), &out);

@@ -1,12 +1,16 @@
 #include "lfm/engine.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cmath>
 
 #include <nlohmann/json.hpp>
 
 #include "base/mapped_file.h"
 #include "base/thread_pool.h"
 #include "base/timer.h"
+#include "base/utf8.h"
 #include "engine/constrained.h"
 #include "engine/engine_impl.h"
 #include "engine/stop_strings.h"
@@ -45,10 +49,45 @@ Result<int32_t> ResolveImageTokenId(const std::string& dir, const Tokenizer& tok
   return *by_string;
 }
 
+// Refuses absurd load options before any work: a negative count used to mean "all cores" silently,
+// and a huge one spawned threads until std::system_error aborted the process.
+Status ValidateLoadOptions(const LoadOptions& options) {
+  const int max_threads = MaxLoadThreads();
+  if (options.threads < 0)
+    return InvalidArgument("threads must be >= 0 (0 = every hardware thread), got " + std::to_string(options.threads));
+  if (options.threads > max_threads)
+    return InvalidArgument("threads " + std::to_string(options.threads) + " is more than the limit of " +
+                           std::to_string(max_threads) + " (4x this machine's " + std::to_string(HardwareThreads()) +
+                           " hardware threads, at most 1024)");
+  if (options.max_context < 0)
+    return InvalidArgument("max_context must be >= 0 (0 = the model's max_position_embeddings), got " +
+                           std::to_string(options.max_context));
+  return Status::Ok();
+}
+
+// NaN or Inf logits mean the weights or the arithmetic broke; sampling from them picks garbage or
+// nothing. One pass over the vocabulary is cheap next to the forward pass that made them.
+Status CheckLogitsFinite(const float* logits, int vocab, int generated_index) {
+  for (int i = 0; i < vocab; ++i) {
+    if (std::isfinite(logits[i])) continue;
+    const char* what = std::isnan(logits[i]) ? "NaN" : (logits[i] > 0 ? "+Inf" : "-Inf");
+    return Internal("logits at generated token " + std::to_string(generated_index) + " are not finite (" + what +
+                    " at id " + std::to_string(i) + ")");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
+int MaxLoadThreads() { return std::min(1024, 4 * HardwareThreads()); }
+
 Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const LoadOptions& options) {
+  LFM_RETURN_IF_ERROR(ValidateLoadOptions(options));
   SetDefaultThreads(options.threads);
+  struct stat st {};
+  if (::stat(model_dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
+    return InvalidArgument("'" + model_dir + "' is a file, not a model directory (give the directory that holds " +
+                           "config.json, model.safetensors and tokenizer.json)");
   if (!FileExists(model_dir + "/config.json"))
     return NotFound("'" + model_dir + "' is not a model directory: no config.json there "
                     "(expected a Hugging Face directory with config.json, model.safetensors and tokenizer.json)");
@@ -150,6 +189,7 @@ std::string Engine::TokenString(int32_t id) const { return impl_->tokenizer.IdTo
 
 Result<Generation> Engine::Complete(const std::string& prompt, const GenerateOptions& options,
                                     const TokenCallback& on_token) {
+  LFM_RETURN_IF_ERROR(CheckUtf8(prompt, "prompt"));
   return GenerateFromIds(Tokenize(prompt, options.add_special_tokens), options, on_token);
 }
 
@@ -225,7 +265,10 @@ std::unique_ptr<Session> Engine::NewSession() {
 Result<Generation> Session::Generate(const GenerateOptions& options, const TokenCallback& on_token) {
   Impl& s = *impl_;
   Engine::Impl& m = *s.engine;
-  if (options.max_tokens < 0) return InvalidArgument("max_tokens must be >= 0");
+  if (options.max_tokens < 0)
+    return InvalidArgument("max_tokens must be >= 0, got " + std::to_string(options.max_tokens));
+  for (size_t i = 0; i < options.stop.size(); ++i)
+    LFM_RETURN_IF_ERROR(CheckUtf8(options.stop[i], "stop string " + std::to_string(i)));
   if (s.processed == s.tokens.size())
     return InvalidArgument("nothing to generate from: append prompt tokens first");
   const int vocab = m.info.vocab_size;
@@ -273,15 +316,39 @@ Result<Generation> Session::Generate(const GenerateOptions& options, const Token
     matcher = std::make_unique<GrammarMatcher>(gi.grammar, gi.trie);
   }
   g.finish_reason = "length";
+  // An error once decoding has started ends the run but keeps what was generated: the Generation
+  // carries finish_reason "error" and the cause in `error`.
+  auto fail = [&g](const Status& st) {
+    g.finish_reason = "error";
+    g.error = st.message();
+  };
   Timer decode_timer;
   for (int step = 0; step < options.max_tokens; ++step) {
     if (step == 1) decode_timer.Reset();
-    if (matcher) LFM_RETURN_IF_ERROR(matcher->ComputeMask(&allowed));
+    if (Status st = CheckLogitsFinite(m.logits.data(), vocab, step); !st.ok()) {
+      fail(st);
+      break;
+    }
+    if (matcher) {
+      if (Status st = matcher->ComputeMask(&allowed); !st.ok()) {
+        fail(st);
+        break;
+      }
+    }
     // The repetition penalty sees the whole session, as HF sees the whole input_ids.
     int32_t id = sampler.Sample(m.logits.data(), vocab, s.tokens, matcher ? allowed.data() : nullptr);
-    if (id < 0) return Internal("sampler found no candidate token");
+    if (id < 0) {
+      fail(Internal("the sampler found no candidate for generated token " + std::to_string(step) +
+                    (matcher ? " (the grammar allows no token here)" : "")));
+      break;
+    }
     const bool is_eos = std::find(m.info.eos_ids.begin(), m.info.eos_ids.end(), id) != m.info.eos_ids.end();
-    if (matcher && !is_eos) LFM_RETURN_IF_ERROR(matcher->AcceptToken(id));
+    if (matcher && !is_eos) {
+      if (Status st = matcher->AcceptToken(id); !st.ok()) {
+        fail(st);
+        break;
+      }
+    }
     g.ids.push_back(id);
     s.tokens.push_back(id);  // queued: the next Forward (or the next turn's prefill) runs it
     g.timings.generated_tokens++;
@@ -305,7 +372,10 @@ Result<Generation> Session::Generate(const GenerateOptions& options, const Token
       g.finish_reason = "context";
       break;
     }
-    LFM_RETURN_IF_ERROR(m.model->Forward(&id, 1, *s.cache, &m.logits));
+    if (Status st = m.model->Forward(&id, 1, *s.cache, &m.logits); !st.ok()) {
+      fail(st);
+      break;
+    }
     s.processed = s.tokens.size();
   }
   if (g.timings.generated_tokens > 1) g.timings.decode_ms = decode_timer.Millis();

@@ -1,5 +1,7 @@
 #include "engine/image_input.h"
 
+#include "base/timer.h"
+
 #include <cstring>
 
 namespace lfm {
@@ -55,10 +57,12 @@ Result<RgbImage> LoadImageSource(const std::string& source) {
 }
 
 Status EncodeImages(const Lfm2VlVision& vision, const std::vector<PreprocessedImage>& images,
-                    std::vector<float>* rows) {
+                    std::vector<float>* rows, std::vector<double>* per_image_ms) {
   rows->clear();
+  if (per_image_ms != nullptr) per_image_ms->clear();
   std::vector<float> crop_rows;
   for (size_t i = 0; i < images.size(); ++i) {
+    Timer timer;
     for (size_t c = 0; c < images[i].crops.size(); ++c) {
       const ImageCrop& crop = images[i].crops[c];
       Status st = vision.EncodeCrop(crop.pixel_values.data(), crop.patches_h, crop.patches_w, &crop_rows);
@@ -71,6 +75,7 @@ Status EncodeImages(const Lfm2VlVision& vision, const std::vector<PreprocessedIm
                         std::to_string(crop.tokens));
       rows->insert(rows->end(), crop_rows.begin(), crop_rows.end());
     }
+    if (per_image_ms != nullptr) per_image_ms->push_back(timer.Millis());
   }
   return Status::Ok();
 }

@@ -20,7 +20,8 @@ Result<std::string> DecodeBase64(std::string_view text);
 
 // Runs every crop of every image through the vision tower, in processor order (image by image,
 // tiles row-major, then the thumbnail): the rows that replace the prompt's image tokens in order.
+// per_image_ms, if given, receives the encode time of each image (shown to the user on a terminal).
 Status EncodeImages(const Lfm2VlVision& vision, const std::vector<PreprocessedImage>& images,
-                    std::vector<float>* rows);
+                    std::vector<float>* rows, std::vector<double>* per_image_ms = nullptr);
 
 }  // namespace lfm

@@ -35,5 +35,20 @@ TEST(Utf8, DecodeAndValidate) {
   EXPECT_EQ(out, "$\xC2\xA2\xE2\x82\xAC\xF0\x90\x8D\x88");
 }
 
+TEST(Utf8, FindInvalidGivesTheFirstBadByte) {
+  EXPECT_EQ(FindInvalidUtf8("plain \xC3\xA9 \xEF\xBF\xBD"), std::string_view::npos);  // a literal U+FFFD is valid
+  EXPECT_EQ(FindInvalidUtf8(""), std::string_view::npos);
+  EXPECT_EQ(FindInvalidUtf8("abc\xFF"), 3u);               // never a lead byte
+  EXPECT_EQ(FindInvalidUtf8("ab\x80"), 2u);                // stray continuation
+  EXPECT_EQ(FindInvalidUtf8("\xC3\xA9x\xE2\x82"), 3u);      // truncated at the end
+  EXPECT_EQ(FindInvalidUtf8("a\xED\xA0\x80"), 1u);          // surrogate
+  EXPECT_EQ(FindInvalidUtf8("a\xC0\x80"), 1u);              // overlong
+  EXPECT_EQ(FindInvalidUtf8("\xF4\x90\x80\x80"), 0u);       // past U+10FFFF
+  Status st = CheckUtf8("Hello, \xE9t\xE9", "--prompt");  // Latin-1, not UTF-8
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.message(), "--prompt: invalid UTF-8 at byte 7");
+  EXPECT_TRUE(CheckUtf8("caf\xC3\xA9", "--prompt").ok());
+}
+
 }  // namespace
 }  // namespace lfm

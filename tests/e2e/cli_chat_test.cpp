@@ -130,5 +130,21 @@ TEST(CliChat, SystemPromptWorksInRunRenderAndChat) {
   EXPECT_NE(both.err.find("already start with a system message"), std::string::npos) << both.err;
 }
 
+// A line that is not UTF-8 used to terminate `lfm chat` (an nlohmann exception): now that turn is
+// refused by line number, the turns around it run, and the exit code says one failed.
+TEST(CliChat, InvalidUtf8LineIsRefusedAndTheChatGoesOn) {
+  std::string dir = testing::ScratchDir("cli_chat_utf8");
+  std::ofstream(dir + "/in.txt") << "Hello\nbad \xFF line\nAgain\n";
+  auto r = testing::RunLfm("chat -m " + testing::Quote(Model()) + " -n 2 --temp 0 --json < " +
+                           testing::Quote(dir + "/in.txt"));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("lfm chat: stdin line 2: invalid UTF-8 at byte 4"), std::string::npos) << r.err;
+  std::istringstream lines(r.out);
+  std::string l1, l2;
+  ASSERT_TRUE(std::getline(lines, l1));
+  ASSERT_TRUE(std::getline(lines, l2));
+  EXPECT_EQ(nlohmann::json::parse(l2)["turn"], 2);
+}
+
 }  // namespace
 }  // namespace lfm

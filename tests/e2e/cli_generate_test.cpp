@@ -83,7 +83,7 @@ TEST(CliGenerate, BadInputGivesClearErrors) {
   std::string model = testing::TestData("lfm2-synthetic/tiny-lfm2");
   auto bad_top_p = testing::RunLfm("generate -m " + testing::Quote(model) + " -p hi --top-p 3");
   EXPECT_NE(bad_top_p.exit_code, 0);
-  EXPECT_NE(bad_top_p.err.find("top_p"), std::string::npos) << bad_top_p.err;
+  EXPECT_NE(bad_top_p.err.find("--top-p"), std::string::npos) << bad_top_p.err;
   auto no_prompt = testing::RunLfm("generate -m " + testing::Quote(model));
   EXPECT_NE(no_prompt.exit_code, 0);
   auto ctx = testing::RunLfm("generate -m " + testing::Quote(model) + " -c 8 -p 'Hello world, this is a test' -n 4");

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/mapped_file.h"
+#include "base/utf8.h"
 
 namespace lfm::cli {
 
@@ -19,9 +20,13 @@ void ChatRequestOptions::Add(CLI::App* sub) {
 }
 
 Result<std::string> ChatRequestOptions::Build() const {
+  // Text must be UTF-8; refused here with the flag's or file's name rather than deep inside the engine.
+  LFM_RETURN_IF_ERROR(CheckUtf8(prompt, "--prompt"));
+  LFM_RETURN_IF_ERROR(CheckUtf8(system, "--system"));
   nlohmann::ordered_json request = {{"messages", nlohmann::ordered_json::array()}};
   if (!messages_file.empty()) {
     LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(messages_file));
+    LFM_RETURN_IF_ERROR(CheckUtf8(text, messages_file));
     nlohmann::ordered_json j;
     try {
       j = nlohmann::ordered_json::parse(text);
@@ -59,6 +64,7 @@ Result<std::string> ChatRequestOptions::Build() const {
   if (messages.empty()) return InvalidArgument("no messages: give -p TEXT, --image FILE or --messages FILE");
   if (!tools_file.empty()) {
     LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(tools_file));
+    LFM_RETURN_IF_ERROR(CheckUtf8(text, tools_file));
     try {
       request["tools"] = nlohmann::ordered_json::parse(text);
     } catch (const nlohmann::json::parse_error& e) {

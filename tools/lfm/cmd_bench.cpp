@@ -59,6 +59,7 @@ void RegisterBench(CLI::App& app, Runners& runners) {
   sub->add_option("-r,--reps", o->reps, "Repetitions (the median is reported)")->capture_default_str();
   sub->add_flag("--json", o->json, "Print the results as one JSON object");
   runners.emplace_back(sub, [o]() {
+    if (Status st = o->model.Validate(); !st.ok()) return UsageError("bench", st);
     if (!o->shape.empty() && !FileExists(o->model.model_dir + "/model.safetensors")) {
       auto shape = RandomModelShapeByName(o->shape);
       if (!shape.ok()) {
@@ -94,6 +95,10 @@ void RegisterBench(CLI::App& app, Runners& runners) {
       auto g = engine->GenerateFromIds(prompt, go);
       if (!g.ok()) {
         std::fprintf(stderr, "lfm bench: %s\n", g.status().ToString().c_str());
+        return 1;
+      }
+      if (g->finish_reason == "error") {
+        std::fprintf(stderr, "lfm bench: %s\n", g->error.c_str());
         return 1;
       }
       if (r == 0) continue;

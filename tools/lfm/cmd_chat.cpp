@@ -8,9 +8,11 @@
 #include <string>
 
 #include "base/mapped_file.h"
+#include "base/utf8.h"
 #include "chat_output.h"
 #include "commands.h"
 #include "common_options.h"
+#include "finish_report.h"
 #include "lfm/chat.h"
 
 namespace lfm::cli {
@@ -36,6 +38,9 @@ void RegisterChat(CLI::App& app, Runners& runners) {
                 "Defuse special-token strings in your messages instead of refusing them");
   sub->add_flag("--json", o->json, "Print one JSON object per turn (with prefill counts) instead of plain text");
   runners.emplace_back(sub, [o]() {
+    if (Status st = o->model.Validate(); !st.ok()) return UsageError("chat", st);
+    if (Status st = o->sampling.Validate(); !st.ok()) return UsageError("chat", st);
+    if (Status st = CheckUtf8(o->system, "--system"); !st.ok()) return UsageError("chat", st);
     auto engine = o->model.Load();
     if (!engine) return 1;
     ChatOptions co;
@@ -49,10 +54,14 @@ void RegisterChat(CLI::App& app, Runners& runners) {
         return 2;
       }
       tools_json = *t;
+      if (Status st = CheckUtf8(tools_json, o->tools_file); !st.ok()) return UsageError("chat", st);
     }
     auto start = [&]() -> std::unique_ptr<Conversation> {
       auto c = engine->NewConversation();
-      c->SetSystemPrompt(o->system);
+      if (Status st = c->SetSystemPrompt(o->system); !st.ok()) {
+        std::fprintf(stderr, "lfm chat: %s\n", st.message().c_str());
+        return nullptr;
+      }
       if (!tools_json.empty()) {
         if (Status st = c->SetToolsJson(tools_json); !st.ok()) {
           std::fprintf(stderr, "lfm chat: %s: %s\n", o->tools_file.c_str(), st.message().c_str());
@@ -66,10 +75,20 @@ void RegisterChat(CLI::App& app, Runners& runners) {
     const bool interactive = isatty(STDIN_FILENO) && !o->json;
     if (interactive) std::fprintf(stderr, "lfm chat: type a message (/reset, /stats, /exit)\n");
     std::string line;
+    int line_number = 0;
+    // A turn that fails is reported and the chat goes on (the user can try again); the exit code
+    // still says that something failed, for scripts.
+    bool any_failed = false;
     while (true) {
       if (interactive) std::fprintf(stderr, "> ");
       if (!std::getline(std::cin, line)) break;
+      ++line_number;
       if (line.empty()) continue;
+      if (Status st = CheckUtf8(line, "stdin line " + std::to_string(line_number)); !st.ok()) {
+        std::fprintf(stderr, "lfm chat: %s\n", st.message().c_str());
+        any_failed = true;
+        continue;
+      }
       if (line == "/exit" || line == "/quit") break;
       if (line == "/reset") {
         conv = start();
@@ -92,8 +111,10 @@ void RegisterChat(CLI::App& app, Runners& runners) {
       auto r = conv->Send(line, co, cb);
       if (!r.ok()) {
         std::fprintf(stderr, "lfm chat: %s\n", r.status().ToString().c_str());
+        any_failed = true;
         continue;  // the conversation is unchanged; the user can try again
       }
+      if (r->generation.finish_reason == "error") any_failed = true;
       if (o->json) {
         auto j = nlohmann::ordered_json::parse(ChatResultJson(*r, co.generate));
         j["turn"] = conv->turns();
@@ -103,12 +124,14 @@ void RegisterChat(CLI::App& app, Runners& runners) {
         std::fflush(stdout);
       } else {
         std::printf("\n");
+        std::fflush(stdout);
+        ReportFinish("chat", *engine, r->generation, co.generate);
         const Timings& t = r->generation.timings;
         std::fprintf(stderr, "[prefill %d new tokens, %.1f ms | decode %d tokens, %.1f tok/s]\n", t.prompt_tokens,
                      t.prefill_ms, t.generated_tokens, t.decode_tokens_per_s());
       }
     }
-    return 0;
+    return any_failed ? kExitFailure : kExitOk;
   });
 }
 

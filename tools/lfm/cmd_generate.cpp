@@ -3,8 +3,10 @@
 #include <string>
 
 #include "base/mapped_file.h"
+#include "base/utf8.h"
 #include "commands.h"
 #include "common_options.h"
+#include "finish_report.h"
 
 namespace lfm::cli {
 
@@ -33,6 +35,9 @@ void RegisterGenerate(CLI::App& app, std::vector<std::pair<CLI::App*, CommandRun
                 "Print one JSON object (prompt_ids, ids, text, finish_reason, sampling, timings) instead of streaming");
   sub->add_flag("--no-bos", o->no_bos, "Do not apply the tokenizer's post-processor (no BOS)");
   runners.emplace_back(sub, [o]() {
+    if (Status st = o->model.Validate(); !st.ok()) return UsageError("generate", st);
+    if (Status st = o->sampling.Validate(); !st.ok()) return UsageError("generate", st);
+    if (Status st = CheckUtf8(o->prompt, "--prompt"); !st.ok()) return UsageError("generate", st);
     std::string prompt = o->prompt;
     if (!o->prompt_file.empty()) {
       auto text = ReadFileToString(o->prompt_file);
@@ -41,6 +46,7 @@ void RegisterGenerate(CLI::App& app, std::vector<std::pair<CLI::App*, CommandRun
         return 2;
       }
       prompt = *text;
+      if (Status st = CheckUtf8(prompt, o->prompt_file); !st.ok()) return UsageError("generate", st);
     }
     if (prompt.empty()) {
       std::fprintf(stderr, "lfm generate: give a prompt with -p TEXT or -f FILE\n");
@@ -71,11 +77,13 @@ void RegisterGenerate(CLI::App& app, std::vector<std::pair<CLI::App*, CommandRun
     }
     if (o->json) {
       std::printf("%s\n", GenerationJson(*g, go).c_str());
-    } else {
-      std::printf("\n");
-      PrintTimings(g->timings);
+      return g->finish_reason == "error" ? kExitFailure : kExitOk;
     }
-    return 0;
+    std::printf("\n");
+    std::fflush(stdout);
+    const int code = ReportFinish("generate", *engine, *g, go);
+    PrintTimings(g->timings);
+    return code;
   });
 }
 

@@ -7,6 +7,7 @@
 #include "chat_request.h"
 #include "commands.h"
 #include "common_options.h"
+#include "finish_report.h"
 #include "lfm/chat.h"
 #include "lfm/task.h"
 
@@ -46,6 +47,8 @@ void RegisterRun(CLI::App& app, Runners& runners) {
                 "Print one JSON object: prompt_ids, ids, text, content, tool_calls, tool_call_errors, prompt, "
                 "finish_reason, sampling, timings");
   runners.emplace_back(sub, [o]() {
+    if (Status st = o->model.Validate(); !st.ok()) return UsageError("run", st);
+    if (Status st = o->sampling.Validate(); !st.ok()) return UsageError("run", st);
     if (!o->task.empty()) {
       if (o->request.images.empty()) {
         std::fprintf(stderr, "lfm run: --task image-analysis needs at least one --image\n");
@@ -97,14 +100,17 @@ void RegisterRun(CLI::App& app, Runners& runners) {
     }
     if (o->json) {
       std::printf("%s\n", ChatResultJson(*r, co.generate).c_str());
-    } else {
-      std::printf("\n");
-      for (const auto& c : r->tool_calls)
-        std::fprintf(stderr, "tool call: %s(%s)\n", c.name.c_str(), c.arguments_json.c_str());
-      for (const auto& e : r->tool_call_errors) std::fprintf(stderr, "malformed tool call %s\n", e.c_str());
-      PrintTimings(r->generation.timings);
+      return r->generation.finish_reason == "error" ? kExitFailure : kExitOk;
     }
-    return 0;
+    std::printf("\n");
+    std::fflush(stdout);
+    for (const auto& c : r->tool_calls)
+      std::fprintf(stderr, "tool call: %s(%s)\n", c.name.c_str(), c.arguments_json.c_str());
+    for (const auto& e : r->tool_call_errors) std::fprintf(stderr, "malformed tool call %s\n", e.c_str());
+    const int code = ReportFinish("run", *engine, r->generation, co.generate);
+    PrintImageEncodeTimes(o->model, r->generation.timings);
+    PrintTimings(r->generation.timings);
+    return code;
   });
 }
 

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "base/utf8.h"
 #include "commands.h"
 #include "common_options.h"
 #include "text/tokenizer.h"
@@ -24,6 +25,10 @@ void RegisterTokenize(CLI::App& app, std::vector<std::pair<CLI::App*, CommandRun
   sub->add_flag("--no-special", o->no_special, "Do not add BOS (no post-processor)");
   sub->add_flag("--pieces", o->pieces, "Print one 'id<TAB>piece' line per token");
   runners.emplace_back(sub, [o]() {
+    if (Status st = CheckUtf8(o->text, "TEXT"); !st.ok()) {
+      std::fprintf(stderr, "lfm tokenize: %s\n", st.message().c_str());
+      return 2;
+    }
     auto tok = Tokenizer::FromFile(o->model_dir + "/tokenizer.json");
     if (!tok.ok()) {
       std::fprintf(stderr, "lfm tokenize: %s\n", tok.status().ToString().c_str());

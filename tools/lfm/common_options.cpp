@@ -1,9 +1,14 @@
 #include "common_options.h"
 
+#include <unistd.h>
+
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "base/mapped_file.h"
+#include "base/timer.h"
+#include "base/utf8.h"
 
 namespace lfm::cli {
 
@@ -11,22 +16,41 @@ void ModelOptions::Add(CLI::App* sub) {
   sub->add_option("-m,--model", model_dir, "Model directory (Hugging Face layout: config.json, model.safetensors, "
                                            "tokenizer.json, ...)")
       ->required();
-  sub->add_option("-t,--threads", threads, "Threads (0 = all cores)")->capture_default_str();
+  sub->add_option("-t,--threads", threads,
+                  "Threads (0 = all cores; at most " + std::to_string(MaxLoadThreads()) +
+                      " = 4x this machine's hardware threads)")
+      ->capture_default_str();
   sub->add_option("--dtype", dtype, "Weight dtype in memory: auto (as stored), f32, bf16")->capture_default_str();
   sub->add_option("-c,--ctx-size", max_context, "Context length (0 = the model's max_position_embeddings)")
       ->capture_default_str();
+  sub->add_flag("-v,--verbose", verbose, "Print load and image-encode times to stderr even when it is not a terminal");
 }
+
+Status ModelOptions::Validate() const {
+  if (threads < 0)
+    return InvalidArgument("-t/--threads must be >= 0 (0 = all cores), got " + std::to_string(threads));
+  if (threads > MaxLoadThreads())
+    return InvalidArgument("-t/--threads " + std::to_string(threads) + " is more than the limit of " +
+                           std::to_string(MaxLoadThreads()) + " (4x this machine's hardware threads, at most 1024)");
+  if (max_context < 0)
+    return InvalidArgument("-c/--ctx-size must be >= 0 (0 = the model's maximum), got " + std::to_string(max_context));
+  return Status::Ok();
+}
+
+bool ModelOptions::ShowProgress() const { return verbose || isatty(STDERR_FILENO); }
 
 std::unique_ptr<Engine> ModelOptions::Load() const {
   LoadOptions lo;
   lo.threads = threads;
   lo.weight_dtype = dtype;
   lo.max_context = max_context;
+  Timer timer;
   auto engine = Engine::Load(model_dir, lo);
   if (!engine.ok()) {
     std::fprintf(stderr, "lfm: cannot load model: %s\n", engine.status().ToString().c_str());
     return nullptr;
   }
+  if (ShowProgress()) std::fprintf(stderr, "lfm: loaded %s in %.0f ms\n", model_dir.c_str(), timer.Millis());
   if ((*engine)->info().random_weights)
     std::fprintf(stderr,
                  "lfm: note: %s holds RANDOM weights (made by `lfm make-test-model`): its text is meaningless.\n"
@@ -52,6 +76,35 @@ void SamplingOptions::Add(CLI::App* sub) {
   sub->add_option("--seed", seed, "Random seed (same seed, same output)");
   sub->add_option("--stop", stop, "Stop string (repeatable); the output ends before it");
   sub->add_flag("--ignore-eos", ignore_eos, "Keep generating past the model's end-of-sequence token");
+}
+
+namespace {
+// 7 -> "7", 0.15 -> "0.15", NaN -> "nan" (std::to_string would print "7.000000").
+std::string Num(float v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", static_cast<double>(v));
+  return buf;
+}
+}  // namespace
+
+Status SamplingOptions::Validate() const {
+  auto bad = [](const std::string& what) { return InvalidArgument(what); };
+  if (max_tokens < 0) return bad("-n/--max-tokens must be >= 0, got " + std::to_string(max_tokens));
+  // Written as !(x >= lo) so that NaN fails too.
+  if (temperature && !(*temperature >= 0.0f && std::isfinite(*temperature)))
+    return bad("--temp must be a finite number >= 0 (0 = greedy), got " + Num(*temperature));
+  if (top_k && *top_k < 0) return bad("--top-k must be >= 0 (0 = off), got " + std::to_string(*top_k));
+  if (top_p && !(*top_p > 0.0f && *top_p <= 1.0f))
+    return bad("--top-p must be in (0, 1] (1 = off), got " + Num(*top_p));
+  if (min_p && !(*min_p >= 0.0f && *min_p <= 1.0f))
+    return bad("--min-p must be in [0, 1] (0 = off), got " + Num(*min_p));
+  if (repeat_penalty && !(*repeat_penalty > 0.0f && std::isfinite(*repeat_penalty)))
+    return bad("--repeat-penalty must be a finite number > 0 (1 = off), got " + Num(*repeat_penalty));
+  for (size_t i = 0; i < stop.size(); ++i) {
+    if (stop[i].empty()) return bad("--stop: an empty stop string would match everywhere");
+    LFM_RETURN_IF_ERROR(CheckUtf8(stop[i], "--stop"));
+  }
+  return Status::Ok();
 }
 
 GenerateOptions SamplingOptions::Resolve(const Engine& engine) const {
@@ -93,7 +146,15 @@ bool ConstraintOptions::Apply(Engine& engine, GenerateOptions* opts) const {
       return false;
     }
     source = *text;
+    if (Status st = CheckUtf8(source, path); !st.ok()) {
+      std::fprintf(stderr, "lfm: %s\n", st.message().c_str());
+      return false;
+    }
   } else if (regex) {
+    if (Status st = CheckUtf8(*regex, "--regex"); !st.ok()) {
+      std::fprintf(stderr, "lfm: %s\n", st.message().c_str());
+      return false;
+    }
     kind = GrammarKind::kRegex;
     source = *regex;
   } else {
@@ -108,6 +169,18 @@ bool ConstraintOptions::Apply(Engine& engine, GenerateOptions* opts) const {
   return true;
 }
 
+int UsageError(const char* cmd, const Status& st) {
+  if (st.ok()) return kExitOk;
+  std::fprintf(stderr, "lfm %s: %s\n", cmd, st.message().c_str());
+  return kExitUsage;
+}
+
+void PrintImageEncodeTimes(const ModelOptions& model, const Timings& t) {
+  if (!model.ShowProgress()) return;
+  for (size_t i = 0; i < t.image_encode_ms.size(); ++i)
+    std::fprintf(stderr, "image %zu: encoded in %.0f ms\n", i, t.image_encode_ms[i]);
+}
+
 void PrintTimings(const Timings& t) {
   std::fprintf(stderr, "\nprefill: %d tokens in %.1f ms (%.1f tok/s) | decode: %d tokens in %.1f ms (%.1f tok/s)\n",
                t.prompt_tokens, t.prefill_ms, t.prefill_tokens_per_s(), t.generated_tokens, t.decode_ms,
@@ -120,6 +193,7 @@ std::string GenerationJson(const Generation& g, const GenerateOptions& opts) {
   j["ids"] = g.ids;
   j["text"] = g.text;
   j["finish_reason"] = g.finish_reason;
+  if (!g.error.empty()) j["error"] = g.error;
   if (opts.grammar) {
     j["grammar"] = GrammarKindName(opts.grammar->kind());
     j["grammar_complete"] = g.grammar_complete;

@@ -10,14 +10,26 @@
 
 namespace lfm::cli {
 
+// Exit codes of every subcommand (documented in `lfm --help` and the README).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  // runtime or input error: model load, generation error, ...
+inline constexpr int kExitUsage = 2;    // usage error: bad flag, flag value or command-line text
+
 struct ModelOptions {
   std::string model_dir;
   int threads = 0;
   std::string dtype = "auto";
   int max_context = 0;
+  bool verbose = false;
   void Add(CLI::App* sub);
+  // Flag values out of range (checked before any work): InvalidArgument naming the flag.
+  Status Validate() const;
   // Loads the engine; prints the error and returns null on failure. Warns about random weights.
+  // Prints the load time when stderr is a terminal or with -v.
   std::unique_ptr<Engine> Load() const;
+  // Timing notes (load time, image encode time) go to stderr on a terminal or with -v only, so
+  // scripted runs keep a quiet stderr.
+  bool ShowProgress() const;
 };
 
 struct SamplingOptions {
@@ -29,6 +41,9 @@ struct SamplingOptions {
   std::vector<std::string> stop;
   bool ignore_eos = false;
   void Add(CLI::App* sub);
+  // Flag values out of range, NaN, or stop strings that are empty or not UTF-8: InvalidArgument
+  // naming the flag (checked before any work).
+  Status Validate() const;
   // Flags override the model's generation_config.json defaults.
   GenerateOptions Resolve(const Engine& engine) const;
 };
@@ -41,6 +56,12 @@ struct ConstraintOptions {
   // Compiles the constraint, if any, into opts->grammar; prints the error and returns false on failure.
   bool Apply(Engine& engine, GenerateOptions* opts) const;
 };
+
+// Prints "lfm CMD: MESSAGE" to stderr and returns kExitUsage if st is an error (else kExitOk).
+int UsageError(const char* cmd, const Status& st);
+
+// Prints "image I: encoded in X ms" per image to stderr when model.ShowProgress().
+void PrintImageEncodeTimes(const ModelOptions& model, const Timings& t);
 
 // Prints "prefill: N tokens in X ms (Y tok/s) | decode: ..." to stderr.
 void PrintTimings(const Timings& t);
