@@ -5,10 +5,15 @@
 //     (first replay through the freshly compiled grammar, building lexer states as it goes) and warm
 //     (the same tokens again, as when a compiled grammar serves many requests);
 //   - with --full, coverage per subset: compiled / unsupported / passing / valid rejected / invalid accepted.
-// usage: grammar_bench [--full] [--stride N] [--verbose] [--slowest N] [--trace NAME]
-//        (default: every 10th record, timing only; --slowest: the N slowest compiles and masks, the
-//        records with most masks over 300 us, and what those masks did; --trace: one record, each
-//        mask over 300 us with its position and what it did)
+// usage: grammar_bench [--full] [--stride N] [--coverage] [--tokenizer TOKENIZER.json] [--json OUT.json]
+//                      [--dump-tokens OUT.jsonl] [--verbose] [--slowest N] [--trace NAME]
+//        (default: every 10th record, timing only, the synthetic vocabulary; --coverage: coverage for the
+//        chosen stride too (--full: every record, with coverage); --tokenizer: another HF tokenizer.json,
+//        e.g. the real LFM2.5 one in tests/text/data/lfm2.5-vl-450m; --json: the summary as JSON;
+//        --dump-tokens: per record the token ids of every instance replayed, so bench/grammar_compare.py
+//        feeds llguidance and XGrammar exactly the same tokens; --slowest: the N slowest compiles and
+//        masks, the records with most masks over 300 us, and what those masks did; --trace: one record,
+//        each mask over 300 us with its position and what it did)
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -34,9 +39,12 @@ double Pct(std::vector<double> v, double p) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool full = false, verbose = false;
+  bool full = false, verbose = false, coverage = false;
   int slowest = 0;
   size_t stride = 10;
+  std::string data = LFM_TESTDATA_DIR;
+  if (const char* env = std::getenv("LFM_TESTDATA_DIR")) data = env;
+  std::string tokenizer_path = data + "/lfm2-synthetic/tiny-lfm2/tokenizer.json", json_out, dump_tokens;
   std::string trace;  // --trace FILE: only that record, each cold mask over 300 us shown with its text
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--full")) full = true, stride = 1;
@@ -44,10 +52,19 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--slowest") && i + 1 < argc) slowest = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--trace") && i + 1 < argc) trace = argv[++i];
     else if (!std::strcmp(argv[i], "--stride") && i + 1 < argc) stride = std::max(1, std::atoi(argv[++i]));
+    else if (!std::strcmp(argv[i], "--coverage")) coverage = true;
+    else if (!std::strcmp(argv[i], "--tokenizer") && i + 1 < argc) tokenizer_path = argv[++i];
+    else if (!std::strcmp(argv[i], "--json") && i + 1 < argc) json_out = argv[++i];
+    else if (!std::strcmp(argv[i], "--dump-tokens") && i + 1 < argc) dump_tokens = argv[++i];
+    else {
+      std::fprintf(stderr, "grammar_bench: unknown argument %s (see the usage at the top of bench/grammar_bench.cpp)\n",
+                   argv[i]);
+      return 2;
+    }
   }
-  std::string data = LFM_TESTDATA_DIR;
-  if (const char* env = std::getenv("LFM_TESTDATA_DIR")) data = env;
-  auto vocab = testing::LoadHfVocabBytes(data + "/lfm2-synthetic/tiny-lfm2/tokenizer.json", {7});
+  if (full) coverage = true;
+  // EOS is <|im_end|> (id 7) in both the synthetic and the real LFM2 vocabularies.
+  auto vocab = testing::LoadHfVocabBytes(tokenizer_path, {7});
   if (!vocab.ok()) {
     std::fprintf(stderr, "%s\n", vocab.status().ToString().c_str());
     return 1;
@@ -66,6 +83,8 @@ int main(int argc, char** argv) {
   std::map<std::string, testing::SubsetCounts> counts;
   testing::SubsetCounts total;
   std::vector<uint32_t> mask;
+  std::ofstream dump;
+  if (!dump_tokens.empty()) dump.open(dump_tokens);
   if (!trace.empty()) stride = 1;
   for (size_t i = 0; i < files.size(); i += stride) {
     auto& [subset, file] = files[i];
@@ -74,12 +93,23 @@ int main(int argc, char** argv) {
     std::stringstream ss;
     ss << in.rdbuf();
     nlohmann::ordered_json rec = nlohmann::ordered_json::parse(ss.str());
+    if (dump.is_open()) {  // the exact token sequences RunRecord and the timing replay use
+      nlohmann::json line = {{"subset", subset}, {"file", file}, {"tests", nlohmann::json::array()}};
+      for (const auto& test : rec["tests"]) {
+        try {
+          std::string text = test["data"].dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::strict);
+          line["tests"].push_back({{"valid", test["valid"].get<bool>()}, {"ids", testing::GreedySplit(*trie, text)}});
+        } catch (...) {
+        }
+      }
+      dump << line.dump() << "\n";
+    }
     Timer t;
     auto g = Grammar::FromJsonSchema(rec["schema"]);
     double ms = t.Millis();
     if (!g.ok()) {
       if (verbose || !trace.empty()) std::printf("%s: %s\n", file.c_str(), g.status().ToString().c_str());
-      if (full) testing::RunRecord(rec, trie, &counts[subset], false);
+      if (coverage) testing::RunRecord(rec, trie, &counts[subset], false);
       continue;
     }
     compile_ms.push_back(ms);
@@ -135,7 +165,7 @@ int main(int argc, char** argv) {
       first_mask_us = mt.Seconds() * 1e6;
     }
     ttfm_ms.push_back(ms + first_mask_us / 1000);
-    if (full) {
+    if (coverage) {
       auto out = testing::RunRecord(rec, trie, &counts[subset], false);
       if (verbose && !out.passing) {
         std::cout << file << ": " << out.compile_error << "\n";
@@ -181,7 +211,7 @@ int main(int argc, char** argv) {
   report("mask (warm)     ", warm_us);
   for (auto& [k, v] : tail_kinds)
     std::printf("  cold masks over 300 us: %-50s %6d masks %9.1f ms\n", k.c_str(), v.first, v.second / 1000);
-  if (full) {
+  if (coverage) {
     for (auto& [name, c] : counts) {
       std::cout << testing::SummaryLine(name, c) << "\n";
       total.records += c.records, total.compiled += c.compiled, total.unsupported += c.unsupported;
@@ -190,6 +220,27 @@ int main(int argc, char** argv) {
       total.invalid_accepted += c.invalid_accepted;
     }
     std::cout << testing::SummaryLine("TOTAL", total) << "\n";
+  }
+  if (!json_out.empty()) {
+    auto stats = [](const std::vector<double>& v) {
+      double mean = 0;
+      for (double x : v) mean += x;
+      return nlohmann::json{{"n", v.size()}, {"mean", v.empty() ? 0 : mean / v.size()}, {"p50", Pct(v, 50)},
+                            {"p99", Pct(v, 99)}, {"max", Pct(v, 100)}};
+    };
+    nlohmann::json j = {{"engine", "lfm.cpp"},
+                        {"tokenizer", tokenizer_path},
+                        {"stride", stride},
+                        {"compile_ms", stats(compile_ms)},
+                        {"ttfm_ms", stats(ttfm_ms)},
+                        {"mask_cold_us", stats(mask_us)},
+                        {"mask_warm_us", stats(warm_us)}};
+    if (coverage)
+      j["coverage"] = {{"records", total.records},         {"compiled", total.compiled},
+                       {"passing", total.passing},         {"valid", total.valid},
+                       {"valid_rejected", total.valid_rejected}, {"invalid", total.invalid},
+                       {"invalid_accepted", total.invalid_accepted}};
+    std::ofstream(json_out) << j.dump(2) << "\n";
   }
   return 0;
 }

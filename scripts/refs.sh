@@ -3,7 +3,8 @@
 # installed into a Python venv outside the product build (build-refs/venv, git-ignored). The C++ build
 # and CI never need it: they read the committed goldens.
 #
-#   bash scripts/refs.sh            # create/update the venv, regenerate every golden below
+#   bash scripts/refs.sh              # create/update the venv, regenerate every golden below
+#   bash scripts/refs.sh --venv-only  # only create/update the venv (bench/grammar_compare.sh uses it)
 #   LFM_REFS_VENV=DIR bash scripts/refs.sh
 #
 # Versions are pinned here; build-refs/PROVENANCE.txt records what was actually installed.
@@ -11,8 +12,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${LFM_REFS_VENV:-build-refs/venv}
+# tokenizers 0.22.2 and 0.23.3 give byte-identical tokenizer goldens; 0.23.3 is what transformers 5.x needs.
 PINS=(
-  "tokenizers==0.22.2"
+  "tokenizers==0.23.3"
+  "llguidance==1.9.1"
+  "xgrammar==0.2.9"
 )
 
 if [ ! -x "$VENV/bin/python" ]; then
@@ -22,7 +26,8 @@ fi
 "$VENV/bin/pip" install -q --disable-pip-version-check "${PINS[@]}"
 mkdir -p build-refs
 "$VENV/bin/pip" freeze --disable-pip-version-check > build-refs/PROVENANCE.txt
-echo "refs: installed $(tr '\n' ' ' < build-refs/PROVENANCE.txt)"
+echo "refs: venv ready ($VENV)"
+[ "${1:-}" = "--venv-only" ] && exit 0
 
 # The real LFM2.5-VL tokenizer against HF tokenizers (tests/text/tokenizer_real_lfm2_test.cpp).
 # The corpus itself is committed; make_lfm2_tokenizer_corpus.py documents how it was made.
