@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <string_view>
+
+#include "base/json_input.h"
 
 namespace lfm {
 
@@ -45,14 +49,27 @@ Result<SafetensorsHeader> ParseSafetensors(const uint8_t* data, size_t size, con
   h.data_offset = 8 + header_len;
   const uint64_t data_size = size - h.data_offset;
 
+  const std::string_view text(reinterpret_cast<const char*>(data) + 8, header_len);
+  LFM_RETURN_IF_ERROR(CheckJsonDepth(text, path + ": header"));
+  // nlohmann keeps the last of two equal keys; a second entry for a tensor name would silently
+  // replace the first, so duplicates are found while parsing (depth 1 = the header's own keys).
+  std::string duplicate;
+  std::set<std::string> names;
+  auto on_event = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    if (event == nlohmann::json::parse_event_t::key && depth == 1 && !names.insert(parsed.get<std::string>()).second &&
+        duplicate.empty()) {
+      duplicate = parsed.get<std::string>();
+    }
+    return true;
+  };
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(reinterpret_cast<const char*>(data) + 8,
-                              reinterpret_cast<const char*>(data) + 8 + header_len);
+    j = nlohmann::json::parse(text.begin(), text.end(), on_event);
   } catch (const nlohmann::json::exception& e) {
     return InvalidArgument(path + ": header is not valid JSON: " + e.what());
   }
   if (!j.is_object()) return InvalidArgument(path + ": header JSON is not an object");
+  if (!duplicate.empty()) return InvalidArgument(Where(path, duplicate) + ": listed twice in the header");
 
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& name = it.key();
