@@ -17,6 +17,14 @@ PINS=(
   "tokenizers==0.23.3"
   "llguidance==1.9.1"
   "xgrammar==0.2.9"
+  "gguf==0.19.0"
+  "numpy==2.4.6"
+)
+# transformers' model classes give the published checkpoints' tensor lists; torch is large (GBs with
+# its CUDA wheels), so it is installed only with LFM_REFS_TORCH=1.
+TORCH_PINS=(
+  "torch==2.15.0"
+  "transformers==5.25.0"
 )
 
 if [ ! -x "$VENV/bin/python" ]; then
@@ -24,6 +32,9 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
 "$VENV/bin/pip" install -q --disable-pip-version-check "${PINS[@]}"
+if [ "${LFM_REFS_TORCH:-0}" = 1 ]; then
+  "$VENV/bin/pip" install -q --disable-pip-version-check "${TORCH_PINS[@]}"
+fi
 mkdir -p build-refs
 "$VENV/bin/pip" freeze --disable-pip-version-check > build-refs/PROVENANCE.txt
 echo "refs: venv ready ($VENV)"
@@ -32,5 +43,16 @@ echo "refs: venv ready ($VENV)"
 # The real LFM2.5-VL tokenizer against HF tokenizers (tests/text/tokenizer_real_lfm2_test.cpp).
 # The corpus itself is committed; make_lfm2_tokenizer_corpus.py documents how it was made.
 "$VENV/bin/python" tools/refs/make_lfm2_tokenizer_goldens.py
+
+# Q8_0 / Q4_0 GGUFs quantized by the gguf package, and its dequantization hashes
+# (tests/model/lfm2_quantized_test.cpp; tests/model/data/gguf_quant/PROVENANCE.md).
+TESTDATA=${LFM_TESTDATA_DIR:-$(cd .. && pwd)/shared/testdata}
+"$VENV/bin/python" tools/refs/make_gguf_quant_refs.py "$TESTDATA/lfm2-synthetic/tiny-lfm2/model-f32.gguf" \
+  tests/model/data/gguf_quant
+
+# Tensor names and shapes of the published checkpoints (tests/engine/random_model_test.cpp).
+if [ "${LFM_REFS_TORCH:-0}" = 1 ]; then
+  "$VENV/bin/python" tools/refs/make_checkpoint_tensor_lists.py "$TESTDATA/lfm2" tests/engine/data/checkpoint_tensors
+fi
 
 echo "refs: done; review with git diff --stat"
