@@ -85,6 +85,22 @@ TEST(Safetensors, RejectsBrokenHeaders) {
               {"too large"});
 }
 
+// nlohmann keeps the last of two equal keys: the first entry for "a" was silently dropped.
+TEST(Safetensors, RejectsATensorListedTwice) {
+  const std::string d16 = Floats({1, 2, 3, 4});
+  ExpectError(MakeFile(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                       R"("a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
+                       d16),
+              {"x.safetensors", "tensor 'a'", "listed twice"});
+  // Equal keys deeper down (inside one entry) are nlohmann's business, not a second tensor.
+  ExpectError(MakeFile(R"({"a":{"dtype":"F32","dtype":"Q7","shape":[1],"data_offsets":[0,4]}})", d16), {"'a'", "Q7"});
+}
+
+TEST(Safetensors, RejectsDeepHeadersBeforeParsing) {
+  ExpectError(MakeFile(std::string(100000, '[') + std::string(100000, ']'), ""),
+              {"x.safetensors: header", "JSON nesting deeper than 128"});
+}
+
 TEST(Safetensors, RealTinyModelOpensAndTruncatedCopiesFail) {
   const std::string path = testing::TestData("lfm2-synthetic/tiny-lfm2/model.safetensors");
   auto f = SafetensorsFile::Open(path);
