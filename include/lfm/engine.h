@@ -6,6 +6,23 @@
 //   opts.max_tokens = 64;
 //   auto out = (*engine)->Complete("The capital of France is", opts,
 //                                  [](int32_t id, std::string_view piece) { fwrite(...); return true; });
+//
+// Thread safety
+// - An Engine is immutable after Load (its caches are locked inside): every Engine method may be
+//   called from several threads at once, including Complete, GenerateFromIds and Chat, which each use
+//   a fresh Session of their own. The usual server shape: one Engine shared by every thread, one
+//   Session or Conversation per request or per client.
+// - A Session or a Conversation is used by one thread at a time (no internal locking): different
+//   sessions of one Engine may generate concurrently, the same session may not. Callbacks run on the
+//   thread that called Generate/Complete/Chat.
+// - Several Engines may be loaded, used and destroyed concurrently, and Load may run while other
+//   engines generate. An Engine must outlive its Sessions and Conversations, and must not be
+//   destroyed while another thread is still inside one of its methods.
+// - Compute threads: kernels share one process-wide pool. LoadOptions::threads caps the threads an
+//   engine's work uses (the pool grows to the largest count asked for and never shrinks under running
+//   work). Parallel regions run one at a time, so concurrent generations take turns on the pool: the
+//   outputs are exactly those of running them one after another, and the total throughput is about
+//   that of one generation using all the threads.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +41,7 @@ namespace lfm {
 
 // Engine::Load refuses out-of-range values (InvalidArgument naming the field and the limit).
 struct LoadOptions {
-  int threads = 0;                    // 0 = every hardware thread; 1..MaxLoadThreads()
+  int threads = 0;                    // 0 = every hardware thread; 1..MaxLoadThreads() (see "Thread safety")
   std::string weight_dtype = "auto";  // "auto" (as stored), "f32", "bf16" (converted at load)
   int max_context = 0;                // 0 = the config's max_position_embeddings; never negative
 };

@@ -1,11 +1,19 @@
 #include "base/thread_pool.h"
 
 #include <algorithm>
-#include <memory>
+#include <string>
+#include <system_error>
 
 namespace lfm {
 
 namespace {
+
+// The pool whose region the current thread is running a chunk of (workers: always their pool), so a
+// nested ParallelFor runs inline instead of waiting for the region it is part of.
+thread_local const ThreadPool* tl_inside = nullptr;
+// ScopedThreadLimit's cap for regions this thread starts (0 = none).
+thread_local int tl_limit = 0;
+
 void RunChunk(const std::function<void(size_t, size_t, int)>& fn, size_t n, size_t grain, int parts,
               int index) {
   size_t blocks = (n + grain - 1) / grain;
@@ -15,14 +23,54 @@ void RunChunk(const std::function<void(size_t, size_t, int)>& fn, size_t n, size
   size_t end = std::min(n, b1 * grain);
   if (begin < end) fn(begin, end, index);
 }
+
+inline void CpuRelax() {
+#if defined(__x86_64__)
+  __builtin_ia32_pause();
+#endif
+}
+
+Status CheckThreadCount(int num_threads) {
+  if (num_threads < 1 || num_threads > ThreadPool::kMaxThreads)
+    return InvalidArgument("thread count must be between 1 and " + std::to_string(ThreadPool::kMaxThreads) +
+                           ", got " + std::to_string(num_threads));
+  return Status::Ok();
+}
+
 }  // namespace
 
 ThreadPool::ThreadPool(int num_threads) {
-  int workers = std::max(0, num_threads - 1);
-  for (int i = 0; i < workers; ++i) workers_.emplace_back([this, i] { WorkerLoop(i + 1); });
+  std::lock_guard<std::mutex> run(run_mu_);
+  // A refused thread leaves a smaller pool (num_threads() says how many), which still works.
+  (void)StartWorkers(std::clamp(num_threads, 1, kMaxThreads) - 1);
 }
 
 ThreadPool::~ThreadPool() {
+  std::lock_guard<std::mutex> run(run_mu_);
+  StopWorkers();
+}
+
+Status ThreadPool::StartWorkers(int count) {
+  uint64_t start;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    start = generation_.load();
+  }
+  while (static_cast<int>(workers_.size()) < count) {
+    const int index = static_cast<int>(workers_.size()) + 1;
+    try {
+      workers_.emplace_back([this, index, start] { WorkerLoop(index, start); });
+    } catch (const std::system_error& e) {
+      num_threads_.store(static_cast<int>(workers_.size()) + 1, std::memory_order_release);
+      return ResourceExhausted("could not start thread " + std::to_string(index + 1) + " of " +
+                               std::to_string(count + 1) + ": " + e.what());
+    }
+  }
+  num_threads_.store(static_cast<int>(workers_.size()) + 1, std::memory_order_release);
+  return Status::Ok();
+}
+
+void ThreadPool::StopWorkers() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
@@ -30,35 +78,56 @@ ThreadPool::~ThreadPool() {
   }
   cv_.notify_all();
   for (auto& t : workers_) t.join();
+  workers_.clear();
+  num_threads_.store(1, std::memory_order_release);
+  std::lock_guard<std::mutex> lock(mu_);
+  stop_ = false;
 }
 
-void ThreadPool::WorkerLoop(int index) {
-  uint64_t seen = 0;
+Status ThreadPool::Resize(int num_threads) {
+  LFM_RETURN_IF_ERROR(CheckThreadCount(num_threads));
+  std::lock_guard<std::mutex> run(run_mu_);
+  if (num_threads == static_cast<int>(workers_.size()) + 1) return Status::Ok();
+  if (num_threads < static_cast<int>(workers_.size()) + 1) StopWorkers();
+  return StartWorkers(num_threads - 1);
+}
+
+Status ThreadPool::EnsureThreads(int num_threads) {
+  LFM_RETURN_IF_ERROR(CheckThreadCount(num_threads));
+  if (num_threads <= this->num_threads()) return Status::Ok();
+  std::lock_guard<std::mutex> run(run_mu_);
+  if (num_threads <= static_cast<int>(workers_.size()) + 1) return Status::Ok();
+  return StartWorkers(num_threads - 1);
+}
+
+void ThreadPool::WorkerLoop(int index, uint64_t seen) {
+  tl_inside = this;
+  bool spin = true;  // only after taking part in a region: an idle worker sleeps at once
   for (;;) {
-    // Spin a little: the next region usually starts within microseconds during decode.
+    // Spin a little: during decode the next region usually starts within microseconds.
     uint64_t gen = generation_.load(std::memory_order_acquire);
-    for (int spin = 0; gen == seen && spin < 20000; ++spin) {
-#if defined(__x86_64__)
-      __builtin_ia32_pause();
-#endif
+    for (int i = 0; spin && gen == seen && i < 20000; ++i) {
+      CpuRelax();
       gen = generation_.load(std::memory_order_acquire);
     }
-    if (gen == seen) {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return generation_.load() != seen; });
-      gen = generation_.load();
-    }
-    seen = gen;
     const std::function<void(size_t, size_t, int)>* job;
     size_t n, grain;
+    int parts;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return generation_.load() != seen; });
       if (stop_) return;
+      // The generation is read with the job it belongs to: a worker that sat out a region may wake
+      // after the next one was published, and must then run that one exactly once.
+      seen = generation_.load();
       job = job_;
       n = job_n_;
       grain = job_grain_;
+      parts = job_parts_;
     }
-    if (job != nullptr) RunChunk(*job, n, grain, num_threads(), index);
+    spin = index < parts;
+    if (!spin) continue;  // not taking part (the region's caller did not count on this worker)
+    if (job != nullptr) RunChunk(*job, n, grain, parts, index);
     pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
@@ -66,7 +135,19 @@ void ThreadPool::WorkerLoop(int index) {
 void ThreadPool::ParallelFor(size_t n, const std::function<void(size_t, size_t, int)>& fn, size_t grain) {
   if (n == 0) return;
   grain = std::max<size_t>(1, grain);
-  if (workers_.empty() || n <= grain) {
+  const size_t blocks = (n + grain - 1) / grain;
+  auto parts_for = [&](int threads) {
+    int parts = tl_limit > 0 ? std::min(threads, tl_limit) : threads;
+    return static_cast<int>(std::min<size_t>(static_cast<size_t>(parts), blocks));
+  };
+  // Nested in a region of this pool, single-threaded by the cap, or too small to split: inline.
+  if (tl_inside == this || parts_for(num_threads()) <= 1) {
+    fn(0, n, 0);
+    return;
+  }
+  std::lock_guard<std::mutex> run(run_mu_);  // concurrent callers take turns, region by region
+  const int parts = parts_for(static_cast<int>(workers_.size()) + 1);
+  if (parts <= 1) {  // the pool shrank while this caller waited
     fn(0, n, 0);
     return;
   }
@@ -75,15 +156,23 @@ void ThreadPool::ParallelFor(size_t n, const std::function<void(size_t, size_t, 
     job_ = &fn;
     job_n_ = n;
     job_grain_ = grain;
-    pending_.store(static_cast<int>(workers_.size()), std::memory_order_release);
+    job_parts_ = parts;
+    pending_.store(parts - 1, std::memory_order_release);
     generation_.fetch_add(1, std::memory_order_acq_rel);
   }
   cv_.notify_all();
-  RunChunk(fn, n, grain, num_threads(), 0);
-  while (pending_.load(std::memory_order_acquire) != 0) {
-#if defined(__x86_64__)
-    __builtin_ia32_pause();
-#endif
+  const ThreadPool* outer = tl_inside;
+  tl_inside = this;
+  RunChunk(fn, n, grain, parts, 0);
+  tl_inside = outer;
+  // Wait for the workers; yield now and then so that a descheduled worker (more threads than
+  // cores, or a sanitizer build) gets the core back.
+  for (int i = 0; pending_.load(std::memory_order_acquire) != 0; ++i) {
+    if (i < 20000) {
+      CpuRelax();
+    } else {
+      std::this_thread::yield();
+    }
   }
   std::lock_guard<std::mutex> lock(mu_);
   job_ = nullptr;
@@ -91,25 +180,20 @@ void ThreadPool::ParallelFor(size_t n, const std::function<void(size_t, size_t, 
 
 int HardwareThreads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
-namespace {
-std::unique_ptr<ThreadPool>& PoolSlot() {
-  static std::unique_ptr<ThreadPool> pool;
-  return pool;
-}
-}  // namespace
-
 ThreadPool& DefaultThreadPool() {
-  auto& slot = PoolSlot();
-  if (!slot) slot = std::make_unique<ThreadPool>(HardwareThreads());
-  return *slot;
+  // A function-local static: initialised once, thread-safely, on first use. Never replaced, so a
+  // reference held by running work stays valid; only its workers change (ThreadPool::Resize).
+  static ThreadPool pool(std::min(HardwareThreads(), ThreadPool::kMaxThreads));
+  return pool;
 }
 
 void SetDefaultThreads(int num_threads) {
-  auto& slot = PoolSlot();
   if (num_threads <= 0) num_threads = HardwareThreads();
-  if (slot && slot->num_threads() == num_threads) return;
-  slot.reset();
-  slot = std::make_unique<ThreadPool>(num_threads);
+  (void)DefaultThreadPool().Resize(std::min(num_threads, ThreadPool::kMaxThreads));
 }
+
+ScopedThreadLimit::ScopedThreadLimit(int max_threads) : previous_(tl_limit) { tl_limit = std::max(0, max_threads); }
+ScopedThreadLimit::~ScopedThreadLimit() { tl_limit = previous_; }
+int ThreadLimit() { return tl_limit; }
 
 }  // namespace lfm

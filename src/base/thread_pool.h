@@ -1,50 +1,96 @@
 // A small fork-join pool: ParallelFor splits [0, n) into contiguous chunks, one per thread, and
 // blocks until all are done. Decode runs ~100 parallel regions per token, so workers spin briefly
 // before sleeping to keep the hand-off cheap.
+//
+// Thread safety: every method may be called from any thread at any time. Parallel regions run one
+// at a time: a second thread calling ParallelFor waits until the running region ends (regions last
+// microseconds to milliseconds), and a ParallelFor called from inside a region (a nested call) runs
+// inline on the calling thread. Resize waits for the running region, so the workers never change
+// under running work.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "lfm/status.h"
+
 namespace lfm {
 
 class ThreadPool {
  public:
-  // num_threads counts the calling thread: 1 means no worker threads.
+  // More threads than this is a mistake, not a configuration (each costs a stack and a kernel thread).
+  static constexpr int kMaxThreads = 1024;
+
+  // num_threads counts the calling thread: 1 means no worker threads. Clamped to [1, kMaxThreads];
+  // fewer workers if the system refuses to start more (num_threads() tells).
   explicit ThreadPool(int num_threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
-  int num_threads() const { return static_cast<int>(workers_.size()) + 1; }
+  int num_threads() const { return num_threads_.load(std::memory_order_acquire); }
 
   // Calls fn(begin, end, thread_index) on disjoint chunks covering [0, n). Chunk boundaries are
-  // multiples of `grain` (except the last), so callers can keep SIMD blocks whole.
+  // multiples of `grain` (except the last), so callers can keep SIMD blocks whole. Uses at most
+  // ThreadLimit() threads of this pool (see ScopedThreadLimit).
   void ParallelFor(size_t n, const std::function<void(size_t, size_t, int)>& fn, size_t grain = 1);
 
- private:
-  void WorkerLoop(int index);
+  // Sets the number of threads (counting the caller), once no region runs. Error if num_threads is
+  // outside [1, kMaxThreads] or the system cannot start the threads (the pool then keeps those it has).
+  Status Resize(int num_threads);
+  // Grows the pool to at least num_threads; never shrinks it (other users may rely on its size).
+  Status EnsureThreads(int num_threads);
 
-  std::vector<std::thread> workers_;
+ private:
+  void WorkerLoop(int index, uint64_t start_generation);
+  Status StartWorkers(int count);  // run_mu_ held
+  void StopWorkers();              // run_mu_ held
+
+  // Serialises parallel regions and resizes: held for the whole of a region.
+  std::mutex run_mu_;
+  std::vector<std::thread> workers_;  // guarded by run_mu_
+  std::atomic<int> num_threads_{1};
+
+  // One region's job, published under mu_ with a generation bump.
   std::mutex mu_;
   std::condition_variable cv_;
   const std::function<void(size_t, size_t, int)>* job_ = nullptr;
   size_t job_n_ = 0;
   size_t job_grain_ = 1;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  int job_parts_ = 1;  // threads taking part: workers with index < job_parts_ run a chunk
   bool stop_ = false;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};  // participating workers not done yet
 };
 
-// Process-wide pool used by kernels. Defaults to the number of hardware threads;
-// SetDefaultThreads() replaces it (call before heavy work, not concurrently with it).
+// The pool every kernel uses, shared by the whole process (created on first use, thread-safe, with
+// HardwareThreads() threads). Engines grow it to their thread count and cap their own regions with
+// ScopedThreadLimit, so engines with different thread counts share it safely.
 ThreadPool& DefaultThreadPool();
+// Resizes the default pool (benchmarks, tools); waits for a running region. num_threads <= 0 means
+// HardwareThreads(); values above ThreadPool::kMaxThreads are clamped.
 void SetDefaultThreads(int num_threads);
 int HardwareThreads();
+
+// Caps the threads that parallel regions started by the current thread may use, for its lifetime
+// (0 = no cap: the whole pool). An Engine sets its LoadOptions::threads around its work this way.
+class ScopedThreadLimit {
+ public:
+  explicit ScopedThreadLimit(int max_threads);
+  ~ScopedThreadLimit();
+  ScopedThreadLimit(const ScopedThreadLimit&) = delete;
+  ScopedThreadLimit& operator=(const ScopedThreadLimit&) = delete;
+
+ private:
+  int previous_;
+};
+// The current thread's cap (0 = none).
+int ThreadLimit();
 
 }  // namespace lfm

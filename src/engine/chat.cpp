@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/utf8.h"
+#include "base/thread_pool.h"
 #include "engine/engine_impl.h"
 #include "engine/image_input.h"
 #include "text/messages.h"
@@ -105,7 +106,10 @@ Result<PreparedPrompt> PreparePrompt(const Engine::Impl& m, const std::string& r
   }
   out.num_images = images.size();
   if (tokenize) out.ids = m.tokenizer.Encode(out.text, /*add_special_tokens=*/false);
-  if (encode_images && !images.empty()) LFM_RETURN_IF_ERROR(EncodeImages(*m.vision, images, &out.image_rows, &out.image_encode_ms));
+  if (encode_images && !images.empty()) {
+    ScopedThreadLimit thread_limit(m.threads);
+    LFM_RETURN_IF_ERROR(EncodeImages(*m.vision, images, &out.image_rows, &out.image_encode_ms));
+  }
   return out;
 }
 

@@ -83,7 +83,11 @@ int MaxLoadThreads() { return std::min(1024, 4 * HardwareThreads()); }
 
 Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const LoadOptions& options) {
   LFM_RETURN_IF_ERROR(ValidateLoadOptions(options));
-  SetDefaultThreads(options.threads);
+  const int threads = options.threads > 0 ? options.threads : HardwareThreads();
+  // The kernels' pool is process-wide and other engines may be running on it: it only grows (once no
+  // region runs), and this engine caps its own regions at `threads`.
+  LFM_RETURN_IF_ERROR(DefaultThreadPool().EnsureThreads(threads));
+  ScopedThreadLimit thread_limit(threads);
   struct stat st {};
   if (::stat(model_dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
     return InvalidArgument("'" + model_dir + "' is a file, not a model directory (give the directory that holds " +
@@ -93,6 +97,7 @@ Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const
                     "(expected a Hugging Face directory with config.json, model.safetensors and tokenizer.json)");
   LFM_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::FromFile(model_dir + "/tokenizer.json"));
   auto impl = std::make_unique<Impl>(std::move(tokenizer));
+  impl->threads = threads;
 
   ModelLoadOptions mo;
   if (options.weight_dtype == "f32") {
@@ -201,6 +206,9 @@ struct Session::Impl {
   int64_t prefilled = 0;
   // Image embedding rows for the image placeholders among the queued tokens, in order.
   std::vector<float> queued_image_rows;
+  // The last position's logits. Per session, not per engine: sessions of one engine generate
+  // concurrently on different threads.
+  std::vector<float> logits;
 };
 
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -264,7 +272,8 @@ std::unique_ptr<Session> Engine::NewSession() {
 
 Result<Generation> Session::Generate(const GenerateOptions& options, const TokenCallback& on_token) {
   Impl& s = *impl_;
-  Engine::Impl& m = *s.engine;
+  const Engine::Impl& m = *s.engine;
+  ScopedThreadLimit thread_limit(m.threads);
   if (options.max_tokens < 0)
     return InvalidArgument("max_tokens must be >= 0, got " + std::to_string(options.max_tokens));
   for (size_t i = 0; i < options.stop.size(); ++i)
@@ -281,7 +290,7 @@ Result<Generation> Session::Generate(const GenerateOptions& options, const Token
   g.timings.prompt_tokens = n_new;
   Timer t;
   if (s.queued_image_rows.empty()) {
-    LFM_RETURN_IF_ERROR(m.model->Forward(g.prompt_ids.data(), n_new, *s.cache, &m.logits));
+    LFM_RETURN_IF_ERROR(m.model->Forward(g.prompt_ids.data(), n_new, *s.cache, &s.logits));
   } else {
     // Text embeddings with the image placeholders' rows replaced by the image features, in order
     // (HF's masked_scatter).
@@ -297,10 +306,10 @@ Result<Generation> Session::Generate(const GenerateOptions& options, const Token
     }
     if (next * hidden != s.queued_image_rows.size()) return Internal("image rows left over after splicing");
     s.queued_image_rows.clear();
-    LFM_RETURN_IF_ERROR(m.model->ForwardEmbeddings(embeds.data(), n_new, *s.cache, &m.logits));
+    LFM_RETURN_IF_ERROR(m.model->ForwardEmbeddings(embeds.data(), n_new, *s.cache, &s.logits));
   }
   g.timings.prefill_ms = t.Millis();
-  if (options.return_prompt_logits) g.prompt_logits.assign(m.logits.begin(), m.logits.begin() + vocab);
+  if (options.return_prompt_logits) g.prompt_logits.assign(s.logits.begin(), s.logits.begin() + vocab);
   s.processed = s.tokens.size();
   s.prefilled += n_new;
 
@@ -325,7 +334,7 @@ Result<Generation> Session::Generate(const GenerateOptions& options, const Token
   Timer decode_timer;
   for (int step = 0; step < options.max_tokens; ++step) {
     if (step == 1) decode_timer.Reset();
-    if (Status st = CheckLogitsFinite(m.logits.data(), vocab, step); !st.ok()) {
+    if (Status st = CheckLogitsFinite(s.logits.data(), vocab, step); !st.ok()) {
       fail(st);
       break;
     }
@@ -336,7 +345,7 @@ Result<Generation> Session::Generate(const GenerateOptions& options, const Token
       }
     }
     // The repetition penalty sees the whole session, as HF sees the whole input_ids.
-    int32_t id = sampler.Sample(m.logits.data(), vocab, s.tokens, matcher ? allowed.data() : nullptr);
+    int32_t id = sampler.Sample(s.logits.data(), vocab, s.tokens, matcher ? allowed.data() : nullptr);
     if (id < 0) {
       fail(Internal("the sampler found no candidate for generated token " + std::to_string(step) +
                     (matcher ? " (the grammar allows no token here)" : "")));
@@ -372,7 +381,7 @@ Result<Generation> Session::Generate(const GenerateOptions& options, const Token
       g.finish_reason = "context";
       break;
     }
-    if (Status st = m.model->Forward(&id, 1, *s.cache, &m.logits); !st.ok()) {
+    if (Status st = m.model->Forward(&id, 1, *s.cache, &s.logits); !st.ok()) {
       fail(st);
       break;
     }

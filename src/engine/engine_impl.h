@@ -25,7 +25,9 @@ struct Engine::Impl {
   std::unique_ptr<Lfm2Model> model;
   Tokenizer tokenizer;
   GenerationConfig generation;
-  std::vector<float> logits;
+  // Threads this engine's parallel regions use (LoadOptions::threads resolved): the process-wide
+  // pool is shared, so each entry point that runs the model caps its regions with ScopedThreadLimit.
+  int threads = 1;
   // The model's chat template; absent when the directory has none (chat then refuses with an error).
   std::optional<ChatTemplate> chat_template;
   Status chat_template_error;  // why chat_template is absent
