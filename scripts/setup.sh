@@ -11,6 +11,7 @@ DEB_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   nlohmann-json3-dev libpcre2-dev libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   libhwy-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libcpp-httplib-dev
+  clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer (clang 14 on Debian 12)
   python3 python3-jinja2 python3-jsonschema python3-numpy python3-pil
   nodejs npm
 )
