@@ -22,9 +22,13 @@ PINS=(
 )
 # transformers' model classes give the published checkpoints' tensor lists; torch is large (GBs with
 # its CUDA wheels), so it is installed only with LFM_REFS_TORCH=1.
+# The transformers-written checkpoints, their logits and the LFM2-VL processor goldens need it too.
 TORCH_PINS=(
   "torch==2.15.0"
   "transformers==5.25.0"
+  "torchvision==0.29.2"
+  "pillow==13.0.0"
+  "safetensors==0.8.0"
 )
 
 if [ ! -x "$VENV/bin/python" ]; then
@@ -53,6 +57,13 @@ TESTDATA=${LFM_TESTDATA_DIR:-$(cd .. && pwd)/shared/testdata}
 # Tensor names and shapes of the published checkpoints (tests/engine/random_model_test.cpp).
 if [ "${LFM_REFS_TORCH:-0}" = 1 ]; then
   "$VENV/bin/python" tools/refs/make_checkpoint_tensor_lists.py "$TESTDATA/lfm2" tests/engine/data/checkpoint_tensors
+
+  # Random LFM2 checkpoints written by transformers (save_pretrained) and Lfm2ForCausalLM's f32 logits
+  # on them: the tiny one is committed (tests/model/data/lfm2-tiny-hf; tests/model/lfm2_transformers_test.cpp,
+  # tests/e2e/cli_transformers_test.cpp); the LFM2-350M-shape one (710 MB) goes to build-refs/lfm2-350m-hf
+  # for the DISABLED_ full-size test (see the header of tests/model/lfm2_transformers_test.cpp).
+  "$VENV/bin/python" tools/refs/make_lfm2_transformers_refs.py tiny
+  "$VENV/bin/python" tools/refs/make_lfm2_transformers_refs.py full
 fi
 
 echo "refs: done; review with git diff --stat"
