@@ -64,6 +64,10 @@ if [ "${LFM_REFS_TORCH:-0}" = 1 ]; then
   # for the DISABLED_ full-size test (see the header of tests/model/lfm2_transformers_test.cpp).
   "$VENV/bin/python" tools/refs/make_lfm2_transformers_refs.py tiny
   "$VENV/bin/python" tools/refs/make_lfm2_transformers_refs.py full
+
+  # transformers' Lfm2VlProcessor on the shared images (tests/image/lfm2vl_transformers_test.cpp,
+  # tests/e2e/lfm2vl_ids_transformers_test.cpp).
+  "$VENV/bin/python" tools/refs/make_lfm2vl_processor_refs.py
 fi
 
 echo "refs: done; review with git diff --stat"
