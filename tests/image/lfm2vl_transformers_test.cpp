@@ -1,7 +1,7 @@
 // LFM2-VL preprocessing against transformers' own processor (Lfm2VlProcessor with the image processor
 // the published LFM2.5-VL-450M processor_config.json names) on the shared test images:
 // tests/image/data/transformers_lfm2vl.json, made by tools/refs/make_lfm2vl_processor_refs.py
-// (scripts/refs.sh). Shapes, spatial shapes, masks, token counts and the expanded prompt exactly;
+// (LFM_REFS_TORCH=1 scripts/refs.sh). Shapes, spatial shapes, masks, token counts and the expanded prompt exactly;
 // pixel values bit-identical (sha256 of the whole f32 tensor), and, to say how far off a failure is,
 // within 1/255 of the normalised range (sampled every 2003rd value, per-crop means). The expanded ids are checked in tests/e2e (needs the tokenizer).
 #include <gtest/gtest.h>

@@ -7,7 +7,7 @@
 // id), our argmax equal to transformers' on every checked row, greedy ids exact.
 //
 // The full-size LFM2-350M-shape checkpoint (710 MB) is not committed; to compare it:
-//   bash scripts/refs.sh
+//   LFM_REFS_TORCH=1 bash scripts/refs.sh
 //   build/test_model --gtest_also_run_disabled_tests --gtest_filter='Lfm2Transformers.DISABLED_*'
 // (LFM_REFS_DIR overrides the build-refs/ directory it reads).
 #include <gtest/gtest.h>
@@ -140,7 +140,7 @@ TEST(Lfm2Transformers, TinyGoldenCoversShortLongAndChatPrompts) {
   EXPECT_EQ(golden[2].ids.front(), 1);  // BOS from the chat template
 }
 
-// Needs build-refs/lfm2-350m-hf from `bash scripts/refs.sh` (710 MB; never in CI).
+// Needs build-refs/lfm2-350m-hf from `LFM_REFS_TORCH=1 bash scripts/refs.sh` (710 MB; never in CI).
 TEST(Lfm2Transformers, DISABLED_FullSize350mCheckpointMatchesItsLogits) {
   const char* env = std::getenv("LFM_REFS_DIR");
   const std::string root = env && *env ? env : testing::SourceDir() + "/build-refs";

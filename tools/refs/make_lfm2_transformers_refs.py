@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Random LFM2 text checkpoints written by transformers itself, and transformers' logits on them.
 
-    build-refs/venv/bin/python tools/refs/make_lfm2_transformers_refs.py tiny   (scripts/refs.sh runs both)
+    build-refs/venv/bin/python tools/refs/make_lfm2_transformers_refs.py tiny   (LFM_REFS_TORCH=1 scripts/refs.sh runs both)
     build-refs/venv/bin/python tools/refs/make_lfm2_transformers_refs.py full
 
 `Lfm2ForCausalLM(config)` with a seeded init, then `save_pretrained(safe_serialization=True)`, so tensor

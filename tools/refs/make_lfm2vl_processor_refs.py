@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """transformers' own LFM2-VL processor on the shared test images: the golden for our src/image.
 
-    build-refs/venv/bin/python tools/refs/make_lfm2vl_processor_refs.py   (scripts/refs.sh runs it)
+    build-refs/venv/bin/python tools/refs/make_lfm2vl_processor_refs.py   (LFM_REFS_TORCH=1 scripts/refs.sh runs it)
 
 The processor is built from the published LFM2.5-VL-450M configs (../shared/testdata/lfm2/LFM2.5-VL-450M:
 processor_config.json names Lfm2VlProcessor + Lfm2VlImageProcessorFast) and the real tokenizer
