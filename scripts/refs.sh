@@ -68,6 +68,10 @@ if [ "${LFM_REFS_TORCH:-0}" = 1 ]; then
   # transformers' Lfm2VlProcessor on the shared images (tests/image/lfm2vl_transformers_test.cpp,
   # tests/e2e/lfm2vl_ids_transformers_test.cpp).
   "$VENV/bin/python" tools/refs/make_lfm2vl_processor_refs.py
+
+  # A tiny LFM2-VL checkpoint written by transformers and generate()'s greedy ids on image prompts
+  # (tests/model/data/lfm2-vl-tiny-hf; tests/e2e/cli_transformers_test.cpp).
+  "$VENV/bin/python" tools/refs/make_lfm2vl_transformers_refs.py
 fi
 
 echo "refs: done; review with git diff --stat"

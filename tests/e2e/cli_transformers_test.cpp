@@ -51,3 +51,30 @@ TEST(CliTransformers, ChatOnTransformersWrittenCheckpointGivesTransformersIds) {
 
 }  // namespace
 }  // namespace lfm
+
+namespace lfm {
+namespace {
+
+// A tiny LFM2-VL checkpoint written by transformers' save_pretrained (Lfm2VlForConditionalGeneration,
+// bf16; tools/refs/make_lfm2vl_transformers_refs.py): `lfm run --image` gives the processor's input_ids
+// and generate()'s greedy ids, so preprocessing, the SigLIP2 tower, the projector and the decoder agree
+// with transformers end to end (one tile and a 3x3 grid + thumbnail).
+TEST(CliTransformers, VlImageChatOnTransformersWrittenCheckpointGivesTransformersIds) {
+  const std::string dir = testing::SourceDir() + "/tests/model/data/lfm2-vl-tiny-hf";
+  auto text = ReadFileToString(dir + "/golden.json");
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  const auto golden = nlohmann::json::parse(*text);
+  ASSERT_EQ(golden.size(), 2u);
+  for (const auto& [name, g] : golden.items()) {
+    auto r = testing::RunLfm("run -m " + testing::Quote(dir) + " --image " +
+                             testing::Quote(testing::TestData("images/" + name)) +
+                             " -p 'Describe this image.' --temp 0 -n 8 --ignore-eos --json");
+    ASSERT_EQ(r.exit_code, 0) << name << ": " << r.err;
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["prompt_ids"].get<std::vector<int>>(), g["prompt_ids"].get<std::vector<int>>()) << name;
+    EXPECT_EQ(j["ids"].get<std::vector<int>>(), g["greedy"].get<std::vector<int>>()) << name;
+  }
+}
+
+}  // namespace
+}  // namespace lfm
