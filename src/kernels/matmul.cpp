@@ -3,21 +3,12 @@
 #include <algorithm>
 #include <vector>
 
+#include "base/cpu_features.h"
 #include "base/thread_pool.h"
 #include "kernels/matmul_impl.h"
 #include "tensor/convert.h"
 
 namespace lfm {
-
-bool MatMulUsesAvx512() {
-#if LFM_HAVE_AVX512
-  static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                         __builtin_cpu_supports("avx512vl");
-  return ok;
-#else
-  return false;
-#endif
-}
 
 bool MatMulSupports(DType t) {
   return t == DType::kF32 || t == DType::kBF16 || t == DType::kF16 || t == DType::kQ8_0 ||
@@ -45,21 +36,51 @@ void RowsGeneric(const TensorView& w, const float* x, int64_t n, int64_t ldx, fl
 
 }  // namespace
 
-void MatMulRows(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
-                int64_t r0, int64_t r1) {
-#if LFM_HAVE_AVX512
-  if (MatMulUsesAvx512()) {
-    switch (w.dtype) {
-      case DType::kF32: return internal::MatMulRowsF32Avx512(w, x, n, ldx, y, ldy, r0, r1);
-      case DType::kBF16: return internal::MatMulRowsBF16Avx512(w, x, n, ldx, y, ldy, r0, r1);
-      case DType::kF16: return internal::MatMulRowsF16Avx512(w, x, n, ldx, y, ldy, r0, r1);
-      case DType::kQ8_0: return internal::MatMulRowsQ8_0Avx512(w, x, n, ldx, y, ldy, r0, r1);
-      case DType::kQ4_0: return internal::MatMulRowsQ4_0Avx512(w, x, n, ldx, y, ldy, r0, r1);
-      default: break;
+namespace {
+
+// The row kernel of each weight dtype on the active ISA, chosen once: an ISA without a kernel for a
+// dtype leaves the next lower one's (AVX-512 -> AVX2 -> portable rows).
+struct RowKernels {
+  static constexpr int kTypes = static_cast<int>(DType::kQ4_0) + 1;
+  MatMulRowsFn fn[kTypes] = {};
+  Isa isa[kTypes] = {};
+  RowKernels() {
+    const Isa active = ActiveIsa();
+    for (int i = 0; i < kTypes; ++i) {
+      const DType t = static_cast<DType>(i);
+      fn[i] = RowsGeneric;
+      isa[i] = Isa::kScalar;
+      if (active >= Isa::kAvx2 && avx2::MatMulRowsKernel(t)) {
+        fn[i] = avx2::MatMulRowsKernel(t);
+        isa[i] = Isa::kAvx2;
+      }
+      if (active >= Isa::kAvx512 && avx512::MatMulRowsKernel(t)) {
+        fn[i] = avx512::MatMulRowsKernel(t);
+        isa[i] = Isa::kAvx512;
+      }
     }
   }
-#endif
-  RowsGeneric(w, x, n, ldx, y, ldy, r0, r1);
+};
+
+const RowKernels& Kernels() {
+  static const RowKernels k;  // thread-safe one-time init
+  return k;
+}
+
+}  // namespace
+
+Isa MatMulIsa(DType t) {
+  const int i = static_cast<int>(t);
+  return i < RowKernels::kTypes ? Kernels().isa[i] : Isa::kScalar;
+}
+
+bool MatMulUsesAvx512() { return MatMulIsa(DType::kF32) == Isa::kAvx512; }
+
+void MatMulRows(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
+                int64_t r0, int64_t r1) {
+  const int i = static_cast<int>(w.dtype);
+  if (i >= RowKernels::kTypes) return;  // unsupported dtype: a programming error (see MatMulSupports)
+  Kernels().fn[i](w, x, n, ldx, y, ldy, r0, r1);
 }
 
 void MatMul(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy) {

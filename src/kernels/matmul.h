@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "base/cpu_features.h"
 #include "tensor/tensor_view.h"
 
 namespace lfm {
@@ -35,7 +36,10 @@ void MatMulRef(const TensorView& w, const float* x, int64_t n, int64_t ldx, floa
 void MatMulRows(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
                 int64_t r0, int64_t r1);
 
-// True when the AVX-512 kernels were compiled in and the CPU runs them.
+// The instruction set MatMul runs for weights of dtype t: ActiveIsa(), or lower where that ISA has no
+// kernel for t (then the next lower one's; scalar = the portable rows).
+Isa MatMulIsa(DType t);
+// True when f32 weights run the AVX-512 kernel.
 bool MatMulUsesAvx512();
 
 }  // namespace lfm

@@ -5,18 +5,22 @@
 // GCC 12 warns spuriously inside its own AVX-512 headers (_mm512_undefined_*).
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
 #include <vector>
 
 #include "kernels/matmul_impl.h"
+#include "tensor/convert.h"
 
-#if LFM_HAVE_AVX512
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
-namespace lfm::internal {
+#include "kernels/isa_avx512_begin.h"  // last include: AVX-512 code from here to isa_end.h
+#if LFM_ISA_COMPILED
+
+namespace lfm::avx512 {
 namespace {
 
 // Loaders widen 16 consecutive weights of one row (starting at element k) to f32. Rows are
@@ -171,29 +175,47 @@ void Rows(const TensorView& wt, const float* x, int64_t n, int64_t ldx, float* y
   }
 }
 
-}  // namespace
-
-void MatMulRowsF32Avx512(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
-                         int64_t r0, int64_t r1) {
+void RowsF32(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy, int64_t r0,
+             int64_t r1) {
   Rows<LoadF32>(w, x, n, ldx, y, ldy, r0, r1);
 }
-void MatMulRowsBF16Avx512(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y,
-                          int64_t ldy, int64_t r0, int64_t r1) {
+void RowsBF16(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy, int64_t r0,
+              int64_t r1) {
   Rows<LoadBF16>(w, x, n, ldx, y, ldy, r0, r1);
 }
-void MatMulRowsQ8_0Avx512(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
-                          int64_t r0, int64_t r1) {
-  Rows<LoadQ8_0>(w, x, n, ldx, y, ldy, r0, r1);
-}
-void MatMulRowsQ4_0Avx512(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
-                          int64_t r0, int64_t r1) {
-  Rows<LoadQ4_0>(w, x, n, ldx, y, ldy, r0, r1);
-}
-void MatMulRowsF16Avx512(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
-                         int64_t r0, int64_t r1) {
+void RowsF16(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy, int64_t r0,
+             int64_t r1) {
   Rows<LoadF16>(w, x, n, ldx, y, ldy, r0, r1);
 }
+void RowsQ8_0(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy, int64_t r0,
+              int64_t r1) {
+  Rows<LoadQ8_0>(w, x, n, ldx, y, ldy, r0, r1);
+}
+void RowsQ4_0(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy, int64_t r0,
+              int64_t r1) {
+  Rows<LoadQ4_0>(w, x, n, ldx, y, ldy, r0, r1);
+}
 
-}  // namespace lfm::internal
+}  // namespace
+}  // namespace lfm::avx512
 
-#endif  // LFM_HAVE_AVX512
+#endif  // LFM_ISA_COMPILED
+#include "kernels/isa_end.h"  // baseline code again
+
+namespace lfm::avx512 {
+
+MatMulRowsFn MatMulRowsKernel(DType t) {
+#if defined(__x86_64__)
+  switch (t) {
+    case DType::kF32: return RowsF32;
+    case DType::kBF16: return RowsBF16;
+    case DType::kF16: return RowsF16;
+    case DType::kQ8_0: return RowsQ8_0;
+    case DType::kQ4_0: return RowsQ4_0;
+    default: break;
+  }
+#endif
+  return nullptr;
+}
+
+}  // namespace lfm::avx512

@@ -1,27 +1,23 @@
-// Internal: per-dtype SIMD row kernels behind MatMulRows.
+// Internal: the per-ISA row kernels behind MatMulRows. Each ISA file (matmul_avx512.cpp,
+// matmul_avx2.cpp) returns its kernel for a weight dtype, or null when it has none (the dispatcher then
+// uses the portable rows). The lookups themselves are baseline code; the kernels they return may only
+// be called when ActiveIsa() is at least their ISA.
 #pragma once
+
+#include <cstdint>
 
 #include "tensor/tensor_view.h"
 
-#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
-#define LFM_HAVE_AVX512 1
-#else
-#define LFM_HAVE_AVX512 0
-#endif
+namespace lfm {
 
-namespace lfm::internal {
+using MatMulRowsFn = void (*)(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,
+                              int64_t r0, int64_t r1);
 
-#if LFM_HAVE_AVX512
-void MatMulRowsF32Avx512(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y,
-                         int64_t ldy, int64_t r0, int64_t r1);
-void MatMulRowsBF16Avx512(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y,
-                          int64_t ldy, int64_t r0, int64_t r1);
-void MatMulRowsF16Avx512(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y,
-                         int64_t ldy, int64_t r0, int64_t r1);
-void MatMulRowsQ8_0Avx512(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y,
-                          int64_t ldy, int64_t r0, int64_t r1);
-void MatMulRowsQ4_0Avx512(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y,
-                          int64_t ldy, int64_t r0, int64_t r1);
-#endif
+namespace avx512 {
+MatMulRowsFn MatMulRowsKernel(DType t);
+}
+namespace avx2 {
+MatMulRowsFn MatMulRowsKernel(DType t);
+}
 
-}  // namespace lfm::internal
+}  // namespace lfm

@@ -1,56 +1,63 @@
-// GCC 12 warns spuriously inside its own AVX-512 headers (_mm512_undefined_*).
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include "kernels/ops.h"
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "base/cpu_features.h"
 #include "base/thread_pool.h"
-#include "kernels/matmul_impl.h"
+#include "kernels/ops_impl.h"
 
-#if LFM_HAVE_AVX512
-#include <immintrin.h>
-#endif
-
-namespace lfm {
+// The portable set: plain loops, built for the baseline.
+namespace lfm::scalar {
+namespace {
 
 float Dot(const float* a, const float* b, int64_t n) {
-#if LFM_HAVE_AVX512
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
-    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
-  }
-  for (; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (n - i)) - 1);
-    acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc0);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-#else
   float acc = 0;
   for (int64_t i = 0; i < n; ++i) acc += a[i] * b[i];
   return acc;
-#endif
 }
 
 void Axpy(float a, const float* x, int64_t n, float* y) {
-#if LFM_HAVE_AVX512
-  const __m512 av = _mm512_set1_ps(a);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    _mm512_storeu_ps(y + i, _mm512_fmadd_ps(av, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
-  if (i < n) {
-    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(y + i, m,
-                          _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
-  }
-#else
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
-#endif
 }
+
+}  // namespace
+}  // namespace lfm::scalar
+
+#define LFM_ISA_NS scalar
+#include "kernels/attention_causal-inl.h"
+#undef LFM_ISA_NS
+
+namespace lfm {
+
+namespace {
+
+// The kernel set of the active ISA, chosen once (thread-safe static init).
+struct ActiveOps {
+  OpsKernels k;
+  Isa isa;
+};
+
+const ActiveOps& Active() {
+  static const ActiveOps ops = []() -> ActiveOps {
+    const Isa isa = ActiveIsa();
+    if (isa >= Isa::kAvx512 && avx512::OpsKernelSet()) return {*avx512::OpsKernelSet(), Isa::kAvx512};
+    if (isa >= Isa::kAvx2 && avx2::OpsKernelSet()) return {*avx2::OpsKernelSet(), Isa::kAvx2};
+    return {{scalar::Dot, scalar::Axpy, scalar::AttentionCausalJobs}, Isa::kScalar};
+  }();
+  return ops;
+}
+
+const OpsKernels& Kernels() { return Active().k; }
+
+}  // namespace
+
+Isa OpsIsa() { return Active().isa; }
+
+float Dot(const float* a, const float* b, int64_t n) { return Kernels().dot(a, b, n); }
+
+void Axpy(float a, const float* x, int64_t n, float* y) { Kernels().axpy(a, x, n, y); }
 
 void Mul(const float* a, const float* b, int64_t n, float* y) {
   for (int64_t i = 0; i < n; ++i) y[i] = a[i] * b[i];
@@ -133,32 +140,9 @@ void CausalDepthwiseConv(const float* v, int64_t n, int64_t D, int L, const floa
 
 void AttentionCausal(const float* q, int64_t n, int64_t p0, const float* k, const float* v,
                      const AttentionShape& s, float* out) {
-  const int d = s.head_dim, group = s.n_heads / s.n_kv_heads;
-  const int64_t qs = static_cast<int64_t>(s.n_heads) * d, kvs = static_cast<int64_t>(s.n_kv_heads) * d;
-  const size_t jobs = static_cast<size_t>(n) * s.n_heads;
-  DefaultThreadPool().ParallelFor(jobs, [&](size_t b, size_t e, int) {
-    thread_local std::vector<float> sc;
-    for (size_t job = b; job < e; ++job) {
-      const int64_t t = static_cast<int64_t>(job / s.n_heads);
-      const int h = static_cast<int>(job % s.n_heads);
-      const int kh = h / group;
-      const int64_t len = p0 + t + 1;
-      const float* qv = q + t * qs + h * d;
-      sc.resize(len);
-      float mx = -INFINITY;
-      for (int64_t j = 0; j < len; ++j) {
-        sc[j] = Dot(qv, k + j * kvs + kh * d, d) * s.scale;
-        mx = std::max(mx, sc[j]);
-      }
-      float sum = 0;
-      for (int64_t j = 0; j < len; ++j) sum += (sc[j] = std::exp(sc[j] - mx));
-      float* o = out + t * qs + h * d;
-      std::fill(o, o + d, 0.0f);
-      for (int64_t j = 0; j < len; ++j) Axpy(sc[j], v + j * kvs + kh * d, d, o);
-      const float inv = 1.0f / sum;
-      for (int i = 0; i < d; ++i) o[i] *= inv;
-    }
-  });
+  const auto jobs_fn = Kernels().attention_causal_jobs;
+  DefaultThreadPool().ParallelFor(static_cast<size_t>(n) * s.n_heads,
+                                  [&](size_t b, size_t e, int) { jobs_fn(q, p0, k, v, s, out, b, e); });
 }
 
 }  // namespace lfm

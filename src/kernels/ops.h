@@ -1,10 +1,16 @@
 // Element-wise and small kernels of the LFM2 decoder. Each has a plain *Ref twin (ops_ref.cpp)
-// that the tests compare against; the fast versions use AVX-512 where it pays.
+// that the tests compare against; the fast versions use AVX-512 or AVX2 where it pays, chosen at run
+// time (base/cpu_features.h).
 #pragma once
 
 #include <cstdint>
 
+#include "base/cpu_features.h"
+
 namespace lfm {
+
+// The instruction set Dot, Axpy, RmsNorm and AttentionCausal run: ActiveIsa().
+Isa OpsIsa();
 
 // y = w * x / sqrt(mean(x^2) + eps) over n elements (no "1 + w" offset). y may alias x.
 void RmsNorm(const float* x, const float* w, int64_t n, float eps, float* y);

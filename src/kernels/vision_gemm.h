@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "base/cpu_features.h"
 #include "lfm/status.h"
 #include "tensor/tensor_view.h"
 
@@ -39,6 +40,9 @@ class PackedGemmMatrix {
   DType dtype_ = DType::kF32;
   std::vector<uint8_t> data_;
 };
+
+// The instruction set GemmPacked runs: avx512 when ActiveIsa() is avx512, else scalar (no AVX2 kernel yet).
+Isa GemmPackedIsa();
 
 // x: [n, w.cols()] with row stride ldx; y: [n, w.rows()] with row stride ldy (must not alias x);
 // bias: [w.rows()] or null. Threaded over panels with DefaultThreadPool().

@@ -7,7 +7,13 @@
 
 #include <cstdint>
 
+#include "base/cpu_features.h"
+
 namespace lfm {
+
+// The instruction set of LayerNormRows, the GELUs and AttentionBidirectional: avx512 when ActiveIsa()
+// is avx512, else scalar (no AVX2 versions yet).
+Isa VisionOpsIsa();
 
 // y[r] = (x[r] - mean) / sqrt(var + eps) * w + b for `rows` rows of d floats (biased variance, as
 // torch.nn.LayerNorm). Row strides: x and y are dense [rows, d]. y may alias x.

@@ -1,0 +1,62 @@
+#include "base/cpu_features.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace lfm {
+
+const char* IsaName(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx512: return "avx512";
+    case Isa::kAvx2: return "avx2";
+    case Isa::kScalar: break;
+  }
+  return "scalar";
+}
+
+Isa DetectCpuIsa() {
+#if defined(__x86_64__) || defined(__i386__)
+  // libgcc's probe also checks (XGETBV) that the OS saves the YMM / ZMM state.
+  __builtin_cpu_init();
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                    __builtin_cpu_supports("f16c");
+  const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  if (avx512) return Isa::kAvx512;
+  if (avx2) return Isa::kAvx2;
+#endif
+  return Isa::kScalar;
+}
+
+IsaChoice ResolveIsa(Isa cpu, const char* requested) {
+  if (requested == nullptr || *requested == '\0') return {cpu, ""};
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (std::strcmp(requested, IsaName(isa)) != 0) continue;
+    if (isa > cpu) {
+      return {cpu, std::string("LFM_ISA=") + requested + ": this CPU does not support it; using " + IsaName(cpu)};
+    }
+    return {isa, ""};
+  }
+  return {cpu, std::string("LFM_ISA=") + requested + ": unknown value (expected scalar, avx2 or avx512); using " +
+                   IsaName(cpu)};
+}
+
+namespace {
+
+const IsaChoice& Active() {
+  // A function-local static: initialised exactly once even when several threads get here first.
+  static const IsaChoice choice = [] {
+    IsaChoice c = ResolveIsa(DetectCpuIsa(), std::getenv("LFM_ISA"));
+    if (!c.note.empty()) std::fprintf(stderr, "lfm: %s\n", c.note.c_str());
+    return c;
+  }();
+  return choice;
+}
+
+}  // namespace
+
+Isa ActiveIsa() { return Active().isa; }
+const std::string& ActiveIsaNote() { return Active().note; }
+
+}  // namespace lfm

@@ -1,0 +1,37 @@
+// Which SIMD instruction set the kernels run, chosen once per process at run time.
+// The binary is built for a portable baseline (x86-64-v2); the AVX2 and AVX-512 kernels are compiled
+// per function for their ISA and only called when the CPU (and OS) runs them. The environment variable
+// LFM_ISA=scalar|avx2|avx512 lowers the choice (to test or compare paths); it never raises it above
+// what the CPU supports.
+#pragma once
+
+#include <string>
+
+namespace lfm {
+
+// Ordered: a higher level runs everything a lower one does.
+enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
+
+const char* IsaName(Isa isa);
+
+// The highest level this CPU and OS support. avx2 = AVX2 + FMA + F16C; avx512 = that plus
+// AVX-512 F/BW/VL/DQ. Always kScalar on non-x86 builds.
+Isa DetectCpuIsa();
+
+struct IsaChoice {
+  Isa isa = Isa::kScalar;
+  std::string note;  // empty, or why `requested` was not taken as given
+};
+
+// The level to use on a CPU supporting `cpu` when LFM_ISA holds `requested` (null or empty: unset).
+// Only lowers: a request above `cpu` is clamped to `cpu`; an unknown value keeps `cpu`. Both cases
+// say so in `note`.
+IsaChoice ResolveIsa(Isa cpu, const char* requested);
+
+// ResolveIsa(DetectCpuIsa(), getenv("LFM_ISA")), computed once (thread-safe) and fixed for the life
+// of the process. A non-empty note is also written to stderr once, so a mistyped LFM_ISA is never
+// silently ignored.
+Isa ActiveIsa();
+const std::string& ActiveIsaNote();
+
+}  // namespace lfm

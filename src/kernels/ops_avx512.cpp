@@ -1,0 +1,66 @@
+// AVX-512 versions of the SIMD kernels of ops.h (see ops_impl.h).
+// GCC 12 warns spuriously inside its own AVX-512 headers (_mm512_undefined_*).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernels/ops_impl.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include "kernels/isa_avx512_begin.h"  // last include: AVX-512 code from here to isa_end.h
+#if LFM_ISA_COMPILED
+
+namespace lfm::avx512 {
+namespace {
+
+float Dot(const float* a, const float* b, int64_t n) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+void Axpy(float a, const float* x, int64_t n, float* y) {
+  const __m512 av = _mm512_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps(y + i, _mm512_fmadd_ps(av, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+  if (i < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(y + i, m,
+                          _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+  }
+}
+
+}  // namespace
+}  // namespace lfm::avx512
+
+#include "kernels/attention_causal-inl.h"
+
+#endif  // LFM_ISA_COMPILED
+#include "kernels/isa_end.h"  // baseline code again
+
+namespace lfm::avx512 {
+
+const OpsKernels* OpsKernelSet() {
+#if defined(__x86_64__)
+  static const OpsKernels k{Dot, Axpy, AttentionCausalJobs};
+  return &k;
+#else
+  return nullptr;
+#endif
+}
+
+}  // namespace lfm::avx512

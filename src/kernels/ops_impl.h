@@ -1,0 +1,28 @@
+// Internal: the per-ISA versions of the SIMD kernels of ops.h (ops_avx512.cpp, ops_avx2.cpp, and the
+// portable ones in ops.cpp). ops.cpp picks one set once, from ActiveIsa(); a set may only be called when
+// ActiveIsa() is at least its ISA.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/ops.h"
+
+namespace lfm {
+
+struct OpsKernels {
+  float (*dot)(const float* a, const float* b, int64_t n);
+  void (*axpy)(float a, const float* x, int64_t n, float* y);
+  // AttentionCausal's jobs [job_begin, job_end) (job = token * n_heads + head) on the calling thread.
+  void (*attention_causal_jobs)(const float* q, int64_t p0, const float* k, const float* v, const AttentionShape& s,
+                                float* out, size_t job_begin, size_t job_end);
+};
+
+namespace avx512 {
+const OpsKernels* OpsKernelSet();  // null when not compiled (non-x86)
+}
+namespace avx2 {
+const OpsKernels* OpsKernelSet();
+}
+
+}  // namespace lfm

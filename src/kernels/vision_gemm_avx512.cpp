@@ -1,0 +1,128 @@
+// AVX-512 micro-kernels of GemmPacked (vision_gemm.h); vision_gemm.cpp picks them when ActiveIsa() is
+// avx512 and runs them over DefaultThreadPool().
+// GCC 12 warns spuriously inside its own AVX-512 headers (_mm512_undefined_*).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/vision_gemm_impl.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include "kernels/isa_avx512_begin.h"  // last include: AVX-512 code from here to isa_end.h
+#if LFM_ISA_COMPILED
+
+namespace lfm::avx512 {
+namespace {
+
+constexpr int kMR = 8;      // tokens per micro-tile (8 x 3 accumulators + 3 weights + 1 broadcast)
+constexpr int64_t kMC = 128;  // tokens per L2 block
+
+struct PanelF32 {
+  using T = float;
+  static __m512 Load(const T* p) { return _mm512_loadu_ps(p); }
+  static constexpr int64_t kKC = 128;  // 128 x 48 x 4 B = 24 KiB of panel in L1
+};
+struct PanelBF16 {
+  using T = uint16_t;
+  static __m512 Load(const T* p) {
+    return _mm512_castsi512_ps(
+        _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));
+  }
+  static constexpr int64_t kKC = 256;  // 256 x 48 x 2 B = 24 KiB
+};
+
+// y[MR][48] (+)= x[MR][kc] * panel[kc][48]. `first`: start from the bias (or 0) instead of y.
+template <class L, int MR>
+inline void MicroKernel(const float* x, int64_t ldx, const typename L::T* w, int64_t kc, float* y, int64_t ldy,
+                        bool first, const float* bias, const __mmask16 (&mask)[3]) {
+  constexpr int P = PackedGemmMatrix::kPanel;
+  __m512 acc[MR][3];
+  for (int c = 0; c < 3; ++c) {
+    const __m512 init = bias ? _mm512_maskz_loadu_ps(mask[c], bias + 16 * c) : _mm512_setzero_ps();
+    for (int m = 0; m < MR; ++m) acc[m][c] = first ? init : _mm512_maskz_loadu_ps(mask[c], y + m * ldy + 16 * c);
+  }
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m512 w0 = L::Load(w + k * P), w1 = L::Load(w + k * P + 16), w2 = L::Load(w + k * P + 32);
+    for (int m = 0; m < MR; ++m) {
+      const __m512 xb = _mm512_set1_ps(x[m * ldx + k]);
+      acc[m][0] = _mm512_fmadd_ps(xb, w0, acc[m][0]);
+      acc[m][1] = _mm512_fmadd_ps(xb, w1, acc[m][1]);
+      acc[m][2] = _mm512_fmadd_ps(xb, w2, acc[m][2]);
+    }
+  }
+  for (int m = 0; m < MR; ++m)
+    for (int c = 0; c < 3; ++c) _mm512_mask_storeu_ps(y + m * ldy + 16 * c, mask[c], acc[m][c]);
+}
+
+template <class L>
+void GemmPanels(const PackedGemmMatrix& w, const float* x, int64_t n, int64_t ldx, const float* bias, float* y,
+                int64_t ldy, int64_t p0, int64_t p1) {
+  using T = typename L::T;
+  constexpr int P = PackedGemmMatrix::kPanel;
+  const int64_t K = w.cols();
+  for (int64_t t0 = 0; t0 < n; t0 += kMC) {
+    const int64_t t1 = std::min(n, t0 + kMC);
+    for (int64_t k0 = 0; k0 < K; k0 += L::kKC) {
+      const int64_t kc = std::min(L::kKC, K - k0);
+      const bool first = k0 == 0;
+      for (int64_t p = p0; p < p1; ++p) {
+        const T* wp = reinterpret_cast<const T*>(w.panel(p)) + k0 * P;
+        const int64_t valid = std::min<int64_t>(P, w.rows() - p * P);
+        __mmask16 mask[3];
+        for (int c = 0; c < 3; ++c) {
+          const int64_t left = std::clamp<int64_t>(valid - 16 * c, 0, 16);
+          mask[c] = left >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << left) - 1u);
+        }
+        const float* bp = bias && first ? bias + p * P : nullptr;
+        float* yp = y + p * P;
+        int64_t t = t0;
+        for (; t + kMR <= t1; t += kMR) {
+          MicroKernel<L, kMR>(x + t * ldx + k0, ldx, wp, kc, yp + t * ldy, ldy, first, bp, mask);
+        }
+        switch (t1 - t) {
+          case 7: MicroKernel<L, 7>(x + t * ldx + k0, ldx, wp, kc, yp + t * ldy, ldy, first, bp, mask); break;
+          case 6: MicroKernel<L, 6>(x + t * ldx + k0, ldx, wp, kc, yp + t * ldy, ldy, first, bp, mask); break;
+          case 5: MicroKernel<L, 5>(x + t * ldx + k0, ldx, wp, kc, yp + t * ldy, ldy, first, bp, mask); break;
+          case 4: MicroKernel<L, 4>(x + t * ldx + k0, ldx, wp, kc, yp + t * ldy, ldy, first, bp, mask); break;
+          case 3: MicroKernel<L, 3>(x + t * ldx + k0, ldx, wp, kc, yp + t * ldy, ldy, first, bp, mask); break;
+          case 2: MicroKernel<L, 2>(x + t * ldx + k0, ldx, wp, kc, yp + t * ldy, ldy, first, bp, mask); break;
+          case 1: MicroKernel<L, 1>(x + t * ldx + k0, ldx, wp, kc, yp + t * ldy, ldy, first, bp, mask); break;
+          default: break;
+        }
+      }
+    }
+  }
+}
+
+
+// Panels [p0, p1) of y for all n tokens, on the calling thread.
+void GemmPanelRange(const PackedGemmMatrix& w, const float* x, int64_t n, int64_t ldx, const float* bias, float* y,
+                    int64_t ldy, int64_t p0, int64_t p1) {
+  if (w.dtype() == DType::kBF16) {
+    GemmPanels<PanelBF16>(w, x, n, ldx, bias, y, ldy, p0, p1);
+  } else {
+    GemmPanels<PanelF32>(w, x, n, ldx, bias, y, ldy, p0, p1);
+  }
+}
+
+}  // namespace
+}  // namespace lfm::avx512
+
+#endif  // LFM_ISA_COMPILED
+#include "kernels/isa_end.h"  // baseline code again
+
+namespace lfm::avx512 {
+
+GemmPanelRangeFn GemmPanelKernel() {
+#if defined(__x86_64__)
+  return GemmPanelRange;
+#else
+  return nullptr;
+#endif
+}
+
+}  // namespace lfm::avx512

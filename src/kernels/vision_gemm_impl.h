@@ -1,0 +1,19 @@
+// Internal: the per-ISA panel kernels behind GemmPacked. vision_gemm.cpp picks one once, from
+// ActiveIsa(); a kernel may only be called when ActiveIsa() is at least its ISA.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/vision_gemm.h"
+
+namespace lfm {
+
+// y's panels [p0, p1) for all n tokens, on the calling thread.
+using GemmPanelRangeFn = void (*)(const PackedGemmMatrix& w, const float* x, int64_t n, int64_t ldx,
+                                  const float* bias, float* y, int64_t ldy, int64_t p0, int64_t p1);
+
+namespace avx512 {
+GemmPanelRangeFn GemmPanelKernel();  // null when not compiled (non-x86)
+}
+
+}  // namespace lfm

@@ -1,0 +1,25 @@
+// Internal: the per-ISA versions of the vision kernels (vision_ops.h), each with the public signature.
+// vision_ops.cpp picks one set once, from ActiveIsa(); a set may only be called when ActiveIsa() is at
+// least its ISA.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/vision_ops.h"
+
+namespace lfm {
+
+struct VisionKernels {
+  void (*layer_norm_rows)(const float* x, int64_t rows, int64_t d, const float* w, const float* b, float eps,
+                          float* y);
+  void (*bias_gelu_tanh_rows)(float* x, int64_t rows, int64_t d, const float* bias);
+  void (*bias_gelu_erf_rows)(float* x, int64_t rows, int64_t d, const float* bias);
+  void (*attention_bidirectional)(const float* q, const float* k, const float* v, int64_t ld_in, int64_t n_q,
+                                  int64_t n_k, const BidirectionalAttentionShape& s, float* out, int64_t ld_out);
+};
+
+namespace avx512 {
+const VisionKernels* VisionKernelSet();  // null when not compiled (non-x86)
+}
+
+}  // namespace lfm
