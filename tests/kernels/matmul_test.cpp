@@ -102,9 +102,6 @@ TEST(MatMul, GemvAndGemmAgreeBitForBit) {
 TEST(MatMul, ReportsSupport) {
   EXPECT_TRUE(MatMulSupports(DType::kBF16));
   EXPECT_FALSE(MatMulSupports(DType::kAuto));
-#if defined(__AVX512F__)
-  EXPECT_TRUE(MatMulUsesAvx512());
-#endif
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <string>
 #include <sys/stat.h>
 
+#include "base/cpu_features.h"
 #include "base/mapped_file.h"
 #include "commands.h"
 #include "common_options.h"
@@ -110,7 +111,8 @@ void RegisterBench(CLI::App& app, Runners& runners) {
     if (o->json) {
       nlohmann::ordered_json j = {{"model", o->model.model_dir},        {"threads", o->model.threads},
                                   {"prompt_tokens", o->prompt_tokens}, {"gen_tokens", o->gen_tokens},
-                                  {"reps", o->reps},                   {"prefill_tok_s", pp},
+                                  {"reps", o->reps},                   {"kernel_isa", IsaName(ActiveIsa())},
+                                  {"cpu_isa", IsaName(DetectCpuIsa())}, {"prefill_tok_s", pp},
                                   {"decode_tok_s", tg},                {"weights_gb", weight_gb},
                                   {"decode_gb_s", weight_gb * tg},     {"peak_rss_mb", PeakRssMb()},
                                   {"prefill_all", prefill},            {"decode_all", decode}};
@@ -118,6 +120,8 @@ void RegisterBench(CLI::App& app, Runners& runners) {
     } else {
       std::printf("model        %s (%s, %d layers, hidden %d)\n", o->model.model_dir.c_str(), info.model_type.c_str(),
                   info.num_layers, info.hidden_size);
+      std::printf("kernels      %s  (CPU supports %s; LFM_ISA=scalar|avx2|avx512 lowers it)\n", IsaName(ActiveIsa()),
+                  IsaName(DetectCpuIsa()));
       std::printf("prefill      %.1f tok/s  (median of %d, %d-token prompt)\n", pp, o->reps, o->prompt_tokens);
       std::printf("decode       %.1f tok/s  (median of %d, %d tokens)\n", tg, o->reps, o->gen_tokens);
       std::printf("bandwidth    %.1f GB/s   (%.2f GB of weights file x decode tok/s)\n", weight_gb * tg, weight_gb);

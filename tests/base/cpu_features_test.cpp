@@ -1,0 +1,49 @@
+#include "base/cpu_features.h"
+
+#include <gtest/gtest.h>
+
+namespace lfm {
+namespace {
+
+TEST(CpuFeatures, UnsetOrEmptyKeepsTheCpuLevel) {
+  for (Isa cpu : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    EXPECT_EQ(ResolveIsa(cpu, nullptr).isa, cpu);
+    EXPECT_EQ(ResolveIsa(cpu, "").isa, cpu);
+    EXPECT_EQ(ResolveIsa(cpu, nullptr).note, "");
+  }
+}
+
+TEST(CpuFeatures, RequestLowersTheLevel) {
+  EXPECT_EQ(ResolveIsa(Isa::kAvx512, "avx2").isa, Isa::kAvx2);
+  EXPECT_EQ(ResolveIsa(Isa::kAvx512, "scalar").isa, Isa::kScalar);
+  EXPECT_EQ(ResolveIsa(Isa::kAvx2, "scalar").isa, Isa::kScalar);
+  EXPECT_EQ(ResolveIsa(Isa::kAvx512, "avx512").isa, Isa::kAvx512);
+  EXPECT_EQ(ResolveIsa(Isa::kAvx512, "avx2").note, "");
+}
+
+TEST(CpuFeatures, RequestNeverRaisesTheLevelAndSaysSo) {
+  const IsaChoice c = ResolveIsa(Isa::kAvx2, "avx512");
+  EXPECT_EQ(c.isa, Isa::kAvx2);
+  EXPECT_NE(c.note.find("LFM_ISA=avx512"), std::string::npos) << c.note;
+  EXPECT_NE(c.note.find("does not support"), std::string::npos) << c.note;
+  EXPECT_EQ(ResolveIsa(Isa::kScalar, "avx2").isa, Isa::kScalar);
+}
+
+TEST(CpuFeatures, UnknownValueKeepsTheCpuLevelAndSaysSo) {
+  for (const char* bad : {"AVX2", "sse", "avx-512", "scalar "}) {
+    const IsaChoice c = ResolveIsa(Isa::kAvx512, bad);
+    EXPECT_EQ(c.isa, Isa::kAvx512) << bad;
+    EXPECT_NE(c.note.find("unknown value"), std::string::npos) << c.note;
+    EXPECT_NE(c.note.find(bad), std::string::npos) << c.note;
+  }
+}
+
+TEST(CpuFeatures, ActiveIsNeverAboveTheCpu) {
+  EXPECT_LE(ActiveIsa(), DetectCpuIsa());
+  EXPECT_STREQ(IsaName(Isa::kAvx512), "avx512");
+  EXPECT_STREQ(IsaName(Isa::kAvx2), "avx2");
+  EXPECT_STREQ(IsaName(Isa::kScalar), "scalar");
+}
+
+}  // namespace
+}  // namespace lfm
