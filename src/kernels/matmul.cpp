@@ -41,7 +41,8 @@ namespace {
 // The row kernel of each weight dtype on the active ISA, chosen once: an ISA without a kernel for a
 // dtype leaves the next lower one's (AVX-512 -> AVX2 -> portable rows).
 struct RowKernels {
-  static constexpr int kTypes = static_cast<int>(DType::kQ4_0) + 1;
+  static constexpr int kTypes = 16;  // room for new dtypes: they get the portable rows until they have kernels
+  static_assert(static_cast<int>(DType::kQ4_0) < kTypes);
   MatMulRowsFn fn[kTypes] = {};
   Isa isa[kTypes] = {};
   RowKernels() {

@@ -99,22 +99,30 @@ void GemmPanelRangeScalar(const PackedGemmMatrix& w, const float* x, int64_t n, 
   }
 }
 
-// The panel kernel of the active ISA, chosen once (thread-safe static init); no AVX2 kernel yet.
-GemmPanelRangeFn Kernel() {
-  static const GemmPanelRangeFn fn = ActiveIsa() >= Isa::kAvx512 && avx512::GemmPanelKernel()
-                                         ? avx512::GemmPanelKernel()
-                                         : GemmPanelRangeScalar;
-  return fn;
+// The panel kernel of the active ISA, chosen once (thread-safe static init).
+struct ActiveKernel {
+  GemmPanelRangeFn fn;
+  Isa isa;
+};
+
+const ActiveKernel& Kernel() {
+  static const ActiveKernel k = []() -> ActiveKernel {
+    const Isa isa = ActiveIsa();
+    if (isa >= Isa::kAvx512 && avx512::GemmPanelKernel()) return {avx512::GemmPanelKernel(), Isa::kAvx512};
+    if (isa >= Isa::kAvx2 && avx2::GemmPanelKernel()) return {avx2::GemmPanelKernel(), Isa::kAvx2};
+    return {GemmPanelRangeScalar, Isa::kScalar};
+  }();
+  return k;
 }
 
 }  // namespace
 
-Isa GemmPackedIsa() { return Kernel() == GemmPanelRangeScalar ? Isa::kScalar : Isa::kAvx512; }
+Isa GemmPackedIsa() { return Kernel().isa; }
 
 void GemmPacked(const PackedGemmMatrix& w, const float* x, int64_t n, int64_t ldx, const float* bias, float* y,
                 int64_t ldy) {
   if (n <= 0) return;
-  const GemmPanelRangeFn fn = Kernel();
+  const GemmPanelRangeFn fn = Kernel().fn;
   DefaultThreadPool().ParallelFor(static_cast<size_t>(w.panels()), [&](size_t b, size_t e, int) {
     fn(w, x, n, ldx, bias, y, ldy, static_cast<int64_t>(b), static_cast<int64_t>(e));
   });

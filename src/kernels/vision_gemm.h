@@ -41,7 +41,7 @@ class PackedGemmMatrix {
   std::vector<uint8_t> data_;
 };
 
-// The instruction set GemmPacked runs: avx512 when ActiveIsa() is avx512, else scalar (no AVX2 kernel yet).
+// The instruction set GemmPacked runs: ActiveIsa().
 Isa GemmPackedIsa();
 
 // x: [n, w.cols()] with row stride ldx; y: [n, w.rows()] with row stride ldy (must not alias x);

@@ -15,5 +15,8 @@ using GemmPanelRangeFn = void (*)(const PackedGemmMatrix& w, const float* x, int
 namespace avx512 {
 GemmPanelRangeFn GemmPanelKernel();  // null when not compiled (non-x86)
 }
+namespace avx2 {
+GemmPanelRangeFn GemmPanelKernel();
+}
 
 }  // namespace lfm

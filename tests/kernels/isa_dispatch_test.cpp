@@ -16,15 +16,15 @@ namespace {
 TEST(IsaDispatch, KernelsRunTheRequestedPath) {
   const Isa expected = ResolveIsa(DetectCpuIsa(), std::getenv("LFM_ISA")).isa;
   ASSERT_EQ(ActiveIsa(), expected);
-  // Both SIMD paths have every matmul dtype and the decoder ops; the vision kernels exist for
-  // AVX-512 only and fall back to the portable loops below it.
+  // Both SIMD paths have every matmul dtype, the decoder ops and the vision GEMM; the other vision
+  // kernels exist for AVX-512 only and fall back to the portable loops below it.
   for (DType t : {DType::kF32, DType::kBF16, DType::kF16, DType::kQ8_0, DType::kQ4_0}) {
     EXPECT_EQ(MatMulIsa(t), expected) << DTypeName(t);
   }
   EXPECT_EQ(OpsIsa(), expected);
   const Isa vision = expected == Isa::kAvx512 ? Isa::kAvx512 : Isa::kScalar;
   EXPECT_EQ(VisionOpsIsa(), vision);
-  EXPECT_EQ(GemmPackedIsa(), vision);
+  EXPECT_EQ(GemmPackedIsa(), expected);
   EXPECT_EQ(MatMulUsesAvx512(), expected == Isa::kAvx512);
 }
 

@@ -39,6 +39,9 @@ size_t FileSize(const std::string& path) {
 
 }  // namespace
 
+// Medians settle within a few runs; a bound keeps a mistyped -r from running for days.
+constexpr int kMaxReps = 1000;
+
 void RegisterBench(CLI::App& app, Runners& runners) {
   struct Opts {
     ModelOptions model;
@@ -57,10 +60,16 @@ void RegisterBench(CLI::App& app, Runners& runners) {
   sub->add_option("-p,--prompt-tokens", o->prompt_tokens, "Prompt length for the prefill measurement")
       ->capture_default_str();
   sub->add_option("-n,--gen-tokens", o->gen_tokens, "Tokens to decode")->capture_default_str();
-  sub->add_option("-r,--reps", o->reps, "Repetitions (the median is reported)")->capture_default_str();
+  sub->add_option("-r,--reps", o->reps, "Repetitions (the median is reported), at most 1000")->capture_default_str();
   sub->add_flag("--json", o->json, "Print the results as one JSON object");
   runners.emplace_back(sub, [o]() {
     if (Status st = o->model.Validate(); !st.ok()) return UsageError("bench", st);
+    // Flags first, before a random model is written or a model is loaded.
+    if (o->prompt_tokens < 1 || o->gen_tokens < 2 || o->reps < 1 || o->reps > kMaxReps) {
+      std::fprintf(stderr, "lfm bench: need -p >= 1, -n >= 2, 1 <= -r <= %d (got -p %d, -n %d, -r %d)\n", kMaxReps,
+                   o->prompt_tokens, o->gen_tokens, o->reps);
+      return 2;
+    }
     if (!o->shape.empty() && !FileExists(o->model.model_dir + "/model.safetensors")) {
       auto shape = RandomModelShapeByName(o->shape);
       if (!shape.ok()) {
@@ -75,13 +84,15 @@ void RegisterBench(CLI::App& app, Runners& runners) {
         return 1;
       }
     }
-    if (o->prompt_tokens < 1 || o->gen_tokens < 2 || o->reps < 1) {
-      std::fprintf(stderr, "lfm bench: need -p >= 1, -n >= 2, -r >= 1\n");
-      return 2;
-    }
     auto engine = o->model.Load();
     if (!engine) return 1;
     const ModelInfo& info = engine->info();
+    // Checked before the prompt is allocated: -p 2000000000 would otherwise ask for 8 GB of ids.
+    if (info.max_context > 0 && static_cast<int64_t>(o->prompt_tokens) + o->gen_tokens > info.max_context) {
+      std::fprintf(stderr, "lfm bench: -p %d + -n %d tokens exceed the model's context of %d tokens\n",
+                   o->prompt_tokens, o->gen_tokens, info.max_context);
+      return 2;
+    }
     std::mt19937 rng(1234);
     // Ordinary (non-special) ids only, so the run looks like text.
     std::uniform_int_distribution<int32_t> pick(std::min(501, info.vocab_size - 1), info.vocab_size - 1);
