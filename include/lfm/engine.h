@@ -44,11 +44,28 @@ struct LoadOptions {
   int threads = 0;                    // 0 = every hardware thread; 1..MaxLoadThreads() (see "Thread safety")
   std::string weight_dtype = "auto";  // "auto" (as stored), "f32", "bf16" (converted at load)
   int max_context = 0;                // 0 = the config's max_position_embeddings; never negative
+  // Prefill runs the prompt through the model at most `ubatch` positions at a time (a micro-batch):
+  // the forward pass's scratch memory is bounded by it, not by the prompt length, and between two
+  // chunks the progress callback is told and may stop the run. Results equal a one-pass prefill.
+  int ubatch = 512;                   // [1, 65536]
 };
 
 // The largest LoadOptions::threads accepted: 4x the hardware threads, at most 1024. More threads than
 // cores only slows decoding down (1000 threads on 2 cores ran 250x slower).
 int MaxLoadThreads();
+
+// Progress of a long step, reported between its units of work.
+struct Progress {
+  std::string_view stage;   // "prefill" (units: prompt tokens) or "vision" (units: image crops)
+  int64_t done = 0;         // units finished so far (0 on the first report of a stage)
+  int64_t total = 0;
+  double elapsed_ms = 0;    // since the stage began
+};
+// Called when a stage begins and after each of its chunks (prefill: every `ubatch` tokens; vision:
+// every image crop). Return false to stop: the run then ends without generating, finish_reason
+// "callback". A stopped prefill keeps the positions already run in the session; the rest stays
+// queued (the next Generate() resumes it, Session::Reset() drops it).
+using ProgressCallback = std::function<bool(const Progress&)>;
 
 struct GenerateOptions {
   int max_tokens = 256;
@@ -62,6 +79,9 @@ struct GenerateOptions {
   std::shared_ptr<const CompiledGrammar> grammar;
   // Copy the logits at the last prompt position into Generation::prompt_logits (parity checks).
   bool return_prompt_logits = false;
+  // Progress of prefill (and, through Engine::Chat, of image encoding); may stop them, which ends
+  // the run with finish_reason "callback" and no generated ids.
+  ProgressCallback on_progress;
 };
 
 struct Timings {

@@ -69,6 +69,7 @@ struct PreparedPrompt {
   std::vector<float> image_rows;   // vision features for the image tokens, when encoded
   std::vector<double> image_encode_ms;  // per image, when encoded
   size_t num_images = 0;
+  bool stopped = false;            // the progress callback stopped image encoding
 };
 
 // request JSON -> guard -> render -> (decode, preprocess, expand images) -> tokenize -> (encode images).
@@ -108,7 +109,9 @@ Result<PreparedPrompt> PreparePrompt(const Engine::Impl& m, const std::string& r
   if (tokenize) out.ids = m.tokenizer.Encode(out.text, /*add_special_tokens=*/false);
   if (encode_images && !images.empty()) {
     ScopedThreadLimit thread_limit(m.threads);
-    LFM_RETURN_IF_ERROR(EncodeImages(*m.vision, images, &out.image_rows, &out.image_encode_ms));
+    const ProgressCallback none;
+    LFM_RETURN_IF_ERROR(EncodeImages(*m.vision, images, &out.image_rows, &out.image_encode_ms,
+                                     options != nullptr ? options->generate.on_progress : none, &out.stopped));
   }
   return out;
 }
@@ -131,6 +134,12 @@ Result<std::string> Engine::RenderChat(const std::string& request_json, bool exp
 Result<ChatResult> Engine::Chat(const std::string& request_json, const ChatOptions& options,
                                 const TokenCallback& on_token) {
   LFM_ASSIGN_OR_RETURN(PreparedPrompt p, PreparePrompt(*impl_, request_json, &options, true, true));
+  if (p.stopped) {
+    ChatResult out;
+    out.prompt = std::move(p.text);
+    out.generation.finish_reason = "callback";
+    return out;
+  }
   auto session = NewSession();
   if (p.num_images > 0) {
     LFM_RETURN_IF_ERROR(session->AppendWithImageRows(p.ids, std::move(p.image_rows)));
@@ -226,6 +235,13 @@ Result<ChatResult> Conversation::Send(const std::string& user_text, const ChatOp
     c.session->Reset();
     c.session_text.clear();
     out.content = c.engine->Detokenize(out.generation.ids, /*skip_special_tokens=*/true);
+    return out;
+  }
+  if (out.generation.ids.empty() && out.generation.finish_reason == "callback") {
+    // The progress callback stopped prefill: the turn did not happen. The session holds part of
+    // the prompt, so it is dropped and the next Send() runs the conversation again from the start.
+    c.session->Reset();
+    c.session_text.clear();
     return out;
   }
   std::vector<int32_t> body = out.generation.ids;

@@ -108,6 +108,7 @@ Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const
     return InvalidArgument("weight dtype must be auto, f32 or bf16, got '" + options.weight_dtype + "'");
   }
   mo.max_context = options.max_context;
+  mo.ubatch = options.ubatch;
   LFM_ASSIGN_OR_RETURN(Lfm2Config text_config, LoadLfm2Config(model_dir + "/config.json"));
   if (text_config.is_vl) {
     // One mapping of the weights serves the text decoder and the vision tower.
@@ -270,6 +271,58 @@ std::unique_ptr<Session> Engine::NewSession() {
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 
+// Runs the session's queued tokens through the model, ubatch() positions at a time (the image
+// feature rows spliced in over the image placeholders, HF's masked_scatter), so no buffer grows with
+// the prompt. Between chunks the progress callback is told and may stop: *stopped is then set, the
+// positions already run stay in the session and the rest stays queued.
+static Status RunPrefill(Session::Impl& s, const ProgressCallback& on_progress, bool* stopped) {
+  Engine::Impl& m = *s.engine;
+  const size_t hidden = static_cast<size_t>(m.info.hidden_size);
+  const int total = static_cast<int>(s.tokens.size() - s.processed);
+  // Checked before any chunk runs: a mismatch must not leave a half-spliced prompt behind.
+  const auto placeholders = m.image_token_id < 0 ? 0
+                            : std::count(s.tokens.begin() + static_cast<std::ptrdiff_t>(s.processed),
+                                         s.tokens.end(), m.image_token_id);
+  if (!s.queued_image_rows.empty() && static_cast<size_t>(placeholders) * hidden != s.queued_image_rows.size())
+    return Internal("the queued prompt has " + std::to_string(placeholders) + " image tokens but " +
+                    std::to_string(s.queued_image_rows.size() / hidden) + " image rows");
+  Timer timer;
+  auto go_on = [&](int done) {
+    return !on_progress || on_progress(Progress{"prefill", done, total, timer.Millis()});
+  };
+  *stopped = false;
+  std::vector<float> embeds;
+  size_t rows_used = 0;
+  for (int done = 0; done < total && !*stopped;) {
+    if (!go_on(done)) {
+      *stopped = true;
+      break;
+    }
+    const int chunk = std::min(m.model->ubatch(), total - done);
+    const int32_t* ids = s.tokens.data() + s.processed;
+    if (s.queued_image_rows.empty()) {
+      LFM_RETURN_IF_ERROR(m.model->Forward(ids, chunk, *s.cache, &s.logits));
+    } else {
+      embeds.resize(static_cast<size_t>(chunk) * hidden);
+      m.model->EmbedTokens(ids, chunk, embeds.data());
+      for (int i = 0; i < chunk; ++i) {
+        if (ids[i] != m.image_token_id) continue;
+        std::copy_n(s.queued_image_rows.begin() + static_cast<std::ptrdiff_t>(rows_used * hidden), hidden,
+                    embeds.begin() + static_cast<std::ptrdiff_t>(i * hidden));
+        ++rows_used;
+      }
+      LFM_RETURN_IF_ERROR(m.model->ForwardEmbeddings(embeds.data(), chunk, *s.cache, &s.logits));
+    }
+    s.processed += static_cast<size_t>(chunk);
+    s.prefilled += chunk;
+    done += chunk;
+    if (done == total && !go_on(done)) *stopped = true;
+  }
+  s.queued_image_rows.erase(s.queued_image_rows.begin(),
+                            s.queued_image_rows.begin() + static_cast<std::ptrdiff_t>(rows_used * hidden));
+  return Status::Ok();
+}
+
 Result<Generation> Session::Generate(const GenerateOptions& options, const TokenCallback& on_token) {
   Impl& s = *impl_;
   const Engine::Impl& m = *s.engine;
@@ -289,29 +342,14 @@ Result<Generation> Session::Generate(const GenerateOptions& options, const Token
   const int n_new = static_cast<int>(g.prompt_ids.size());
   g.timings.prompt_tokens = n_new;
   Timer t;
-  if (s.queued_image_rows.empty()) {
-    LFM_RETURN_IF_ERROR(m.model->Forward(g.prompt_ids.data(), n_new, *s.cache, &s.logits));
-  } else {
-    // Text embeddings with the image placeholders' rows replaced by the image features, in order
-    // (HF's masked_scatter).
-    const size_t hidden = static_cast<size_t>(m.info.hidden_size);
-    std::vector<float> embeds(static_cast<size_t>(n_new) * hidden);
-    m.model->EmbedTokens(g.prompt_ids.data(), n_new, embeds.data());
-    size_t next = 0;
-    for (int i = 0; i < n_new; ++i) {
-      if (g.prompt_ids[i] != m.image_token_id) continue;
-      if ((next + 1) * hidden > s.queued_image_rows.size()) return Internal("more image tokens than image rows");
-      std::copy_n(s.queued_image_rows.begin() + next * hidden, hidden, embeds.begin() + i * hidden);
-      ++next;
-    }
-    if (next * hidden != s.queued_image_rows.size()) return Internal("image rows left over after splicing");
-    s.queued_image_rows.clear();
-    LFM_RETURN_IF_ERROR(m.model->ForwardEmbeddings(embeds.data(), n_new, *s.cache, &s.logits));
-  }
+  bool stopped = false;
+  LFM_RETURN_IF_ERROR(RunPrefill(s, options.on_progress, &stopped));
   g.timings.prefill_ms = t.Millis();
+  if (stopped) {
+    g.finish_reason = "callback";
+    return g;
+  }
   if (options.return_prompt_logits) g.prompt_logits.assign(s.logits.begin(), s.logits.begin() + vocab);
-  s.processed = s.tokens.size();
-  s.prefilled += n_new;
 
   Sampler sampler(sp);
   StreamingDetokenizer detok(m.tokenizer, /*skip_special=*/true);

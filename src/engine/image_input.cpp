@@ -1,8 +1,8 @@
 #include "engine/image_input.h"
 
-#include "base/timer.h"
-
 #include <cstring>
+
+#include "base/timer.h"
 
 namespace lfm {
 
@@ -57,13 +57,24 @@ Result<RgbImage> LoadImageSource(const std::string& source) {
 }
 
 Status EncodeImages(const Lfm2VlVision& vision, const std::vector<PreprocessedImage>& images,
-                    std::vector<float>* rows, std::vector<double>* per_image_ms) {
+                    std::vector<float>* rows, std::vector<double>* per_image_ms,
+                    const ProgressCallback& on_progress, bool* stopped) {
   rows->clear();
   if (per_image_ms != nullptr) per_image_ms->clear();
+  if (stopped != nullptr) *stopped = false;
+  int64_t total = 0, done = 0;
+  for (const auto& img : images) total += static_cast<int64_t>(img.crops.size());
+  Timer stage_timer;
+  auto go_on = [&] { return !on_progress || on_progress(Progress{"vision", done, total, stage_timer.Millis()}); };
   std::vector<float> crop_rows;
   for (size_t i = 0; i < images.size(); ++i) {
     Timer timer;
     for (size_t c = 0; c < images[i].crops.size(); ++c) {
+      // A cancellation point before every crop: one crop is the unit of vision work.
+      if (!go_on()) {
+        if (stopped != nullptr) *stopped = true;
+        return Status::Ok();
+      }
       const ImageCrop& crop = images[i].crops[c];
       Status st = vision.EncodeCrop(crop.pixel_values.data(), crop.patches_h, crop.patches_w, &crop_rows);
       if (!st.ok())
@@ -74,9 +85,11 @@ Status EncodeImages(const Lfm2VlVision& vision, const std::vector<PreprocessedIm
                         std::to_string(crop_rows.size() / vision.text_hidden()) + " rows, the processor expects " +
                         std::to_string(crop.tokens));
       rows->insert(rows->end(), crop_rows.begin(), crop_rows.end());
+      ++done;
     }
     if (per_image_ms != nullptr) per_image_ms->push_back(timer.Millis());
   }
+  if (!go_on() && stopped != nullptr) *stopped = true;
   return Status::Ok();
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "image/lfm2vl_processor.h"
+#include "lfm/engine.h"
 #include "lfm/status.h"
 #include "model/lfm2_vl_vision.h"
 
@@ -21,7 +22,10 @@ Result<std::string> DecodeBase64(std::string_view text);
 // Runs every crop of every image through the vision tower, in processor order (image by image,
 // tiles row-major, then the thumbnail): the rows that replace the prompt's image tokens in order.
 // per_image_ms, if given, receives the encode time of each image (shown to the user on a terminal).
+// on_progress (stage "vision", units: crops) is told before the first crop and after each one; when
+// it returns false, encoding stops there and *stopped is set.
 Status EncodeImages(const Lfm2VlVision& vision, const std::vector<PreprocessedImage>& images,
-                    std::vector<float>* rows, std::vector<double>* per_image_ms = nullptr);
+                    std::vector<float>* rows, std::vector<double>* per_image_ms = nullptr,
+                    const ProgressCallback& on_progress = nullptr, bool* stopped = nullptr);
 
 }  // namespace lfm

@@ -69,4 +69,10 @@ Status HybridCache::Truncate(int n) {
   return Status::Ok();
 }
 
+size_t HybridCache::scratch_bytes() const {
+  size_t n = 0;
+  for (const auto& s : scratch_) n += s.capacity() * sizeof(float);
+  return n;
+}
+
 }  // namespace lfm

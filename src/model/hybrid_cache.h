@@ -47,6 +47,8 @@ class HybridCache {
   // Scratch, grown on demand and reused across calls.
   std::vector<float>& scratch(int i) { return scratch_[i]; }
   static constexpr int kNumScratch = 10;
+  // Bytes the scratch buffers hold now (bounded by the model's ubatch, not by the prompt length).
+  size_t scratch_bytes() const;
 
  private:
   struct Layer {

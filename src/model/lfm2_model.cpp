@@ -90,6 +90,11 @@ Status Lfm2Model::Init(const Lfm2Config& c, std::shared_ptr<const WeightStore> w
                            std::to_string(c.max_position_embeddings) + "]");
   }
   max_context_ = o.max_context == 0 ? c.max_position_embeddings : o.max_context;
+  if (o.ubatch < 1 || o.ubatch > ModelLoadOptions::kMaxUbatch) {
+    return InvalidArgument("ubatch " + std::to_string(o.ubatch) + " is outside [1, " +
+                           std::to_string(ModelLoadOptions::kMaxUbatch) + "]");
+  }
+  ubatch_ = o.ubatch;
   const std::string& p = c.weight_prefix;
   const int64_t D = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
   const int64_t d = c.head_dim, H = c.num_attention_heads, Hkv = c.num_key_value_heads;
@@ -190,9 +195,23 @@ Status Lfm2Model::Forward(const int32_t* ids, int n, HybridCache& cache, std::ve
                              " is outside the vocabulary [0, " + std::to_string(config_.vocab_size) + ")");
     }
   }
-  float* x = Buf(cache, kTmp2, static_cast<size_t>(n) * config_.hidden_size);
-  EmbedTokens(ids, n, x);
-  return ForwardEmbeddings(x, n, cache, logits, all_rows);
+  LFM_RETURN_IF_ERROR(CheckRoom(n, cache));
+  const int V = config_.vocab_size;
+  if (logits != nullptr) logits->resize(static_cast<size_t>(all_rows ? n : 1) * V);
+  // Embedded one chunk at a time: the embedding buffer is bounded by ubatch too.
+  for (int done = 0; done < n;) {
+    const int chunk = std::min(ubatch_, n - done);
+    const bool last = done + chunk == n;
+    float* x = Buf(cache, kTmp2, static_cast<size_t>(chunk) * config_.hidden_size);
+    EmbedTokens(ids + done, chunk, x);
+    float* out = logits == nullptr ? nullptr
+                 : all_rows         ? logits->data() + static_cast<size_t>(done) * V
+                 : last             ? logits->data()
+                                    : nullptr;
+    ForwardChunk(x, chunk, cache, out, all_rows);
+    done += chunk;
+  }
+  return Status::Ok();
 }
 
 void Lfm2Model::ConvBlock(const Layer& ly, int layer, int n, const float* u, HybridCache& cache, float* out) {
@@ -257,9 +276,7 @@ void Lfm2Model::FfnBlock(const Layer& ly, int n, const float* u, HybridCache& ca
   MatMul(ly.w2, g, n, out);
 }
 
-Status Lfm2Model::ForwardEmbeddings(const float* embeds, int n, HybridCache& cache, std::vector<float>* logits,
-                                    bool all_rows) {
-  if (n <= 0) return InvalidArgument("ForwardEmbeddings: no positions");
+Status Lfm2Model::CheckRoom(int n, const HybridCache& cache) const {
   if (cache.num_layers() != config_.num_hidden_layers || cache.hidden() != config_.hidden_size ||
       cache.kv_dim() != config_.num_key_value_heads * config_.head_dim) {
     return InvalidArgument("Forward: the cache was made for a different model");
@@ -269,6 +286,30 @@ Status Lfm2Model::ForwardEmbeddings(const float* embeds, int n, HybridCache& cac
     return OutOfRange("Forward: positions " + std::to_string(cache.n_past()) + ".." +
                       std::to_string(cache.n_past() + n - 1) + " exceed the context length " + std::to_string(limit));
   }
+  return Status::Ok();
+}
+
+Status Lfm2Model::ForwardEmbeddings(const float* embeds, int n, HybridCache& cache, std::vector<float>* logits,
+                                    bool all_rows) {
+  if (n <= 0) return InvalidArgument("ForwardEmbeddings: no positions");
+  LFM_RETURN_IF_ERROR(CheckRoom(n, cache));
+  const int V = config_.vocab_size;
+  const int64_t D = config_.hidden_size;
+  if (logits != nullptr) logits->resize(static_cast<size_t>(all_rows ? n : 1) * V);
+  for (int done = 0; done < n;) {
+    const int chunk = std::min(ubatch_, n - done);
+    const bool last = done + chunk == n;
+    float* out = logits == nullptr ? nullptr
+                 : all_rows         ? logits->data() + static_cast<size_t>(done) * V
+                 : last             ? logits->data()
+                                    : nullptr;
+    ForwardChunk(embeds + static_cast<size_t>(done) * D, chunk, cache, out, all_rows);
+    done += chunk;
+  }
+  return Status::Ok();
+}
+
+void Lfm2Model::ForwardChunk(const float* embeds, int n, HybridCache& cache, float* logits_out, bool all_rows) {
   const int64_t D = config_.hidden_size;
   cache.Reserve(cache.n_past() + n);
   float* h = Buf(cache, kResidual, static_cast<size_t>(n) * D);
@@ -292,15 +333,13 @@ Status Lfm2Model::ForwardEmbeddings(const float* embeds, int n, HybridCache& cac
     for (int64_t i = 0; i < n * D; ++i) h[i] += out[i];
   }
   cache.Advance(n);
-  if (logits != nullptr) {
+  if (logits_out != nullptr) {
     const int rows = all_rows ? n : 1;
     const int first = n - rows;
     float* f = Buf(cache, kFinal, static_cast<size_t>(rows) * D);
     for (int r = 0; r < rows; ++r) RmsNorm(h + (first + r) * D, final_norm_.data(), D, eps, f + r * D);
-    logits->resize(static_cast<size_t>(rows) * config_.vocab_size);
-    MatMul(lm_head_, f, rows, logits->data());
+    MatMul(lm_head_, f, rows, logits_out);
   }
-  return Status::Ok();
 }
 
 }  // namespace lfm

@@ -27,6 +27,12 @@ struct ModelLoadOptions {
   // can flip near-ties).
   DType embedding_dtype = DType::kAuto;
   int max_context = 0;  // 0 = config max_position_embeddings; larger than that is an error
+  // The most positions one pass through the layers takes (a micro-batch). Longer inputs run in
+  // chunks of this size, so the forward pass's scratch memory is bounded by it, not by the prompt
+  // length; the result is the same as one pass (every position sees the same keys and conv state).
+  int ubatch = kDefaultUbatch;
+  static constexpr int kDefaultUbatch = 512;
+  static constexpr int kMaxUbatch = 1 << 16;
 };
 
 class Lfm2Model {
@@ -40,14 +46,16 @@ class Lfm2Model {
 
   const Lfm2Config& config() const { return config_; }
   int max_context() const { return max_context_; }
+  int ubatch() const { return ubatch_; }
   DType weight_dtype() const { return weight_dtype_; }
   // Bytes of weight data read per decoded token (all matrices + embedding rows used), for GB/s figures.
   int64_t weight_bytes() const { return weight_bytes_; }
 
   std::unique_ptr<HybridCache> NewCache() const;
 
-  // Runs n tokens at positions cache.n_past() .. and appends them to the cache.
-  // logits: [n, vocab] if all_rows, else [1, vocab] for the last token.
+  // Runs n tokens at positions cache.n_past() .. and appends them to the cache, ubatch() positions
+  // at a time. logits: [n, vocab] if all_rows, else [1, vocab] for the last token.
+  // Callers that want a cancellation point between chunks call this once per chunk.
   Status Forward(const int32_t* ids, int n, HybridCache& cache, std::vector<float>* logits, bool all_rows = false);
   // Same from precomputed input embeddings [n, hidden] (for VL image splicing).
   Status ForwardEmbeddings(const float* embeds, int n, HybridCache& cache, std::vector<float>* logits,
@@ -76,12 +84,18 @@ class Lfm2Model {
   void ConvBlock(const Layer& L, int layer, int n, const float* u, HybridCache& cache, float* out);
   void AttentionBlock(const Layer& L, int layer, int n, const float* u, HybridCache& cache, float* out);
   void FfnBlock(const Layer& L, int n, const float* u, HybridCache& cache, float* out);
+  // Checks that n more positions fit the cache and the context (before any chunk runs, so an
+  // input that cannot fit leaves the cache untouched).
+  Status CheckRoom(int n, const HybridCache& cache) const;
+  // One pass of n <= ubatch_ positions; logits_out (if not null) receives [n or 1, vocab].
+  void ForwardChunk(const float* embeds, int n, HybridCache& cache, float* logits_out, bool all_rows);
 
   Lfm2Config config_;
   std::shared_ptr<const WeightStore> weights_;
   std::vector<std::vector<uint8_t>> owned_;  // converted weights
   DType weight_dtype_ = DType::kAuto;
   int max_context_ = 0;
+  int ubatch_ = ModelLoadOptions::kDefaultUbatch;
   int64_t weight_bytes_ = 0;
   TensorView embed_tokens_, lm_head_;
   std::vector<float> final_norm_;

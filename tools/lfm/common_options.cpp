@@ -9,6 +9,7 @@
 #include "base/mapped_file.h"
 #include "base/timer.h"
 #include "base/utf8.h"
+#include "progress_line.h"
 
 namespace lfm::cli {
 
@@ -24,6 +25,13 @@ void ModelOptions::Add(CLI::App* sub) {
   sub->add_option("-c,--ctx-size", max_context, "Context length (0 = the model's max_position_embeddings)")
       ->capture_default_str();
   sub->add_flag("-v,--verbose", verbose, "Print load and image-encode times to stderr even when it is not a terminal");
+  sub->add_option("--ubatch", ubatch,
+                  "(also -ub) Prefill micro-batch: prompt tokens run through the model at once (bounds scratch memory)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65536));
+  sub->add_flag_callback("--progress", ForceProgressLines,
+                         "Print progress lines (prefill, image encoding, grammar compilation) on stderr "
+                         "even when it is not a terminal (default: on a terminal, for steps over ~2 s)");
 }
 
 Status ModelOptions::Validate() const {
@@ -45,6 +53,7 @@ std::unique_ptr<Engine> ModelOptions::Load() const {
   lo.weight_dtype = dtype;
   lo.max_context = max_context;
   Timer timer;
+  lo.ubatch = ubatch;
   auto engine = Engine::Load(model_dir, lo);
   if (!engine.ok()) {
     std::fprintf(stderr, "lfm: cannot load model: %s\n", engine.status().ToString().c_str());
@@ -122,6 +131,7 @@ GenerateOptions SamplingOptions::Resolve(const Engine& engine) const {
   o.max_tokens = max_tokens;
   o.stop = stop;
   o.ignore_eos = ignore_eos;
+  o.on_progress = TerminalProgress();
   return o;
 }
 
@@ -160,7 +170,10 @@ bool ConstraintOptions::Apply(Engine& engine, GenerateOptions* opts) const {
   } else {
     return true;
   }
-  auto g = engine.CompileGrammar(kind, source);
+  auto g = [&] {
+    SlowStepNotice notice(std::string("compiling the ") + GrammarKindName(kind));
+    return engine.CompileGrammar(kind, source);
+  }();
   if (!g.ok()) {
     std::fprintf(stderr, "lfm: cannot compile the %s: %s\n", GrammarKindName(kind), g.status().ToString().c_str());
     return false;

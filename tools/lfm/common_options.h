@@ -21,6 +21,7 @@ struct ModelOptions {
   std::string dtype = "auto";
   int max_context = 0;
   bool verbose = false;
+  int ubatch = 512;
   void Add(CLI::App* sub);
   // Flag values out of range (checked before any work): InvalidArgument naming the flag.
   Status Validate() const;

@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <exception>
 #include <new>
+#include <string_view>
+#include <vector>
 
 #include "commands.h"
 #include "common_options.h"
@@ -24,8 +26,13 @@ int main(int argc, char** argv) {
   lfm::cli::RegisterPreprocess(app, runners);
   lfm::cli::RegisterBench(app, runners);
   lfm::cli::RegisterMakeTestModel(app, runners);
+  // llama.cpp's spelling of the prefill micro-batch flag; CLI11 takes only one-letter short options.
+  std::vector<char*> args(argv, argv + argc);
+  static char ubatch_flag[] = "--ubatch";
+  for (auto& a : args)
+    if (std::string_view(a) == "-ub") a = ubatch_flag;
   try {
-    app.parse(argc, argv);
+    app.parse(argc, args.data());
   } catch (const CLI::ParseError& e) {
     // CLI11's own codes (105, 106, ...) mean nothing to a shell script: every usage error is 2.
     if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && argc > 1 && argv[1][0] != '-' &&
