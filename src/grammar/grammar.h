@@ -174,6 +174,11 @@ struct GrammarLimits {
   uint64_t max_steps_per_row = 500000;  // Earley completion work per row (ambiguity guard)
   size_t max_grammar_symbols = 2000000;
   uint32_t max_schema_depth = 200;  // nesting of schemas / $ref expansion during compilation
+  // JSON Schema enum/const sets. Their literals become one byte trie (linear in their bytes), but a
+  // set that large is almost surely a mistake or an attack: refused, naming the JSON pointer.
+  uint32_t max_enum_values = 100000;        // values of one enum
+  size_t max_enum_bytes = size_t{4} << 20;  // serialized bytes of one enum's values together
+  size_t max_enum_value_bytes = 16384;      // serialized bytes of one value
 };
 
 class Grammar {

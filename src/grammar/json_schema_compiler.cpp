@@ -372,10 +372,12 @@ class Compiler {
       bool has = false;
       if (auto e = n.find("enum"); e != n.end()) {
         if (!e->is_array()) return InvalidArgument("enum at " + Where(l.ptr) + " is not an array");
+        LFM_RETURN_IF_ERROR(CheckEnumSize(*e, l.ptr + "/enum"));
         vals.assign(e->begin(), e->end());
         has = true;
       }
       if (auto c = n.find("const"); c != n.end()) {
+        LFM_RETURN_IF_ERROR(CheckEnumSize(Json::array({*c}), l.ptr + "/const"));
         if (has) {
           std::vector<Json> keep;
           for (auto& v : vals)
@@ -392,9 +394,12 @@ class Compiler {
     if (!other_enums.empty()) {
       std::vector<Json> vals = other_enums[0];
       for (size_t i = 1; i < other_enums.size(); ++i) {
+        // Sorted lookups: two 100k-value enums under allOf must not cost 10^10 comparisons.
+        std::vector<Json>& other = other_enums[i];
+        std::sort(other.begin(), other.end());
         std::vector<Json> keep;
         for (auto& v : vals)
-          if (std::find(other_enums[i].begin(), other_enums[i].end(), v) != other_enums[i].end()) keep.push_back(v);
+          if (std::binary_search(other.begin(), other.end(), v)) keep.push_back(v);
         vals = keep;
       }
       return CompileEnum(leaves, vals, types, nt);
@@ -411,6 +416,28 @@ class Compiler {
     }
     if (types & kArr) LFM_RETURN_IF_ERROR(CompileArray(leaves, nt, depth));
     if (types & kObj) LFM_RETURN_IF_ERROR(CompileObject(leaves, nt, depth));
+    return Status();
+  }
+
+  // The size limits of an enum (or const) at `where` (GrammarLimits::max_enum_*), checked before any
+  // work on its values.
+  Status CheckEnumSize(const Json& values, const std::string& where) const {
+    if (values.size() > limits_.max_enum_values)
+      return ResourceExhausted("enum at " + where + " has " + std::to_string(values.size()) +
+                               " values, over the limit of " + std::to_string(limits_.max_enum_values));
+    size_t total = 0;
+    for (size_t i = 0; i < values.size(); ++i) {
+      const Json& v = values[i];
+      const size_t bytes = v.is_string() ? v.get_ref<const std::string&>().size() + 2
+                                         : v.dump(-1, ' ', false, Json::error_handler_t::replace).size();
+      if (bytes > limits_.max_enum_value_bytes)
+        return ResourceExhausted("enum value at " + where + "/" + std::to_string(i) + " is " + std::to_string(bytes) +
+                                 " bytes, over the limit of " + std::to_string(limits_.max_enum_value_bytes));
+      total += bytes;
+      if (total > limits_.max_enum_bytes)
+        return ResourceExhausted("enum at " + where + " holds over " + std::to_string(limits_.max_enum_bytes) +
+                                 " bytes of values (the limit)");
+    }
     return Status();
   }
 

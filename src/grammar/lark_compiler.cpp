@@ -503,6 +503,7 @@ class LarkCompiler {
     }
     if (!ignore_rx_.empty()) cfg_->IgnoreLexeme(rx_->Or(ignore_rx_));
     LFM_ASSIGN_OR_RETURN(uint32_t s, RuleNt("start", 0, 0));
+    LFM_RETURN_IF_ERROR(CompileQueuedRules());
     return s;
   }
 
@@ -620,8 +621,19 @@ class LarkCompiler {
       return InvalidArgument("lark:" + std::to_string(line) + ":" + std::to_string(col) + ": undefined rule '" + name + "'");
     uint32_t nt = cfg_->AddNt(name);
     rule_nt_[name] = nt;
-    LFM_RETURN_IF_ERROR(AddAlternatives(nt, *d->second.body, 0));
+    // Compiled later by CompileQueuedRules, not here: a chain of 100k rules each referring to the
+    // next would otherwise recurse 100k deep and overflow the stack.
+    queued_rules_.push_back({nt, d->second.body.get()});
     return nt;
+  }
+
+  Status CompileQueuedRules() {
+    while (!queued_rules_.empty()) {
+      auto [nt, body] = queued_rules_.back();
+      queued_rules_.pop_back();
+      LFM_RETURN_IF_ERROR(AddAlternatives(nt, *body, 0));
+    }
+    return Status();
   }
 
   Status AddAlternatives(uint32_t nt, const Expr& e, int depth) {
@@ -730,6 +742,7 @@ class LarkCompiler {
   std::set<std::string> in_progress_;
   int in_common_ = 0;
   std::map<std::string, uint32_t> rule_nt_;
+  std::vector<std::pair<uint32_t, const Expr*>> queued_rules_;  // rules whose alternatives are still to compile
   std::map<std::pair<uint32_t, uint32_t>, uint32_t> exactly_, upto_;
 };
 

@@ -56,6 +56,22 @@ RxId RegexBuilder::Intern(RxNode n, const std::vector<RxId>& kids) {
     if (at == kNoNode) break;
     if (SameNode(at, n, kids)) return at;
   }
+  n.has_repeat = n.kind == RxKind::kRepeat;
+  switch (n.kind) {
+    case RxKind::kConcat:
+      n.has_repeat = nodes_[n.a].has_repeat || nodes_[n.b].has_repeat;
+      break;
+    case RxKind::kNot:
+    case RxKind::kRepeat:
+      n.has_repeat = n.has_repeat || nodes_[n.a].has_repeat;
+      break;
+    case RxKind::kOr:
+    case RxKind::kAnd:
+      for (RxId k : kids) n.has_repeat = n.has_repeat || nodes_[k].has_repeat;
+      break;
+    default:
+      break;
+  }
   n.kids_begin = static_cast<uint32_t>(kids_.size());
   n.kids_count = static_cast<uint32_t>(kids.size());
   kids_.insert(kids_.end(), kids.begin(), kids.end());
@@ -397,7 +413,7 @@ RxId RegexBuilder::HorizonRec(RxId id, uint32_t horizon, int depth) {
     default:
       break;
   }
-  if (depth > 200) return id;
+  if (depth > 200 || !n.has_repeat) return id;
   const uint64_t key = (static_cast<uint64_t>(horizon) << 32) | id;
   if (auto it = horizon_memo_.find(key); it != horizon_memo_.end()) return it->second;
   RxId out = id;

@@ -38,6 +38,10 @@ struct RxNode {
   uint32_t a = 0, b = 0;  // children (Concat: a b; Not/Repeat: a); Bytes: byteset index
   uint32_t lo = 0, hi = 0;  // Repeat {lo,hi}; Mod: modulus, remainder(+started flag in b)
   uint32_t kids_begin = 0, kids_count = 0;  // Or/And children in kids_
+  // A counted repetition (Repeat) somewhere inside: only those nodes change under Horizon(), which
+  // can then skip the rest (a trie of 200k enum literals has none: rebuilding it cost 20 s at the
+  // first mask).
+  bool has_repeat = false;
 };
 
 // Owns all nodes. Not thread-safe: the Grammar guards it with a mutex after compilation.

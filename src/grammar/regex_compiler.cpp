@@ -626,6 +626,9 @@ std::string RegexCompiler::JsonEscape(std::string_view s) {
 }
 
 Result<RxId> RegexCompiler::Compile(std::string_view pattern, CharEncoding enc, const RegexSyntax& syntax) {
+  if (pattern.size() > kMaxPatternBytes)
+    return ResourceExhausted("regex of " + std::to_string(pattern.size()) + " bytes is over the limit of " +
+                             std::to_string(kMaxPatternBytes) + " bytes per pattern");
   Parser p(pattern, syntax);
   LFM_ASSIGN_OR_RETURN(std::unique_ptr<Ast> ast, p.Parse());
   Lowerer l(this, enc, pattern);

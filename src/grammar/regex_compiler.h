@@ -33,7 +33,10 @@ class RegexCompiler {
   explicit RegexCompiler(RegexBuilder* rx) : rx_(rx) {}
 
   // Parses and lowers `pattern`; errors name the byte offset.
+  // Patterns longer than kMaxPatternBytes are refused (ResourceExhausted): a regex that size is an
+  // alternation of thousands of branches, whose lexer takes seconds and hundreds of MB to build.
   Result<RxId> Compile(std::string_view pattern, CharEncoding enc, const RegexSyntax& syntax = {});
+  static constexpr size_t kMaxPatternBytes = 32768;
   // One character from `ranges`, encoded.
   RxId Class(const CodepointRanges& ranges, CharEncoding enc);
   // Any one Unicode scalar value, encoded (cached).
