@@ -27,8 +27,7 @@ void ModelOptions::Add(CLI::App* sub) {
   sub->add_flag("-v,--verbose", verbose, "Print load and image-encode times to stderr even when it is not a terminal");
   sub->add_option("--ubatch", ubatch,
                   "(also -ub) Prefill micro-batch: prompt tokens run through the model at once (bounds scratch memory)")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 65536));
+      ->capture_default_str();  // range checked by Engine::Load, which names the value
   sub->add_flag_callback("--progress", ForceProgressLines,
                          "Print progress lines (prefill, image encoding, grammar compilation) on stderr "
                          "even when it is not a terminal (default: on a terminal, for steps over ~2 s)");

@@ -51,9 +51,13 @@ ProgressCallback TerminalProgress() {
 SlowStepNotice::SlowStepNotice(std::string what)
     : what_(std::move(what)), start_(std::chrono::steady_clock::now()) {
   if (!g_forced && !StderrIsTerminal()) return;
+  if (g_forced) {  // asked for: said at once, however short the step turns out
+    PrintLine(what_ + "...", false);
+    printed_ = true;
+  }
   watcher_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(mu_);
-    auto wait = g_forced ? std::chrono::milliseconds(0) : std::chrono::milliseconds(static_cast<int>(kQuietMs));
+    auto wait = std::chrono::milliseconds(static_cast<int>(kQuietMs));
     while (!cv_.wait_for(lock, wait, [this] { return done_; })) {
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
       char buf[64];
