@@ -33,12 +33,6 @@ TokenVocab MakeTokenVocab(const Tokenizer& tokenizer, int model_vocab, const std
 
 Result<std::shared_ptr<const CompiledGrammar>> Engine::CompileGrammar(GrammarKind kind, const std::string& source) {
   Impl& m = *impl_;
-  {
-    std::lock_guard<std::mutex> lock(m.trie_mu);
-    if (!m.trie) {
-      LFM_ASSIGN_OR_RETURN(m.trie, TokenTrie::Build(MakeTokenVocab(m.tokenizer, m.info.vocab_size, m.info.eos_ids)));
-    }
-  }
   // Compiled grammars are immutable: one per (kind, source) serves every request.
   {
     std::lock_guard<std::mutex> lock(m.trie_mu);
@@ -46,7 +40,6 @@ Result<std::shared_ptr<const CompiledGrammar>> Engine::CompileGrammar(GrammarKin
     if (it != m.grammar_cache.end()) return it->second;
   }
   auto impl = std::make_shared<CompiledGrammar::Impl>();
-  impl->trie = m.trie;
   const std::string what = GrammarKindName(kind);
   switch (kind) {
     case GrammarKind::kJsonSchema: {
@@ -77,6 +70,15 @@ Result<std::shared_ptr<const CompiledGrammar>> Engine::CompileGrammar(GrammarKin
       break;
     }
   }
+  // The vocabulary trie is built after the grammar compiled, so a grammar over a limit is refused
+  // without that work (a third of a second on a 65k vocabulary).
+  {
+    std::lock_guard<std::mutex> lock(m.trie_mu);
+    if (!m.trie) {
+      LFM_ASSIGN_OR_RETURN(m.trie, TokenTrie::Build(MakeTokenVocab(m.tokenizer, m.info.vocab_size, m.info.eos_ids)));
+    }
+  }
+  impl->trie = m.trie;
   auto compiled = std::make_shared<const CompiledGrammar>(kind, source, std::move(impl));
   std::lock_guard<std::mutex> lock(m.trie_mu);
   if (m.grammar_cache.size() >= 64) m.grammar_cache.clear();  // bounded: schemas can come from requests

@@ -62,6 +62,10 @@ Status ValidateLoadOptions(const LoadOptions& options) {
   if (options.max_context < 0)
     return InvalidArgument("max_context must be >= 0 (0 = the model's max_position_embeddings), got " +
                            std::to_string(options.max_context));
+  // Lfm2Model checks ubatch again for its direct users; here it is refused before any file is read.
+  if (options.ubatch < 1 || options.ubatch > ModelLoadOptions::kMaxUbatch)
+    return InvalidArgument("ubatch " + std::to_string(options.ubatch) + " is outside [1, " +
+                           std::to_string(ModelLoadOptions::kMaxUbatch) + "]");
   return Status::Ok();
 }
 
