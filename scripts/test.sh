@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: installs dependencies, builds (Release), runs the whole suite, then
-# rebuilds with ASan+UBSan and runs the suite again. Set LFM_SKIP_SANITIZE=1 to skip the second pass.
+# rebuilds with ASan+UBSan and runs the suite again, then runs the base, kernel and engine tests
+# (the thread pool, the kernels on it, concurrent engines) under ThreadSanitizer.
+# Set LFM_SKIP_SANITIZE=1 to skip the ASan+UBSan pass, LFM_SKIP_TSAN=1 to skip the TSan pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -21,4 +23,16 @@ if [ "${LFM_SKIP_SANITIZE:-0}" != 1 ]; then
   ulimit -s 262144 || true
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan -j"$JOBS" --output-on-failure --timeout 1800 -LE nosan
+fi
+
+if [ "${LFM_SKIP_TSAN:-0}" != 1 ]; then
+  echo "== ThreadSanitizer pass (base, kernels, engine) =="
+  # Only the modules that run threads: a whole-suite TSan build would double the CI time.
+  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Release -DLFM_TSAN=ON \
+    -DLFM_BUILD_BENCH=OFF -DLFM_TESTDATA_DIR="$TESTDATA" >/dev/null
+  cmake --build build-tsan -j"$JOBS" --target test_base test_kernels test_engine
+  # The full-size random-model writers are single-threaded file output (minutes under TSan, no threads).
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    ctest --test-dir build-tsan -j"$JOBS" --output-on-failure --timeout 1800 -L '^(base|kernels|engine)$' \
+      -LE nosan -E 'WritesEveryPublishedTensor'
 fi
