@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,8 @@ struct ChatOptions {
   // Image-token budget overrides (0 = the processor config's min/max_image_tokens).
   int image_min_tokens = 0;
   int image_max_tokens = 0;
+  // Request limits for this call; unset = the engine's LoadOptions::admission (lfm/admission.h).
+  std::optional<AdmissionLimits> admission;
 };
 
 struct ChatToolCall {

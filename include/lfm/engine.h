@@ -33,6 +33,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lfm/admission.h"
 #include "lfm/grammar.h"
 #include "lfm/sampling.h"
 #include "lfm/status.h"
@@ -48,6 +49,8 @@ struct LoadOptions {
   // the forward pass's scratch memory is bounded by it, not by the prompt length, and between two
   // chunks the progress callback is told and may stop the run. Results equal a one-pass prefill.
   int ubatch = 512;                   // [1, 65536]
+  // Limits every chat request to this engine is checked against before any work (lfm/admission.h).
+  AdmissionLimits admission;
 };
 
 // The largest LoadOptions::threads accepted: 4x the hardware threads, at most 1024. More threads than

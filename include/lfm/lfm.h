@@ -1,6 +1,7 @@
 // lfm.cpp public API: include this one header.
 #pragma once
 
+#include "lfm/admission.h"
 #include "lfm/chat.h"
 #include "lfm/engine.h"
 #include "lfm/sampling.h"

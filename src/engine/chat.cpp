@@ -1,11 +1,12 @@
-// Chat on top of sessions: request JSON -> special-token guard -> template render -> (images) ->
-// tokenize -> generate -> tool-call parsing.
+// Chat on top of sessions: request JSON -> admission control -> special-token guard -> template
+// render -> token budget -> (images) -> tokenize -> generate -> tool-call parsing.
 #include "lfm/chat.h"
 
 #include <nlohmann/json.hpp>
 
 #include "base/utf8.h"
 #include "base/thread_pool.h"
+#include "engine/admission.h"
 #include "engine/engine_impl.h"
 #include "engine/image_input.h"
 #include "text/messages.h"
@@ -16,27 +17,31 @@ namespace lfm {
 
 namespace {
 
-Result<ChatRequest> ParseRequest(const std::string& request_json) {
-  LFM_RETURN_IF_ERROR(CheckUtf8(request_json, "chat request"));
-  nlohmann::ordered_json j;
-  try {
-    j = nlohmann::ordered_json::parse(request_json);
-  } catch (const nlohmann::json::parse_error& e) {
-    return InvalidArgument(std::string("chat request is not valid JSON: ") + e.what());
-  }
-  return ParseChatRequestJson(j);
+const AdmissionLimits& LimitsFor(const Engine::Impl& m, const ChatOptions* options) {
+  return options != nullptr && options->admission ? *options->admission : m.admission;
 }
 
-Status GuardSpecialTokens(std::vector<Message>& messages, const std::vector<std::string>& special_tokens,
-                          bool escape) {
+// Roles first (a forged role is refused whatever the policy), then every string that enters the
+// template: refused, or defused with the escape policy.
+Status GuardTemplateInput(ChatRequest& request, const std::vector<std::string>& special_tokens, bool escape) {
+  LFM_RETURN_IF_ERROR(CheckRoles(request.messages));
   if (escape) {
-    EscapeSpecialTokens(messages, special_tokens);
+    EscapeSpecialTokens(request, special_tokens);
     return Status::Ok();
   }
-  Status st = CheckNoSpecialTokens(messages, special_tokens);
-  if (!st.ok())
-    return InvalidArgument(st.message() + " [CLI: --escape-special]");
+  Status st = CheckNoSpecialTokens(request, special_tokens);
+  if (!st.ok()) return InvalidArgument(st.message() + " [CLI: --escape-special]");
   return Status::Ok();
+}
+
+Result<std::string> GuardAndRender(const ChatTemplate& tmpl, const std::vector<std::string>& special_tokens,
+                                   ChatRequest& request, bool escape_special_tokens) {
+  LFM_RETURN_IF_ERROR(GuardTemplateInput(request, special_tokens, escape_special_tokens));
+  ChatRenderOptions ro;
+  ro.tools = request.tools;
+  ro.add_generation_prompt = request.add_generation_prompt;
+  ro.extra_context = request.template_kwargs;
+  return tmpl.Render(request.messages, ro);
 }
 
 // Splits raw model output into content and tool calls (LFM2's <|tool_call_start|>[...]<|tool_call_end|>).
@@ -51,14 +56,10 @@ void FillToolCalls(const std::string& raw, ChatResult* out) {
 }  // namespace
 
 Result<std::string> RenderChatRequest(const ChatTemplate& tmpl, const std::vector<std::string>& special_tokens,
-                                      const std::string& request_json, bool escape_special_tokens) {
-  LFM_ASSIGN_OR_RETURN(ChatRequest request, ParseRequest(request_json));
-  LFM_RETURN_IF_ERROR(GuardSpecialTokens(request.messages, special_tokens, escape_special_tokens));
-  ChatRenderOptions ro;
-  ro.tools = request.tools;
-  ro.add_generation_prompt = request.add_generation_prompt;
-  ro.extra_context = request.template_kwargs;
-  return tmpl.Render(request.messages, ro);
+                                      const std::string& request_json, bool escape_special_tokens,
+                                      const AdmissionLimits& limits) {
+  LFM_ASSIGN_OR_RETURN(ChatRequest request, ParseAndAdmitChatRequest(request_json, limits));
+  return GuardAndRender(tmpl, special_tokens, request, escape_special_tokens);
 }
 
 namespace {
@@ -72,41 +73,52 @@ struct PreparedPrompt {
   bool stopped = false;            // the progress callback stopped image encoding
 };
 
-// request JSON -> guard -> render -> (decode, preprocess, expand images) -> tokenize -> (encode images).
+// Admission steps 1-6 (parse) -> image sizes (7-8) -> guard -> render -> token budget (9) -> decode,
+// preprocess, expand images -> tokenize -> encode images. Nothing is decoded before the budget holds.
 Result<PreparedPrompt> PreparePrompt(const Engine::Impl& m, const std::string& request_json,
                                      const ChatOptions* options, bool tokenize, bool encode_images) {
   if (!m.chat_template)
     return Unsupported(m.info.path + " has no usable chat template: " + m.chat_template_error.message() +
                        " (use `lfm generate` for raw completion)");
-  LFM_ASSIGN_OR_RETURN(ChatRequest request, ParseRequest(request_json));
+  const AdmissionLimits& limits = LimitsFor(m, options);
+  LFM_ASSIGN_OR_RETURN(ChatRequest request, ParseAndAdmitChatRequest(request_json, limits));
   std::vector<std::string> sources;
   for (const auto& msg : request.messages)
     for (auto& url : msg.ImageUrls()) sources.push_back(url);
   if (!sources.empty() && !m.vision)
     return Unsupported(m.info.path + " is a text model (" + m.info.model_type +
                        "); image inputs need an LFM2-VL model");
-  PreparedPrompt out;
-  LFM_ASSIGN_OR_RETURN(out.text, RenderChatRequest(*m.chat_template, m.special_tokens, request_json,
-                                                   options != nullptr && options->escape_special_tokens));
-  std::vector<PreprocessedImage> images;
+  Lfm2VlProcessorConfig config = m.processor;
+  std::vector<ImageHeaderSize> headers;
   if (!sources.empty()) {
-    Lfm2VlProcessorConfig config = m.processor;
     if (options != nullptr && options->image_min_tokens > 0) config.min_image_tokens = options->image_min_tokens;
     if (options != nullptr && options->image_max_tokens > 0) config.max_image_tokens = options->image_max_tokens;
     LFM_RETURN_IF_ERROR(config.Validate());
+    LFM_ASSIGN_OR_RETURN(headers, AdmitImages(sources, limits));
+  }
+  PreparedPrompt out;
+  LFM_ASSIGN_OR_RETURN(out.text, GuardAndRender(*m.chat_template, m.special_tokens, request,
+                                                options != nullptr && options->escape_special_tokens));
+  if (tokenize || !sources.empty()) {
+    out.ids = m.tokenizer.Encode(out.text, /*add_special_tokens=*/false);
+    LFM_RETURN_IF_ERROR(AdmitTokenBudget(out.ids.size(), headers, config, m.info.max_context));
+  }
+  std::vector<PreprocessedImage> images;
+  if (!sources.empty()) {
     PreprocessOptions po;
     po.include_pixels = encode_images;
+    const DecodeOptions decode = DecodeOptionsFor(limits);
     for (size_t i = 0; i < sources.size(); ++i) {
-      auto img = LoadImageSource(sources[i]);
+      auto img = LoadImageSource(sources[i], decode);
       if (!img.ok()) return img.status().WithContext("image " + std::to_string(i));
       auto pre = PreprocessLfm2Vl(*img, config, po);
       if (!pre.ok()) return pre.status().WithContext("image " + std::to_string(i) + " (" + sources[i] + ")");
       images.push_back(std::move(pre).value());
     }
     LFM_ASSIGN_OR_RETURN(out.text, ExpandPromptImages(out.text, images, config));
+    if (tokenize) out.ids = m.tokenizer.Encode(out.text, /*add_special_tokens=*/false);
   }
   out.num_images = images.size();
-  if (tokenize) out.ids = m.tokenizer.Encode(out.text, /*add_special_tokens=*/false);
   if (encode_images && !images.empty()) {
     ScopedThreadLimit thread_limit(m.threads);
     const ProgressCallback none;
@@ -125,7 +137,7 @@ Result<std::string> Engine::RenderChat(const std::string& request_json, bool exp
     if (!m.chat_template)
       return Unsupported(m.info.path + " has no usable chat template: " + m.chat_template_error.message());
     return RenderChatRequest(*m.chat_template, m.special_tokens, request_json,
-                             options != nullptr && options->escape_special_tokens);
+                             options != nullptr && options->escape_special_tokens, LimitsFor(m, options));
   }
   LFM_ASSIGN_OR_RETURN(PreparedPrompt p, PreparePrompt(*impl_, request_json, options, false, false));
   return p.text;
@@ -166,6 +178,7 @@ struct Conversation::Impl {
   std::string session_text;      // the text the session's tokens spell (special tokens included)
   int reprefills = 0;
   int turns = 0;
+  AdmissionLimits admission;  // the engine's, for SetToolsJson
 };
 
 Conversation::Conversation(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -186,6 +199,8 @@ Status Conversation::SetSystemPrompt(std::string system_prompt) {
 
 Status Conversation::SetToolsJson(const std::string& tools_json) {
   LFM_RETURN_IF_ERROR(CheckUtf8(tools_json, "tools"));
+  // Size and depth before parsing; the full limits apply again to every request Send() builds.
+  LFM_RETURN_IF_ERROR(AdmitRequestText(tools_json, impl_->admission));
   try {
     auto t = nlohmann::ordered_json::parse(tools_json);
     if (!t.is_array()) return InvalidArgument("tools must be a JSON array");
@@ -199,6 +214,7 @@ Status Conversation::SetToolsJson(const std::string& tools_json) {
 std::unique_ptr<Conversation> Engine::NewConversation() {
   auto impl = std::make_unique<Conversation::Impl>();
   impl->engine = this;
+  impl->admission = impl_->admission;
   impl->session = NewSession();
   return std::unique_ptr<Conversation>(new Conversation(std::move(impl)));
 }

@@ -113,6 +113,7 @@ Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const
   }
   mo.max_context = options.max_context;
   mo.ubatch = options.ubatch;
+  impl->admission = options.admission;
   LFM_ASSIGN_OR_RETURN(Lfm2Config text_config, LoadLfm2Config(model_dir + "/config.json"));
   if (text_config.is_vl) {
     // One mapping of the weights serves the text decoder and the vision tower.

@@ -33,6 +33,8 @@ struct Engine::Impl {
   Status chat_template_error;  // why chat_template is absent
   // Special-token strings user text may not contain (tokenizer.json and tokenizer_config.json).
   std::vector<std::string> special_tokens;
+  // Request limits of this engine (LoadOptions::admission); ChatOptions::admission overrides them.
+  AdmissionLimits admission;
 
   // LFM2-VL only: the vision tower + projector, the image processor settings, and the id of the
   // image placeholder token whose embedding rows the image features replace.
@@ -50,9 +52,11 @@ struct Engine::Impl {
 
 SamplingParams SamplingParamsFromGeneration(const GenerationConfig& g);
 
-// Parses a chat request (JSON), applies the special-token guard and renders it; needs only the
-// template, so `lfm render` can use it on a directory without weights.
+// Parses a chat request (JSON) under the admission limits (steps 1-6 of lfm/admission.h), checks
+// the roles, applies the special-token guard to every string that enters the template and renders
+// it; needs only the template, so `lfm render` can use it on a directory without weights.
 Result<std::string> RenderChatRequest(const ChatTemplate& tmpl, const std::vector<std::string>& special_tokens,
-                                      const std::string& request_json, bool escape_special_tokens);
+                                      const std::string& request_json, bool escape_special_tokens,
+                                      const AdmissionLimits& limits = {});
 
 }  // namespace lfm

@@ -36,14 +36,14 @@ Result<std::string> DecodeBase64(std::string_view text) {
   return out;
 }
 
-Result<RgbImage> LoadImageSource(const std::string& source) {
+Result<RgbImage> LoadImageSource(const std::string& source, const DecodeOptions& options) {
   if (source.empty()) return InvalidArgument("image part without a path, file:// URL or data: URI");
   if (source.rfind("data:", 0) == 0) {
     size_t comma = source.find(',');
     if (comma == std::string::npos || source.substr(0, comma).find(";base64") == std::string::npos)
       return InvalidArgument("image data URI must be of the form data:image/...;base64,... ");
     LFM_ASSIGN_OR_RETURN(std::string bytes, DecodeBase64(std::string_view(source).substr(comma + 1)));
-    auto img = DecodeImage(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    auto img = DecodeImage(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), options);
     if (!img.ok()) return img.status().WithContext("image data URI");
     return img;
   }
@@ -51,7 +51,7 @@ Result<RgbImage> LoadImageSource(const std::string& source) {
     return Unsupported("image URL '" + source + "': lfm.cpp does not fetch from the network; download it and " +
                        "pass the file path (or a data: URI)");
   std::string path = source.rfind("file://", 0) == 0 ? source.substr(7) : source;
-  auto img = DecodeImageFile(path);
+  auto img = DecodeImageFile(path, options);
   if (!img.ok()) return img.status().WithContext(path);
   return img;
 }

@@ -14,7 +14,7 @@ namespace lfm {
 
 // Decodes "path", "file:///path" or "data:image/...;base64,...". http(s) URLs are refused: lfm.cpp
 // never fetches from the network.
-Result<RgbImage> LoadImageSource(const std::string& source);
+Result<RgbImage> LoadImageSource(const std::string& source, const DecodeOptions& options = {});
 
 // Standard base64 (RFC 4648; whitespace ignored, padding optional).
 Result<std::string> DecodeBase64(std::string_view text);

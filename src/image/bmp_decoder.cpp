@@ -41,6 +41,7 @@ Result<DecodedImage> DecodeBmp(const uint8_t* data, size_t size, const DecodeOpt
   const bool top_down = height < 0;
   if (top_down) height = -height;
   LFM_RETURN_IF_ERROR(CheckDimensions("BMP", width, height, options));
+  if (options.header_only) return HeaderOnly(width, height);
   if (compression == 3 && bpp == 32) {
     // BI_BITFIELDS: accept the usual BGRX layout only.
     const size_t masks_at = dib_size >= 52 ? 14 + 40 : 14 + dib_size;

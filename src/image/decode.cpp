@@ -58,6 +58,13 @@ Status CheckDimensions(const char* format, int64_t width, int64_t height, const 
   return Status::Ok();
 }
 
+DecodedImage HeaderOnly(int64_t width, int64_t height) {
+  DecodedImage out;
+  out.image.width = static_cast<int>(width);
+  out.image.height = static_cast<int>(height);
+  return out;
+}
+
 }  // namespace image_internal
 
 Result<RgbImage> DecodeImage(const uint8_t* data, size_t size, const DecodeOptions& options) {
@@ -86,12 +93,19 @@ Result<RgbImage> DecodeImage(const uint8_t* data, size_t size, const DecodeOptio
   }
   if (!decoded.ok()) return decoded.status();
   DecodedImage& d = decoded.value();
+  if (options.header_only) return std::move(d.image);
   if (options.apply_exif && !d.exif.empty()) {
     // Malformed EXIF is not fatal: PIL decodes such files and leaves them unrotated.
     Result<int> orientation = ParseExifOrientation(d.exif.data(), d.exif.size());
     if (orientation.ok() && *orientation != 1) return ApplyExifOrientation(d.image, *orientation);
   }
   return std::move(d.image);
+}
+
+Result<ImageHeaderSize> ReadImageHeader(const uint8_t* data, size_t size, DecodeOptions options) {
+  options.header_only = true;
+  LFM_ASSIGN_OR_RETURN(RgbImage header, DecodeImage(data, size, options));
+  return ImageHeaderSize{header.width, header.height};
 }
 
 Result<RgbImage> DecodeImageFile(const std::string& path, const DecodeOptions& options) {

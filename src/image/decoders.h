@@ -16,6 +16,8 @@ struct DecodedImage {
 
 // Refuses 0-sized and over-limit images; `format` names the decoder in the message.
 Status CheckDimensions(const char* format, int64_t width, int64_t height, const DecodeOptions& options);
+// What a decoder returns in header_only mode: the size, no pixels.
+DecodedImage HeaderOnly(int64_t width, int64_t height);
 
 Result<DecodedImage> DecodeJpeg(const uint8_t* data, size_t size, const DecodeOptions& options);
 Result<DecodedImage> DecodePng(const uint8_t* data, size_t size, const DecodeOptions& options);

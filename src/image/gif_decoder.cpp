@@ -51,6 +51,7 @@ Result<DecodedImage> DecodeGif(const uint8_t* data, size_t size, const DecodeOpt
   if (!gif) return InvalidArgument("GIF: bad header: " + GifError(err));
   const int sw = gif->SWidth, sh = gif->SHeight;
   LFM_RETURN_IF_ERROR(CheckDimensions("GIF", sw, sh, options));
+  if (options.header_only) return HeaderOnly(sw, sh);
   GifRecordType type;
   int transparent = -1;
   do {

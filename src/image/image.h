@@ -26,6 +26,9 @@ struct DecodeOptions {
   bool apply_exif = true;
   int64_t max_pixels = 64LL << 20;  // width * height, checked against the header
   size_t max_bytes = 256u << 20;    // encoded size
+  // Stop after the header: width and height are checked and returned, rgb stays empty. Admission
+  // control reads every image's declared size this way before any image is decoded.
+  bool header_only = false;
 };
 
 // 8-bit RGB, row-major, rgb.size() == width * height * 3.
@@ -43,5 +46,13 @@ struct RgbImage {
 // to 255 (PIL's I;16 -> RGB conversion). CMYK JPEGs are converted as Pillow does ((255-k)(255-c)/255).
 Result<RgbImage> DecodeImage(const uint8_t* data, size_t size, const DecodeOptions& options = {});
 Result<RgbImage> DecodeImageFile(const std::string& path, const DecodeOptions& options = {});
+
+// The size the header declares (before EXIF orientation), checked against options.max_pixels,
+// without allocating or decoding pixels: DecodeImage with header_only set.
+struct ImageHeaderSize {
+  int width = 0;
+  int height = 0;
+};
+Result<ImageHeaderSize> ReadImageHeader(const uint8_t* data, size_t size, DecodeOptions options = {});
 
 }  // namespace lfm

@@ -69,9 +69,11 @@ Result<DecodedImage> DecodeJpeg(const uint8_t* data, size_t size, const DecodeOp
   jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);
   jpeg_read_header(&cinfo, TRUE);
   status = CheckDimensions("JPEG", cinfo.image_width, cinfo.image_height, options);
-  if (!status.ok()) {
+  if (!status.ok() || options.header_only) {
+    const int64_t width = cinfo.image_width, height = cinfo.image_height;
     jpeg_destroy_decompress(&cinfo);
-    return status;
+    if (!status.ok()) return status;
+    return HeaderOnly(width, height);
   }
   // Only the first APP1 that starts with "Exif\0\0" counts (PIL does the same).
   for (jpeg_saved_marker_ptr m = cinfo.marker_list; m != nullptr; m = m->next) {

@@ -70,6 +70,7 @@ Result<DecodedImage> DecodePng(const uint8_t* data, size_t size, const DecodeOpt
   {
     Status st = CheckDimensions("PNG", width, height, options);
     if (!st.ok()) return st;
+    if (options.header_only) return HeaderOnly(width, height);
   }
   // PIL opens 16-bit greyscale as mode "I;16" and clips it to 0..255 in convert("RGB"); every
   // other 16-bit mode keeps the high byte.

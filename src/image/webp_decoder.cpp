@@ -47,6 +47,7 @@ Result<DecodedImage> DecodeWebp(const uint8_t* data, size_t size, const DecodeOp
   VP8StatusCode code = WebPGetFeatures(data, size, &features);
   if (code != VP8_STATUS_OK) return InvalidArgument(std::string("WebP: bad header: ") + VP8StatusName(code));
   LFM_RETURN_IF_ERROR(CheckDimensions("WebP", features.width, features.height, options));
+  if (options.header_only) return HeaderOnly(features.width, features.height);
   if (features.has_animation) return Unsupported("WebP: animated WebP is not supported");
   DecodedImage out;
   out.image.width = features.width;

@@ -1,11 +1,16 @@
 // Special-token safety for chat prompts. The rendered prompt is tokenized with special tokens
-// parsed, so a user (or a tool result) writing "<|im_end|>" or "<image>" could close its turn,
-// forge an assistant turn, or add image placeholders. Text that comes from messages is therefore
-// checked before rendering; special tokens the template itself writes are unaffected.
+// parsed, so any request text that reaches the template carrying "<|im_end|>" or "<image>" could
+// close a turn, forge an assistant or system turn, or add image placeholders. That holds for every
+// channel, not only what users type: system text, assistant history (content, reasoning, tool-call
+// ids, names and arguments), extra message fields, tool definitions (names, descriptions and every
+// string or key nested in parameter schemas) and template kwargs all end up in the prompt. Every
+// such string is therefore checked before rendering; special tokens the template itself writes are
+// unaffected. Role names are not free text at all: they must be one of the template's roles.
 //
 // Two policies:
-//  * reject (default): an InvalidArgument status naming the token, the message index and role, the
-//    field and the byte offset.
+//  * reject (default): an InvalidArgument status naming the JSON path of the string
+//    (messages[2].content[1].text, tools[0].function.parameters.properties.x.description), the
+//    token and the byte offset.
 //  * escape: each occurrence is broken by inserting U+200B ZERO WIDTH SPACE after its first code
 //    point ("<|im_end|>" -> "<\u200B|im_end|>"). The text keeps its meaning for the model and reads
 //    the same to a person, but can no longer match the special token, so it is tokenized as plain
@@ -33,17 +38,20 @@ struct SpecialTokenMatch {
 // The earliest (then longest) occurrence of any token of `special_tokens` in `text`.
 std::optional<SpecialTokenMatch> FindSpecialToken(std::string_view text, const std::vector<std::string>& special_tokens);
 
-// Roles whose text is checked by default: what end users and tools write.
-const std::vector<std::string>& DefaultGuardedRoles();
+// The roles LFM2 / LFM2-VL chat templates render: system, user, assistant, tool.
+const std::vector<std::string>& Lfm2ChatRoles();
+// Refuses a message whose role is not in `known_roles`, naming messages[i].role. A role is written
+// verbatim after <|im_start|>, so an unknown one is either a mistake or a forged turn header.
+Status CheckRoles(const std::vector<Message>& messages, const std::vector<std::string>& known_roles = Lfm2ChatRoles());
 
-// Checks the text of messages in `roles` (content text, text parts, tool-call names and argument
-// strings, and string fields such as "name"). Empty strings in special_tokens are ignored.
-Status CheckNoSpecialTokens(const std::vector<Message>& messages, const std::vector<std::string>& special_tokens,
-                            const std::vector<std::string>& roles = DefaultGuardedRoles());
+// Checks every string of the request that enters the template (see the top of this file), keys of
+// free-form objects included. Empty strings in special_tokens are ignored.
+Status CheckNoSpecialTokens(const ChatRequest& request, const std::vector<std::string>& special_tokens);
+Status CheckNoSpecialTokens(const std::vector<Message>& messages, const std::vector<std::string>& special_tokens);
 
-// Rewrites every occurrence in the text of messages in `roles` as described above.
-void EscapeSpecialTokens(std::vector<Message>& messages, const std::vector<std::string>& special_tokens,
-                         const std::vector<std::string>& roles = DefaultGuardedRoles());
+// Rewrites every occurrence in the same strings (and keys) as described above.
+void EscapeSpecialTokens(ChatRequest& request, const std::vector<std::string>& special_tokens);
+void EscapeSpecialTokens(std::vector<Message>& messages, const std::vector<std::string>& special_tokens);
 std::string EscapeSpecialTokensInText(std::string_view text, const std::vector<std::string>& special_tokens);
 
 }  // namespace lfm
