@@ -30,7 +30,7 @@ namespace lfm {
 
 struct AdmissionLimits {
   size_t max_request_bytes = size_t{64} << 20;  // 64 MiB: room for a few data: URI images
-  int max_json_depth = 64;                      // a tool schema nested ~30 levels deep still fits
+  size_t max_json_depth = 128;                  // real requests and tool schemas nest < 20
   size_t max_messages = 4096;
   size_t max_content_parts = 256;               // per message
   size_t max_text_bytes = size_t{8} << 20;      // 8 MiB of text: far past any LFM2 context

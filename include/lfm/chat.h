@@ -21,8 +21,10 @@ namespace lfm {
 
 struct ChatOptions {
   GenerateOptions generate;
-  // User and tool text containing a special-token string ("<|im_end|>", "<image>", ...) is refused
-  // by default; with escape_special_tokens it is defused with a zero-width space instead.
+  // Request text containing a special-token string ("<|im_end|>", "<image>", ...) is refused by
+  // default: any message's text (every role), tool-call ids, names and arguments, tool definitions
+  // (every nested string and key) and template kwargs. With escape_special_tokens it is defused
+  // with a zero-width space instead. Roles must be system, user, assistant or tool either way.
   bool escape_special_tokens = false;
   // Image-token budget overrides (0 = the processor config's min/max_image_tokens).
   int image_min_tokens = 0;

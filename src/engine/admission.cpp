@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "base/json_input.h"
 #include "base/mapped_file.h"
 #include "base/utf8.h"
 #include "engine/image_input.h"
@@ -47,38 +48,15 @@ uint64_t TextBytes(const ChatRequest& r) {
 
 }  // namespace
 
-int JsonNestingDepth(std::string_view json, int limit) {
-  int depth = 0, deepest = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < json.size(); ++i) {
-    const char c = json[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;  // the escaped character cannot end the string
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-      if (deepest > limit) return limit + 1;
-    } else if (c == ']' || c == '}') {
-      --depth;  // unbalanced input is the parser's to report
-    }
-  }
-  return deepest;
-}
-
 Status AdmitRequestText(std::string_view request_json, const AdmissionLimits& limits) {
   if (request_json.size() > limits.max_request_bytes)
     return OverLimit("chat request", request_json.size(), limits.max_request_bytes, "bytes", "max_request_bytes",
                      "--max-request-bytes");
-  const int depth = JsonNestingDepth(request_json, limits.max_json_depth);
-  if (depth > limits.max_json_depth)
-    return ResourceExhausted("chat request: JSON nested deeper than the limit of " +
-                             std::to_string(limits.max_json_depth) +
-                             " levels of arrays/objects (AdmissionLimits::max_json_depth; lfm: --max-json-depth N)");
+  // A linear scan, before nlohmann builds (and later recursively walks) a tree that deep.
+  Status depth = CheckJsonDepth(request_json, "chat request", limits.max_json_depth);
+  if (!depth.ok())
+    return ResourceExhausted(depth.message() + " (AdmissionLimits::max_json_depth; " +
+                             "lfm: --max-json-depth N)");
   return Status::Ok();
 }
 
@@ -120,12 +98,7 @@ Status AdmitRequestContent(const ChatRequest& request, const AdmissionLimits& li
 Result<ChatRequest> ParseAndAdmitChatRequest(const std::string& request_json, const AdmissionLimits& limits) {
   LFM_RETURN_IF_ERROR(AdmitRequestText(request_json, limits));
   LFM_RETURN_IF_ERROR(CheckUtf8(request_json, "chat request"));
-  Json j;
-  try {
-    j = Json::parse(request_json);
-  } catch (const nlohmann::json::exception& e) {
-    return InvalidArgument(std::string("chat request is not valid JSON: ") + e.what());
-  }
+  LFM_ASSIGN_OR_RETURN(Json j, ParseOrderedJson(request_json, "chat request", limits.max_json_depth));
   LFM_RETURN_IF_ERROR(AdmitRequestTree(j, limits));
   LFM_ASSIGN_OR_RETURN(ChatRequest request, ParseChatRequestJson(j));
   LFM_RETURN_IF_ERROR(AdmitRequestContent(request, limits));
@@ -224,7 +197,7 @@ Status AdmitTokenBudget(size_t text_tokens, const std::vector<ImageHeaderSize>& 
 std::vector<AdmissionLimitInfo> ListAdmissionLimits(const AdmissionLimits& l) {
   return {
       {"max_request_bytes", l.max_request_bytes, "bytes of request JSON (data: URI images included)"},
-      {"max_json_depth", static_cast<uint64_t>(l.max_json_depth), "levels of JSON array/object nesting"},
+      {"max_json_depth", l.max_json_depth, "levels of JSON array/object nesting"},
       {"max_messages", l.max_messages, "messages per request"},
       {"max_content_parts", l.max_content_parts, "content parts per message"},
       {"max_text_bytes", l.max_text_bytes, "bytes of text entering the chat template (messages, tools)"},

@@ -18,7 +18,8 @@
 
 namespace lfm {
 
-// Steps 1-2 on the raw text: request bytes, then JSON nesting depth (a pre-scan: no tree is built).
+// Steps 1-2 on the raw text: request bytes, then JSON nesting depth (base/json_input's linear
+// pre-scan: no tree is built).
 Status AdmitRequestText(std::string_view request_json, const AdmissionLimits& limits);
 // Steps 3-4 on the parsed tree, before it becomes Messages: messages, content parts per message.
 Status AdmitRequestTree(const nlohmann::ordered_json& request, const AdmissionLimits& limits);
@@ -45,9 +46,5 @@ Status AdmitTokenBudget(size_t text_tokens, const std::vector<ImageHeaderSize>& 
 
 // Decoder limits matching the admission limits (so the full decode agrees with the header check).
 DecodeOptions DecodeOptionsFor(const AdmissionLimits& limits);
-
-// The deepest nesting of arrays and objects in JSON text, found by a byte scan that stops once
-// `limit` is passed (then returns limit + 1). Strings (with escapes) are skipped.
-int JsonNestingDepth(std::string_view json, int limit);
 
 }  // namespace lfm

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_input.h"
 #include "base/utf8.h"
 #include "base/thread_pool.h"
 #include "engine/admission.h"
@@ -201,13 +202,9 @@ Status Conversation::SetToolsJson(const std::string& tools_json) {
   LFM_RETURN_IF_ERROR(CheckUtf8(tools_json, "tools"));
   // Size and depth before parsing; the full limits apply again to every request Send() builds.
   LFM_RETURN_IF_ERROR(AdmitRequestText(tools_json, impl_->admission));
-  try {
-    auto t = nlohmann::ordered_json::parse(tools_json);
-    if (!t.is_array()) return InvalidArgument("tools must be a JSON array");
-    impl_->tools = std::move(t);
-  } catch (const nlohmann::json::parse_error& e) {
-    return InvalidArgument(std::string("tools are not valid JSON: ") + e.what());
-  }
+  LFM_ASSIGN_OR_RETURN(auto t, ParseOrderedJson(tools_json, "tools", impl_->admission.max_json_depth));
+  if (!t.is_array()) return InvalidArgument("tools must be a JSON array");
+  impl_->tools = std::move(t);
   return Status::Ok();
 }
 

@@ -1,5 +1,7 @@
 #include "chat_request.h"
 
+#include <sys/stat.h>
+
 #include <nlohmann/json.hpp>
 
 #include "base/mapped_file.h"
@@ -16,10 +18,27 @@ void ChatRequestOptions::Add(CLI::App* sub) {
   sub->add_option("--tools", tools_file, "JSON file with a tools array (OpenAI function-tool shape)");
   sub->add_option("--image", images, "Image file attached to the user message (VL models); repeatable");
   sub->add_flag("--escape-special", escape_special,
-                "Defuse special-token strings in user text (zero-width space) instead of refusing the request");
+                "Defuse special-token strings in request text (any role, tool calls, tool definitions) with a "
+                "zero-width space instead of refusing the request");
 }
 
-Result<std::string> ChatRequestOptions::Build() const {
+namespace {
+
+// The request-size limit, checked on the file's size (stat) before a byte is read.
+Status CheckRequestFileSize(const std::string& path, const AdmissionLimits& limits) {
+  struct stat st {};
+  if (path.empty() || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return Status::Ok();  // the reader says why
+  if (static_cast<uint64_t>(st.st_size) <= limits.max_request_bytes) return Status::Ok();
+  return ResourceExhausted(path + ": " + std::to_string(st.st_size) + " bytes, over the request limit of " +
+                           std::to_string(limits.max_request_bytes) +
+                           " bytes (AdmissionLimits::max_request_bytes; lfm: --max-request-bytes N)");
+}
+
+}  // namespace
+
+Result<std::string> ChatRequestOptions::Build(const AdmissionLimits& limits) const {
+  LFM_RETURN_IF_ERROR(CheckRequestFileSize(messages_file, limits));
+  LFM_RETURN_IF_ERROR(CheckRequestFileSize(tools_file, limits));
   // Text must be UTF-8; refused here with the flag's or file's name rather than deep inside the engine.
   LFM_RETURN_IF_ERROR(CheckUtf8(prompt, "--prompt"));
   LFM_RETURN_IF_ERROR(CheckUtf8(system, "--system"));

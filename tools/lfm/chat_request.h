@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "lfm/admission.h"
 #include "lfm/status.h"
 
 namespace lfm::cli {
@@ -17,7 +18,8 @@ struct ChatRequestOptions {
   void Add(CLI::App* sub);
   // The request JSON text. --messages FILE holds a JSON array of messages or an object
   // {"messages": [...], "tools": [...], "add_generation_prompt": true}; -p appends a user turn.
-  Result<std::string> Build() const;
+  // Files larger than limits.max_request_bytes are refused by their size, before they are read.
+  Result<std::string> Build(const AdmissionLimits& limits = {}) const;
 };
 
 }  // namespace lfm::cli

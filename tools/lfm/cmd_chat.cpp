@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "admission_options.h"
 #include "base/mapped_file.h"
 #include "base/utf8.h"
 #include "chat_output.h"
@@ -21,6 +22,7 @@ void RegisterChat(CLI::App& app, Runners& runners) {
   struct Opts {
     ModelOptions model;
     SamplingOptions sampling;
+    AdmissionOptions admission;
     std::string system, tools_file;
     bool json = false, escape_special = false;
   };
@@ -32,6 +34,7 @@ void RegisterChat(CLI::App& app, Runners& runners) {
       "Reads lines from stdin, so it can be scripted: printf 'Hi\\nMore\\n' | lfm chat -m DIR --json");
   o->model.Add(sub);
   o->sampling.Add(sub);
+  o->admission.Add(sub);
   sub->add_option("--system", o->system, "System prompt");
   sub->add_option("--tools", o->tools_file, "JSON file with a tools array (OpenAI function-tool shape)");
   sub->add_flag("--escape-special", o->escape_special,
@@ -46,6 +49,7 @@ void RegisterChat(CLI::App& app, Runners& runners) {
     ChatOptions co;
     co.generate = o->sampling.Resolve(*engine);
     co.escape_special_tokens = o->escape_special;
+    co.admission = o->admission.limits;
     std::string tools_json;
     if (!o->tools_file.empty()) {
       auto t = ReadFileToString(o->tools_file);
@@ -72,6 +76,23 @@ void RegisterChat(CLI::App& app, Runners& runners) {
     };
     auto conv = start();
     if (!conv) return 2;
+    // The system prompt and tools are part of every turn: check them (limits, special tokens) once,
+    // up front, instead of refusing every message the user types.
+    {
+      nlohmann::ordered_json probe = {{"messages", nlohmann::ordered_json::array()}};
+      if (!o->system.empty())
+        probe["messages"].push_back(nlohmann::ordered_json::object({{"role", "system"}, {"content", o->system}}));
+      probe["messages"].push_back(nlohmann::ordered_json::object({{"role", "user"}, {"content", ""}}));
+      if (!tools_json.empty()) {
+        auto tools = nlohmann::ordered_json::parse(tools_json, nullptr, /*allow_exceptions=*/false);
+        if (!tools.is_discarded()) probe["tools"] = std::move(tools);
+      }
+      auto rendered = engine->RenderChat(probe.dump(), /*expand_images=*/false, &co);
+      if (!rendered.ok()) {
+        std::fprintf(stderr, "lfm chat: --system/--tools: %s\n", rendered.status().ToString().c_str());
+        return 2;
+      }
+    }
     const bool interactive = isatty(STDIN_FILENO) && !o->json;
     if (interactive) std::fprintf(stderr, "lfm chat: type a message (/reset, /stats, /exit)\n");
     std::string line;

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "admission_options.h"
 #include "base/mapped_file.h"
 #include "chat_request.h"
 #include "commands.h"
@@ -17,6 +18,7 @@ void RegisterRender(CLI::App& app, Runners& runners) {
   struct Opts {
     std::string model_dir;
     ChatRequestOptions request;
+    AdmissionOptions admission;
     bool json = false;
   };
   auto o = std::make_shared<Opts>();
@@ -27,9 +29,10 @@ void RegisterRender(CLI::App& app, Runners& runners) {
       "Example: lfm render -m models/LFM2.5-VL-450M --messages chat.json --json");
   sub->add_option("-m,--model", o->model_dir, "Model directory")->required();
   o->request.Add(sub);
+  o->admission.Add(sub);
   sub->add_flag("--json", o->json, "Print {\"prompt\": ..., \"ids\": [...]} (ids need tokenizer.json)");
   runners.emplace_back(sub, [o]() {
-    auto request = o->request.Build();
+    auto request = o->request.Build(o->admission.limits);
     if (!request.ok()) {
       std::fprintf(stderr, "lfm render: %s\n", request.status().message().c_str());
       return 2;
@@ -52,7 +55,7 @@ void RegisterRender(CLI::App& app, Runners& runners) {
       for (const auto& s : tok->SpecialTokenStrings())
         if (std::find(special.begin(), special.end(), s) == special.end()) special.push_back(s);
     }
-    auto prompt = RenderChatRequest(*tmpl, special, *request, o->request.escape_special);
+    auto prompt = RenderChatRequest(*tmpl, special, *request, o->request.escape_special, o->admission.limits);
     if (!prompt.ok()) {
       std::fprintf(stderr, "lfm render: %s\n", prompt.status().ToString().c_str());
       return 1;

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <string>
 
+#include "admission_options.h"
 #include "chat_output.h"
 #include "chat_request.h"
 #include "commands.h"
@@ -21,6 +22,7 @@ void RegisterRun(CLI::App& app, Runners& runners) {
     SamplingOptions sampling;
     ConstraintOptions constraint;
     ChatRequestOptions request;
+    AdmissionOptions admission;
     bool json = false;
     std::string task;
     int image_min_tokens = 0, image_max_tokens = 0;
@@ -37,6 +39,7 @@ void RegisterRun(CLI::App& app, Runners& runners) {
   o->request.Add(sub);
   o->sampling.Add(sub);
   o->constraint.Add(sub);
+  o->admission.Add(sub);
   sub->add_option("--task", o->task,
                   "Built-in task: image-analysis (needs --image; -p adds a hint). Prints the parsed result "
                   "{caption, objects, visible_text, tags}, produced under its JSON Schema")
@@ -59,7 +62,7 @@ void RegisterRun(CLI::App& app, Runners& runners) {
         return 2;
       }
     }
-    auto request = o->request.Build();
+    auto request = o->request.Build(o->admission.limits);
     if (!request.ok()) {
       std::fprintf(stderr, "lfm run: %s\n", request.status().message().c_str());
       return 2;
@@ -72,6 +75,7 @@ void RegisterRun(CLI::App& app, Runners& runners) {
     co.escape_special_tokens = o->request.escape_special;
     co.image_min_tokens = o->image_min_tokens;
     co.image_max_tokens = o->image_max_tokens;
+    co.admission = o->admission.limits;
     if (!o->task.empty()) {
       ImageAnalysisTask task(o->request.images, o->request.prompt);
       if (!o->sampling.max_tokens_set) co.generate.max_tokens = 1024;  // the schema's worst case fits
