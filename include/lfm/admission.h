@@ -26,6 +26,8 @@
 #include <string>
 #include <vector>
 
+#include "lfm/status.h"
+
 namespace lfm {
 
 struct AdmissionLimits {
@@ -47,5 +49,10 @@ struct AdmissionLimitInfo {
   std::string description;
 };
 std::vector<AdmissionLimitInfo> ListAdmissionLimits(const AdmissionLimits& limits);
+
+// Checks 1-8 on a chat request without an engine (they need no model): a caller can refuse a
+// request before loading a model or queueing it. Engine::Chat runs the same checks, and then the
+// token budget, itself.
+Status CheckChatRequest(const std::string& request_json, const AdmissionLimits& limits = {});
 
 }  // namespace lfm

@@ -194,6 +194,14 @@ Status AdmitTokenBudget(size_t text_tokens, const std::vector<ImageHeaderSize>& 
   return Status::Ok();
 }
 
+Status CheckChatRequest(const std::string& request_json, const AdmissionLimits& limits) {
+  LFM_ASSIGN_OR_RETURN(ChatRequest request, ParseAndAdmitChatRequest(request_json, limits));
+  std::vector<std::string> sources;
+  for (const auto& m : request.messages)
+    for (auto& url : m.ImageUrls()) sources.push_back(std::move(url));
+  return AdmitImages(sources, limits).status();
+}
+
 std::vector<AdmissionLimitInfo> ListAdmissionLimits(const AdmissionLimits& l) {
   return {
       {"max_request_bytes", l.max_request_bytes, "bytes of request JSON (data: URI images included)"},

@@ -67,6 +67,11 @@ void RegisterRun(CLI::App& app, Runners& runners) {
       std::fprintf(stderr, "lfm run: %s\n", request.status().message().c_str());
       return 2;
     }
+    // The request limits need no model: refuse an oversized request before loading one.
+    if (Status st = CheckChatRequest(*request, o->admission.limits); !st.ok()) {
+      std::fprintf(stderr, "lfm run: %s\n", st.ToString().c_str());
+      return 2;
+    }
     auto engine = o->model.Load();
     if (!engine) return 1;
     ChatOptions co;
