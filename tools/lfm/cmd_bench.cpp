@@ -53,8 +53,11 @@ void RegisterBench(CLI::App& app, Runners& runners) {
   CLI::App* sub = app.add_subcommand(
       "bench",
       "Measure prefill and decode speed (median of --reps runs), decode bandwidth and peak RSS.\n"
-      "With --shape, a random model of that shape is written first to DIR if DIR has none, e.g.\n"
-      "  lfm bench -m /tmp/lfm2-350m --shape lfm2-350m -p 512 -n 64");
+      "With --shape, a random model of that shape is written first to the -m directory if it has none.");
+  SetExamples(sub, {
+      R"ex(lfm bench -m /tmp/tiny --shape tiny -p 64 -n 16)ex",
+      R"ex(lfm bench -m /tmp/lfm2-350m --shape lfm2-350m -p 512 -n 64)ex",
+  });
   o->model.Add(sub);
   sub->add_option("--shape", o->shape, "Write a random model of this shape to -m DIR first if it has no weights");
   sub->add_option("-p,--prompt-tokens", o->prompt_tokens, "Prompt length for the prefill measurement")

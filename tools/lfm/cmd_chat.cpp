@@ -31,7 +31,11 @@ void RegisterChat(CLI::App& app, Runners& runners) {
       "chat",
       "Interactive chat: type a message, get the reply; the conversation's decoder cache is kept, so\n"
       "earlier turns are never re-run. Commands: /reset (new conversation), /stats, /exit (or Ctrl-D).\n"
-      "Reads lines from stdin, so it can be scripted: printf 'Hi\\nMore\\n' | lfm chat -m DIR --json");
+      "Reads lines from stdin, so it can be scripted (one line, one turn).");
+  SetExamples(sub, {
+      R"ex(lfm chat -m models/LFM2-350M --system "You are concise.")ex",
+      R"ex(printf 'Hi\nMore\n' | lfm chat -m models/LFM2-350M --json)ex",
+  });
   o->model.Add(sub);
   o->sampling.Add(sub);
   o->admission.Add(sub);

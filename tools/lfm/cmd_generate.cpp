@@ -22,8 +22,12 @@ void RegisterGenerate(CLI::App& app, std::vector<std::pair<CLI::App*, CommandRun
   CLI::App* sub = app.add_subcommand(
       "generate",
       "Raw text completion: the prompt is tokenized as is (BOS added by the tokenizer, no chat template)\n"
-      "and the continuation streams to stdout; timings go to stderr.\n"
-      "Example: lfm generate -m models/tiny -p \"Hello world\" -n 32 --temp 0.7 --seed 1");
+      "and the continuation streams to stdout; timings go to stderr.");
+  SetExamples(sub, {
+      R"ex(lfm generate -m models/LFM2-350M -p "The capital of France is" -n 32)ex",
+      R"ex(lfm generate -m models/LFM2-350M -p "Hello world" -n 32 --temp 0.7 --seed 1 --stop ".")ex",
+      R"ex(lfm generate -m models/LFM2-350M -f prompt.txt --grammar answer.lark --json)ex",
+  });
   o->model.Add(sub);
   auto* p = sub->add_option("-p,--prompt", o->prompt, "Prompt text");
   auto* f = sub->add_option("-f,--file", o->prompt_file, "Read the prompt from a file");

@@ -20,6 +20,10 @@ void RegisterMakeTestModel(CLI::App& app, std::vector<std::pair<CLI::App*, Comma
       "make-test-model",
       "Write a random-weight model directory with the real file layout and tensor shapes.\n"
       "Its output is meaningless text: it exists to test and benchmark the engine without real weights.");
+  SetExamples(sub, {
+      R"ex(lfm make-test-model --shape tiny --out /tmp/tiny)ex",
+      R"ex(lfm make-test-model --shape tiny-vl --out /tmp/tiny-vl)ex",
+  });
   sub->add_option("--shape", opts->shape, "Model shape: " + shapes)->capture_default_str();
   sub->add_option("--out", opts->out, "Output directory (created if missing)")->required();
   sub->add_option("--dtype", opts->dtype, "Weight dtype: f32, bf16, or auto (f32 for tiny shapes, bf16 otherwise)")

@@ -22,8 +22,10 @@ void RegisterPreprocess(CLI::App& app, Runners& runners) {
       "preprocess",
       "Run LFM2-VL image preprocessing (HF Lfm2VlImageProcessor semantics) and print the tile grid,\n"
       "crop shapes, image-token counts and the prompt expansion of each image. Reads only the model's\n"
-      "processor configs, not its weights.\n"
-      "Example: lfm preprocess -m models/LFM2.5-VL-450M --image photo.jpg --json");
+      "processor configs, not its weights.");
+  SetExamples(sub, {
+      R"ex(lfm preprocess -m models/LFM2.5-VL-450M --image photo.jpg --json)ex",
+  });
   sub->add_option("-m,--model", o->model_dir,
                   "Model directory (preprocessor_config.json / processor_config.json / tokenizer_config.json)")
       ->required();

@@ -25,8 +25,11 @@ void RegisterRender(CLI::App& app, Runners& runners) {
   CLI::App* sub = app.add_subcommand(
       "render",
       "Render messages with the model's chat template (chat_template.jinja or tokenizer_config.json)\n"
-      "and print the prompt; --json adds its token ids. Needs no weights.\n"
-      "Example: lfm render -m models/LFM2.5-VL-450M --messages chat.json --json");
+      "and print the prompt; --json adds its token ids. Needs no weights.");
+  SetExamples(sub, {
+      R"ex(lfm render -m models/LFM2.5-VL-450M --messages chat.json --json)ex",
+      R"ex(lfm render -m models/LFM2-350M -p "Hi" --system "Be brief.")ex",
+  });
   sub->add_option("-m,--model", o->model_dir, "Model directory")->required();
   o->request.Add(sub);
   o->admission.Add(sub);

@@ -31,10 +31,15 @@ void RegisterRun(CLI::App& app, Runners& runners) {
   CLI::App* sub = app.add_subcommand(
       "run",
       "One chat turn: the prompt goes through the model's chat template (BOS, roles, tools, image\n"
-      "placeholders) and the reply streams to stdout. Tool calls in the reply are parsed (--json).\n"
-      "Examples:\n"
-      "  lfm run -m models/LFM2-350M -p \"Write a haiku about CPUs\" --system \"You are a poet.\"\n"
-      "  lfm run -m models/LFM2-350M --messages chat.json --tools tools.json --json");
+      "placeholders) and the reply streams to stdout. Tool calls in the reply are parsed (--json).");
+  SetExamples(sub, {
+      R"ex(lfm run -m models/LFM2-350M -p "Write a haiku about CPUs" --system "You are a poet.")ex",
+      R"ex(lfm run -m models/LFM2-350M --messages chat.json --tools tools.json --json)ex",
+      R"ex(lfm run -m models/LFM2-350M -p "Pick a colour" --regex "(red|green|blue)")ex",
+      R"ex(lfm run -m models/LFM2.5-VL-450M --image photo.jpg -p "Describe this image." --temp 0.1 --min-p 0.15)ex",
+      R"ex(lfm run -m models/LFM2.5-VL-450M --image photo.jpg -p "List the objects." --json-schema objects.schema.json --json)ex",
+      R"ex(lfm run -m models/LFM2.5-VL-450M --task image-analysis --image photo.jpg --json)ex",
+  });
   o->model.Add(sub);
   o->request.Add(sub);
   o->sampling.Add(sub);

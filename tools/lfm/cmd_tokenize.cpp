@@ -17,8 +17,11 @@ void RegisterTokenize(CLI::App& app, std::vector<std::pair<CLI::App*, CommandRun
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand(
-      "tokenize", "Print the token ids of TEXT with the model's tokenizer.json (BOS added, as `generate` does).\n"
-                  "Example: lfm tokenize -m models/tiny \"Hello world\" --pieces");
+      "tokenize", "Print the token ids of TEXT with the model's tokenizer.json (BOS added, as `generate` does).");
+  SetExamples(sub, {
+      R"ex(lfm tokenize -m models/LFM2-350M "Hello world" --pieces)ex",
+      R"ex(lfm tokenize -m models/LFM2-350M "<|im_start|>user" --no-special --json)ex",
+  });
   sub->add_option("-m,--model", o->model_dir, "Model directory")->required();
   sub->add_option("text", o->text, "Text to tokenize")->required();
   sub->add_flag("--json", o->json, "Print {\"ids\": [...], \"pieces\": [...]} as JSON");

@@ -14,7 +14,12 @@ int main(int argc, char** argv) {
       "Point -m at a Hugging Face model directory (config.json, model.safetensors, tokenizer.json, ...).\n"
       "No model at hand? `lfm make-test-model --shape tiny --out /tmp/tiny` writes a random one.\n"
       "Text arguments and files must be UTF-8 (other bytes are refused, naming the byte offset).\n"
-      "Exit codes: 0 ok, 1 runtime or input error (model load, generation), 2 usage error (bad flag or value)."};
+      "`lfm SUBCOMMAND --help` lists its options and examples."};
+  lfm::cli::SetExamples(&app, {
+      R"ex(lfm make-test-model --shape tiny --out /tmp/tiny)ex",
+      R"ex(lfm generate -m /tmp/tiny -p "Hello" -n 16)ex",
+      R"ex(lfm run -m /tmp/tiny -p "Hi" --json)ex",
+  });
   app.require_subcommand(1);
   app.set_version_flag("--version", "lfm.cpp 0.1.0");
   std::vector<std::pair<CLI::App*, lfm::cli::CommandRunner>> runners;
