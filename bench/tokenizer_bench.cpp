@@ -53,7 +53,7 @@ void BM_EncodeEnglish(benchmark::State& state) {
   }
   size_t n = 0;
   for (auto _ : state) {
-    auto ids = tok->Encode(text, false);
+    auto ids = *tok->Encode(text, false);
     n = ids.size();
     benchmark::DoNotOptimize(ids.data());
   }
@@ -76,7 +76,7 @@ void BM_EncodeEnglishColdCache(benchmark::State& state) {
       state.SkipWithError("tokenizer missing");
       return;
     }
-    auto ids = r->Encode(once, false);
+    auto ids = *r->Encode(once, false);
     benchmark::DoNotOptimize(ids.data());
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * once.size()));
@@ -89,7 +89,7 @@ void BM_DecodeEnglish(benchmark::State& state) {
     state.SkipWithError("tokenizer missing");
     return;
   }
-  auto ids = tok->Encode(EnglishText(), false);
+  auto ids = *tok->Encode(EnglishText(), false);
   for (auto _ : state) {
     lfm::StreamingDetokenizer d(*tok, false);
     size_t bytes = 0;

@@ -89,7 +89,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   int which = data[0] & 1;
   std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
   const lfm::Tokenizer& tok = Get(which);
-  auto ids = tok.Encode(text, (data[0] & 2) != 0);
+  auto encoded = tok.Encode(text, (data[0] & 2) != 0);
+  if (!encoded.ok()) return 0;  // a regex resource limit, reported as an error
+  const std::vector<int32_t>& ids = *encoded;
   for (int32_t id : ids) {
     if (id < 0 || id >= tok.vocab_size()) {
       std::fprintf(stderr, "id %d out of range\n", id);

@@ -199,7 +199,8 @@ class Engine {
   // with the keyword and its JSON pointer.
   Result<std::shared_ptr<const CompiledGrammar>> CompileGrammar(GrammarKind kind, const std::string& source);
 
-  std::vector<int32_t> Tokenize(std::string_view text, bool add_special_tokens) const;
+  // Fails only if a tokenizer regex hits a PCRE2 resource limit on this text.
+  Result<std::vector<int32_t>> Tokenize(std::string_view text, bool add_special_tokens) const;
   std::string Detokenize(const std::vector<int32_t>& ids, bool skip_special_tokens) const;
   // The vocabulary string of one token ("Ġhello", "<|im_end|>").
   std::string TokenString(int32_t id) const;

@@ -6,11 +6,79 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 namespace lfm {
+namespace {
+
+const char* FileTypeName(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a file";
+}
+
+// "2.1 GB", "512 bytes": how big the refused file is, in words a user reads at a glance.
+std::string HumanBytes(uint64_t n) {
+  char buf[32];
+  if (n < 1000) {
+    std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(n));
+  } else if (n < 1000 * 1000) {
+    std::snprintf(buf, sizeof buf, "%.1f kB", static_cast<double>(n) / 1e3);
+  } else if (n < 1000ull * 1000 * 1000) {
+    std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(n) / 1e6);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f GB", static_cast<double>(n) / 1e9);
+  }
+  return buf;
+}
+
+std::string LimitText(uint64_t max_bytes) {
+  if (max_bytes % file_limits::kMiB == 0) return std::to_string(max_bytes / file_limits::kMiB) + " MiB";
+  return std::to_string(max_bytes) + " byte";
+}
+
+Status NotRegular(const std::string& path, mode_t mode) {
+  return InvalidArgument(path + ": not a regular file (" + FileTypeName(mode) + ")");
+}
+
+Status TooLarge(const std::string& path, uint64_t size, const FileSizeLimit& limit) {
+  return ResourceExhausted(path + ": " + HumanBytes(size) + " exceeds the " + LimitText(limit.max_bytes) +
+                           " limit for " + std::string(limit.kind));
+}
+
+// stat() follows symlinks, so a link to /dev/zero is seen as the device it is. Never open()s:
+// opening a FIFO for reading blocks until a writer appears.
+Result<struct stat> StatRegular(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return IoError("cannot open '" + path + "': " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return NotRegular(path, st.st_mode);
+  return st;
+}
+
+// Opens a file that stat() said is regular. O_NONBLOCK so that a FIFO swapped in since the
+// stat() cannot block us; fstat() then checks what was really opened.
+Result<int> OpenRegular(const std::string& path, struct stat* st) {
+  LFM_RETURN_IF_ERROR(StatRegular(path).status());
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return IoError("cannot open '" + path + "': " + std::strerror(errno));
+  if (fstat(fd, st) != 0) {
+    int e = errno;
+    ::close(fd);
+    return IoError("cannot stat '" + path + "': " + std::strerror(e));
+  }
+  if (!S_ISREG(st->st_mode)) {
+    ::close(fd);
+    return NotRegular(path, st->st_mode);
+  }
+  return fd;
+}
+
+}  // namespace
 
 MappedFile::~MappedFile() {
   if (data_ != nullptr) munmap(const_cast<uint8_t*>(data_), size_);
@@ -35,21 +103,8 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
 }
 
 Result<MappedFile> MappedFile::Open(const std::string& path) {
-  // O_NONBLOCK: opening a FIFO for reading otherwise blocks until some writer opens it (a model
-  // file named as a FIFO hung forever); the type check below then refuses it. No effect on
-  // regular files, which are all this maps.
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return IoError("cannot open '" + path + "': " + std::strerror(errno));
   struct stat st {};
-  if (fstat(fd, &st) != 0) {
-    int e = errno;
-    ::close(fd);
-    return IoError("cannot stat '" + path + "': " + std::strerror(e));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return IoError("'" + path + "' is not a regular file");
-  }
+  LFM_ASSIGN_OR_RETURN(int fd, OpenRegular(path, &st));
   MappedFile f;
   f.path_ = path;
   f.size_ = static_cast<size_t>(st.st_size);
@@ -66,13 +121,52 @@ Result<MappedFile> MappedFile::Open(const std::string& path) {
   return f;
 }
 
-Result<std::string> ReadFileToString(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return IoError("cannot open '" + path + "': " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return IoError("error reading '" + path + "'");
-  return ss.str();
+Result<uint64_t> CheckRegularFile(const std::string& path, const FileSizeLimit& limit) {
+  LFM_ASSIGN_OR_RETURN(struct stat st, StatRegular(path));
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (size > limit.max_bytes) return TooLarge(path, size, limit);
+  return size;
+}
+
+Result<std::string> ReadFileToString(const std::string& path, const FileSizeLimit& limit) {
+  LFM_RETURN_IF_ERROR(CheckRegularFile(path, limit).status());
+  struct stat st {};
+  LFM_ASSIGN_OR_RETURN(int fd, OpenRegular(path, &st));
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (size > limit.max_bytes) {
+    ::close(fd);
+    return TooLarge(path, size, limit);
+  }
+  std::string out;
+  out.resize(static_cast<size_t>(size));
+  size_t got = 0;
+  // Read one byte past the stated size: a file that grew since fstat() is read on, up to the limit.
+  char extra[4096];
+  while (true) {
+    char* dst = got < out.size() ? out.data() + got : extra;
+    size_t want = got < out.size() ? out.size() - got : sizeof extra;
+    ssize_t n = ::read(fd, dst, want);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      return IoError("error reading '" + path + "': " + std::strerror(e));
+    }
+    if (n == 0) break;
+    if (dst == extra) {
+      out.append(extra, static_cast<size_t>(n));
+      got = out.size();
+    } else {
+      got += static_cast<size_t>(n);
+    }
+    if (got > limit.max_bytes) {
+      ::close(fd);
+      return TooLarge(path, got, limit);
+    }
+  }
+  ::close(fd);
+  out.resize(got);  // a file that shrank since fstat()
+  return out;
 }
 
 Status WriteStringToFile(const std::string& path, const std::string& bytes) {

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "lfm/status.h"
 
@@ -18,7 +19,9 @@ class MappedFile {
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
 
-  // Maps the whole file. An empty file maps to size() == 0 with a null data().
+  // Maps the whole file. An empty file maps to size() == 0 with a null data(). Only a regular file
+  // (after following symlinks) is opened: a FIFO, device, socket or directory is refused before
+  // open(), which would block on a FIFO.
   static Result<MappedFile> Open(const std::string& path);
 
   const uint8_t* data() const { return data_; }
@@ -31,8 +34,38 @@ class MappedFile {
   std::string path_;
 };
 
-// Reads a whole (small) file into a string: configs, tokenizer.json, templates.
-Result<std::string> ReadFileToString(const std::string& path);
+// The largest file of one kind that is read whole into memory, and the words that name the kind
+// in the error ("...: 2.1 GB exceeds the 100 MiB limit for tokenizer.json").
+struct FileSizeLimit {
+  std::string_view kind;
+  uint64_t max_bytes;
+};
+
+// Per-kind defaults, each far above any real file of the kind, far below what hurts.
+namespace file_limits {
+inline constexpr uint64_t kMiB = uint64_t{1} << 20;
+// config.json, generation_config.json, (pre)processor configs, tokenizer_config.json (which can
+// embed a chat template; real ones are < 100 KiB), chat_template.jinja.
+inline constexpr FileSizeLimit kConfig{"a config file", 8 * kMiB};
+inline constexpr FileSizeLimit kChatTemplate{"a chat template", 8 * kMiB};
+// tokenizer.json: a 256k-token vocabulary with its merges is ~30 MiB.
+inline constexpr FileSizeLimit kTokenizer{"tokenizer.json", 100 * kMiB};
+// model.safetensors.index.json: one line per tensor.
+inline constexpr FileSizeLimit kWeightIndex{"a weight index", 64 * kMiB};
+// What a user hands the CLI: --messages, --tools, --json-schema, --grammar, prompt files.
+inline constexpr FileSizeLimit kRequest{"a request file", 64 * kMiB};
+}  // namespace file_limits
+
+// Checks that path names a regular file (after following symlinks) no larger than limit.max_bytes
+// without opening it. Returns its size. Errors name the file and what it is instead:
+// "x.json: not a regular file (a FIFO)".
+Result<uint64_t> CheckRegularFile(const std::string& path, const FileSizeLimit& limit);
+
+// Reads a whole (small) file into a string: configs, tokenizer.json, templates, request files.
+// The file must be a regular file within limit.max_bytes (checked before reading, and again while
+// reading in case it grows).
+Result<std::string> ReadFileToString(const std::string& path,
+                                     const FileSizeLimit& limit = file_limits::kRequest);
 // Writes bytes to path, replacing it.
 Status WriteStringToFile(const std::string& path, const std::string& bytes);
 bool FileExists(const std::string& path);

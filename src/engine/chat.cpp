@@ -101,7 +101,7 @@ Result<PreparedPrompt> PreparePrompt(const Engine::Impl& m, const std::string& r
   LFM_ASSIGN_OR_RETURN(out.text, GuardAndRender(*m.chat_template, m.special_tokens, request,
                                                 options != nullptr && options->escape_special_tokens));
   if (tokenize || !sources.empty()) {
-    out.ids = m.tokenizer.Encode(out.text, /*add_special_tokens=*/false);
+    LFM_ASSIGN_OR_RETURN(out.ids, m.tokenizer.Encode(out.text, /*add_special_tokens=*/false));
     LFM_RETURN_IF_ERROR(AdmitTokenBudget(out.ids.size(), headers, config, m.info.max_context));
   }
   std::vector<PreprocessedImage> images;
@@ -117,9 +117,11 @@ Result<PreparedPrompt> PreparePrompt(const Engine::Impl& m, const std::string& r
       images.push_back(std::move(pre).value());
     }
     LFM_ASSIGN_OR_RETURN(out.text, ExpandPromptImages(out.text, images, config));
-    if (tokenize) out.ids = m.tokenizer.Encode(out.text, /*add_special_tokens=*/false);
   }
   out.num_images = images.size();
+  if (tokenize && !images.empty()) {  // the image expansion changed the text
+    LFM_ASSIGN_OR_RETURN(out.ids, m.tokenizer.Encode(out.text, /*add_special_tokens=*/false));
+  }
   if (encode_images && !images.empty()) {
     ScopedThreadLimit thread_limit(m.threads);
     const ProgressCallback none;
@@ -238,7 +240,8 @@ Result<ChatResult> Conversation::Send(const std::string& user_text, const ChatOp
     c.session->Reset();
     delta = prompt;
   }
-  LFM_RETURN_IF_ERROR(c.session->Append(c.engine->Tokenize(delta, /*add_special_tokens=*/false)));
+  LFM_ASSIGN_OR_RETURN(std::vector<int32_t> delta_ids, c.engine->Tokenize(delta, /*add_special_tokens=*/false));
+  LFM_RETURN_IF_ERROR(c.session->Append(delta_ids));
   ChatResult out;
   out.prompt = prompt;
   LFM_ASSIGN_OR_RETURN(out.generation, c.session->Generate(options.generate, on_token));

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_input.h"
 #include "engine/engine_impl.h"
 
 namespace lfm {
@@ -43,16 +44,12 @@ Result<std::shared_ptr<const CompiledGrammar>> Engine::CompileGrammar(GrammarKin
   const std::string what = GrammarKindName(kind);
   switch (kind) {
     case GrammarKind::kJsonSchema: {
-      nlohmann::ordered_json schema;
-      try {
-        schema = nlohmann::ordered_json::parse(source);
-      } catch (const nlohmann::json::parse_error& e) {
-        return InvalidArgument(std::string("JSON Schema is not valid JSON: ") + e.what());
-      }
+      LFM_ASSIGN_OR_RETURN(nlohmann::ordered_json schema, ParseOrderedJson(source, "JSON Schema"));
       auto g = Grammar::FromJsonSchema(schema);
       if (!g.ok()) return g.status().WithContext("JSON Schema");
       impl->grammar = std::move(g).value();
-      auto v = JsonSchemaValidator::Compile(nlohmann::json::parse(source));
+      LFM_ASSIGN_OR_RETURN(nlohmann::json plain, ParseJson(source, "JSON Schema"));
+      auto v = JsonSchemaValidator::Compile(plain);
       if (!v.ok()) return v.status().WithContext("JSON Schema validator");
       impl->validator = std::make_shared<const JsonSchemaValidator>(std::move(v).value());
       break;

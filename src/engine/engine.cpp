@@ -7,12 +7,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_input.h"
 #include "base/mapped_file.h"
 #include "base/thread_pool.h"
 #include "base/timer.h"
 #include "base/utf8.h"
 #include "engine/constrained.h"
 #include "engine/engine_impl.h"
+#include "engine/model_consistency.h"
 #include "engine/stop_strings.h"
 #include "model/lfm2_vl_config.h"
 #include "weights/weight_store.h"
@@ -38,8 +40,8 @@ Result<int32_t> ResolveImageTokenId(const std::string& dir, const Tokenizer& tok
   if (!by_string)
     return InvalidArgument(dir + "/tokenizer.json has no token '" + processor.image_token +
                            "' (the processor's image_token)");
-  LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(dir + "/config.json"));
-  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(dir + "/config.json", file_limits::kConfig));
+  LFM_ASSIGN_OR_RETURN(nlohmann::json j, ParseJson(text, dir + "/config.json"));
   for (const char* key : {"image_token_id", "image_token_index"}) {
     if (j.is_object() && j.contains(key) && j[key].is_number_integer() && j[key].get<int32_t>() != *by_string)
       return InvalidArgument(dir + "/config.json: " + key + " is " + std::to_string(j[key].get<int32_t>()) +
@@ -99,6 +101,8 @@ Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const
   if (!FileExists(model_dir + "/config.json"))
     return NotFound("'" + model_dir + "' is not a model directory: no config.json there "
                     "(expected a Hugging Face directory with config.json, model.safetensors and tokenizer.json)");
+  LFM_ASSIGN_OR_RETURN(Lfm2Config text_config, LoadLfm2Config(model_dir + "/config.json"));
+  // After config.json: a broken config is reported without first parsing a large tokenizer.json.
   LFM_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::FromFile(model_dir + "/tokenizer.json"));
   auto impl = std::make_unique<Impl>(std::move(tokenizer));
   impl->threads = threads;
@@ -114,7 +118,6 @@ Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const
   mo.max_context = options.max_context;
   mo.ubatch = options.ubatch;
   impl->admission = options.admission;
-  LFM_ASSIGN_OR_RETURN(Lfm2Config text_config, LoadLfm2Config(model_dir + "/config.json"));
   if (text_config.is_vl) {
     // One mapping of the weights serves the text decoder and the vision tower.
     LFM_ASSIGN_OR_RETURN(std::unique_ptr<WeightStore> store, WeightStore::OpenDirectory(model_dir));
@@ -127,6 +130,7 @@ Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const
     LFM_ASSIGN_OR_RETURN(impl->vision, Lfm2VlVision::FromWeights(vcfg, shared, vo));
     LFM_ASSIGN_OR_RETURN(impl->processor, Lfm2VlProcessorConfig::FromModelDir(model_dir));
     LFM_RETURN_IF_ERROR(impl->processor.Validate());
+    LFM_RETURN_IF_ERROR(CheckProcessorMatchesVision(model_dir, impl->processor, vcfg));
     LFM_ASSIGN_OR_RETURN(impl->image_token_id, ResolveImageTokenId(model_dir, impl->tokenizer, impl->processor));
   } else {
     LFM_ASSIGN_OR_RETURN(impl->model, Lfm2Model::Load(model_dir, mo));
@@ -138,6 +142,7 @@ Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const
   }
 
   const Lfm2Config& c = impl->model->config();
+  LFM_RETURN_IF_ERROR(CheckSpecialIdsInVocab(model_dir, impl->generation, c));
   ModelInfo& info = impl->info;
   info.path = model_dir;
   info.model_type = c.model_type;
@@ -150,10 +155,12 @@ Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const
   for (int id : impl->generation.eos_token_ids) info.eos_ids.push_back(id);
   if (info.eos_ids.empty())
     for (int id : c.eos_token_ids) info.eos_ids.push_back(id);
-  auto raw = ReadFileToString(model_dir + "/config.json");
-  if (raw.ok()) {
-    auto j = nlohmann::json::parse(*raw, nullptr, /*allow_exceptions=*/false);
-    info.random_weights = j.is_object() && j.value("lfm_cpp_random_weights", false);
+  {
+    // Parsed successfully once already by LoadLfm2Config.
+    LFM_ASSIGN_OR_RETURN(std::string raw, ReadFileToString(model_dir + "/config.json", file_limits::kConfig));
+    LFM_ASSIGN_OR_RETURN(nlohmann::json j, ParseJson(raw, model_dir + "/config.json"));
+    const auto it = j.is_object() ? j.find("lfm_cpp_random_weights") : j.end();
+    info.random_weights = it != j.end() && it->is_boolean() && it->get<bool>();
   }
   // Chat is optional: a base model may ship no template. Remember why, to say so when chat is asked for.
   auto tmpl = ChatTemplate::FromModelDir(model_dir);
@@ -188,7 +195,7 @@ SamplingParams SamplingParamsFromGeneration(const GenerationConfig& g) {
 
 SamplingParams Engine::DefaultSampling() const { return SamplingParamsFromGeneration(impl_->generation); }
 
-std::vector<int32_t> Engine::Tokenize(std::string_view text, bool add_special_tokens) const {
+Result<std::vector<int32_t>> Engine::Tokenize(std::string_view text, bool add_special_tokens) const {
   return impl_->tokenizer.Encode(text, add_special_tokens);
 }
 
@@ -201,7 +208,8 @@ std::string Engine::TokenString(int32_t id) const { return impl_->tokenizer.IdTo
 Result<Generation> Engine::Complete(const std::string& prompt, const GenerateOptions& options,
                                     const TokenCallback& on_token) {
   LFM_RETURN_IF_ERROR(CheckUtf8(prompt, "prompt"));
-  return GenerateFromIds(Tokenize(prompt, options.add_special_tokens), options, on_token);
+  LFM_ASSIGN_OR_RETURN(std::vector<int32_t> ids, Tokenize(prompt, options.add_special_tokens));
+  return GenerateFromIds(ids, options, on_token);
 }
 
 struct Session::Impl {
@@ -442,11 +450,11 @@ Result<Generation> Session::Generate(const GenerateOptions& options, const Token
     const auto& validator = options.grammar->impl().validator;
     if (validator && g.grammar_complete) {
       // An independent check of the constrained output: the validator knows nothing of the grammar.
-      auto doc = nlohmann::json::parse(g.text, nullptr, /*allow_exceptions=*/false);
+      auto doc = ParseJson(g.text, "output");
       std::vector<ValidationError> errors;
-      if (doc.is_discarded()) {
-        g.schema_validation = "output is not valid JSON";
-      } else if (validator->Validate(doc, &errors)) {
+      if (!doc.ok()) {
+        g.schema_validation = doc.status().message();
+      } else if (validator->Validate(*doc, &errors)) {
         g.schema_validation = "valid";
       } else {
         g.schema_validation = errors.empty() ? "invalid" : errors.front().instance_pointer + ": " + errors.front().message;

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "base/json_input.h"
 #include "lfm/task.h"
 
 namespace lfm {
@@ -63,8 +64,10 @@ std::string ImageAnalysisTask::RequestJson() const {
 }
 
 Result<ImageAnalysis> ImageAnalysisTask::Parse(const std::string& text) const {
-  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return InvalidArgument("image analysis: the output is not a JSON object");
+  auto parsed = ParseJson(text, "image analysis output");
+  if (!parsed.ok()) return parsed.status();
+  nlohmann::json& j = *parsed;
+  if (!j.is_object()) return InvalidArgument("image analysis: the output is not a JSON object");
   if (!j.contains("caption") || !j["caption"].is_string())
     return InvalidArgument("image analysis: the output has no string 'caption'");
   ImageAnalysis a;

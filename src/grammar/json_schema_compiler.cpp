@@ -5,6 +5,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "base/json_input.h"
 #include "grammar/regex_compiler.h"
 #include "grammar/schema_formats.h"
 #include "grammar/schema_numeric.h"
@@ -972,12 +973,7 @@ Result<std::shared_ptr<const Grammar>> Grammar::FromJsonSchema(const nlohmann::o
 
 Result<std::shared_ptr<const Grammar>> Grammar::FromJsonSchema(std::string_view schema_text,
                                                                const JsonSchemaOptions& options) {
-  nlohmann::ordered_json j;
-  try {
-    j = nlohmann::ordered_json::parse(schema_text);
-  } catch (const std::exception& e) {
-    return InvalidArgument(std::string("JSON schema text: ") + e.what());
-  }
+  LFM_ASSIGN_OR_RETURN(nlohmann::ordered_json j, ParseOrderedJson(schema_text, "JSON schema text"));
   return FromJsonSchema(j, options);
 }
 

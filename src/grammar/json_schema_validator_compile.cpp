@@ -3,6 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/json_input.h"
+#include "base/mapped_file.h"
 #include "grammar/json_pointer.h"
 #include "grammar/json_schema_validator.h"
 #include "grammar/json_schema_validator_internal.h"
@@ -62,11 +64,8 @@ Result<int64_t> NonNegativeInt(const json& v, const std::string& where) {
 }
 
 Result<std::string> ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot open " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  if (!FileExists(path)) return NotFound("cannot open " + path);
+  return ReadFileToString(path, file_limits::kRequest);
 }
 
 class Compiler {
@@ -122,9 +121,7 @@ class Compiler {
       std::string rel = uri.substr(prefix.size());
       if (rel.find("..") != std::string::npos) return NotFound("refusing remote path " + uri);
       LFM_ASSIGN_OR_RETURN(std::string text, ReadText(opts_.remotes_dir + "/" + rel));
-      json j = json::parse(text, nullptr, false);
-      if (j.is_discarded()) return InvalidArgument("remote document " + uri + " is not valid JSON");
-      return j;
+      return ParseJson(text, "remote document " + uri);
     }
     if (opts_.load_document) {
       try {

@@ -109,6 +109,8 @@ Result<ImageHeaderSize> ReadImageHeader(const uint8_t* data, size_t size, Decode
 }
 
 Result<RgbImage> DecodeImageFile(const std::string& path, const DecodeOptions& options) {
+  // Refuse a FIFO, device or directory, and an oversized file, before opening or mapping it.
+  LFM_RETURN_IF_ERROR(CheckRegularFile(path, {"an image", options.max_bytes}).status());
   auto file = MappedFile::Open(path);
   if (!file.ok()) return file.status();
   auto image = DecodeImage(file->data(), file->size(), options);

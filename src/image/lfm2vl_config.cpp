@@ -2,8 +2,12 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "base/json_input.h"
 #include "base/mapped_file.h"
 #include "image/lfm2vl_processor.h"
 
@@ -80,12 +84,7 @@ Status GetToken(const Json& j, const std::string& key, const std::string& source
 }
 
 Result<Json> ParseObject(const std::string& text, const std::string& source) {
-  Json j;
-  try {
-    j = Json::parse(text);
-  } catch (const std::exception& e) {
-    return InvalidArgument(source + ": invalid JSON: " + e.what());
-  }
+  LFM_ASSIGN_OR_RETURN(Json j, ParseJson(text, source));
   if (!j.is_object()) return InvalidArgument(source + ": top level is not a JSON object");
   return j;
 }
@@ -118,6 +117,65 @@ Status MergeObject(Lfm2VlProcessorConfig& c, const Json& j, const std::string& s
   return Status::Ok();
 }
 
+// The settings that two processor files may both state, with every key that names each one.
+struct Setting {
+  const char* name;
+  std::vector<const char*> keys;
+};
+const Setting kSettings[] = {
+    {"encoder_patch_size", {"patch_size", "encoder_patch_size"}},
+    {"do_image_splitting", {"do_image_splitting"}},
+    {"downsample_factor", {"downsample_factor"}},
+    {"min_image_tokens", {"min_image_tokens"}},
+    {"max_image_tokens", {"max_image_tokens"}},
+    {"min_tiles", {"min_tiles"}},
+    {"max_tiles", {"max_tiles"}},
+    {"tile_size", {"tile_size"}},
+    {"max_pixels_tolerance", {"max_pixels_tolerance"}},
+    {"use_thumbnail", {"use_thumbnail"}},
+    {"use_image_special_tokens", {"use_image_special_tokens"}},
+    {"resample", {"resample"}},
+    {"do_rescale", {"do_rescale"}},
+    {"rescale_factor", {"rescale_factor"}},
+    {"do_normalize", {"do_normalize"}},
+    {"image_mean", {"image_mean"}},
+    {"image_std", {"image_std"}},
+};
+
+// Where one setting was first stated, for the disagreement message.
+struct Stated {
+  std::string where;  // "<dir>/preprocessor_config.json: patch_size"
+  Json value;
+};
+
+// Hugging Face lets the later file win silently; a preprocessor_config.json and a
+// processor_config.json that disagree (say on the patch size) mean the model directory was
+// assembled from two models, and the wrong one would silently size every pixel buffer. So every
+// setting stated in more than one place (or under two key names in one file) must agree.
+Status CheckAgreement(const std::vector<std::pair<const Json*, std::string>>& sources,
+                      std::map<std::string, std::string>* field_sources) {
+  std::map<std::string, Stated> first;
+  for (const auto& [j, src] : sources) {
+    for (const Setting& s : kSettings) {
+      for (const char* key : s.keys) {
+        auto it = j->find(key);
+        if (it == j->end() || it->is_null()) continue;
+        Json v = *it;
+        if (v.is_number() && (std::string(s.name) == "image_mean" || std::string(s.name) == "image_std"))
+          v = Json::array({v, v, v});  // a scalar mean/std means the same value per channel
+        const std::string where = src + ": " + key;
+        auto [f, inserted] = first.try_emplace(s.name, Stated{where, v});
+        if (!inserted && f->second.value != v) {
+          return InvalidArgument(where + " is " + it->dump() + " but " + f->second.where + " is " +
+                                 f->second.value.dump() + " (the processor files disagree on " + s.name + ")");
+        }
+        (*field_sources)[s.name] = where;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status Lfm2VlProcessorConfig::MergeJson(const std::string& json_text, const std::string& source) {
@@ -131,7 +189,7 @@ Result<Lfm2VlProcessorConfig> Lfm2VlProcessorConfig::FromModelDir(const std::str
   auto load = [&](const std::string& name) -> Result<Json> {
     const std::string path = dir + "/" + name;
     if (!FileExists(path)) return Json();
-    LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+    LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, file_limits::kConfig));
     any = true;
     return ParseObject(text, path);
   };
@@ -145,6 +203,14 @@ Result<Lfm2VlProcessorConfig> Lfm2VlProcessorConfig::FromModelDir(const std::str
     }
     LFM_RETURN_IF_ERROR(MergeObject(c, proc, src));
   }
+  std::vector<std::pair<const Json*, std::string>> sources;
+  if (pre.is_object()) sources.push_back({&pre, dir + "/preprocessor_config.json"});
+  if (proc.is_object()) {
+    if (auto it = proc.find("image_processor"); it != proc.end() && it->is_object())
+      sources.push_back({&*it, dir + "/processor_config.json image_processor"});
+    sources.push_back({&proc, dir + "/processor_config.json"});
+  }
+  LFM_RETURN_IF_ERROR(CheckAgreement(sources, &c.field_sources));
   if (!any) {
     return NotFound(dir + ": neither preprocessor_config.json nor processor_config.json exists");
   }

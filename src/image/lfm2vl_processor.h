@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,6 +46,11 @@ struct Lfm2VlProcessorConfig {
   // transformers <= 4.57 labelled tiles <|img_row_{c}_col_{r}|> (rows and columns swapped for
   // non-square grids); 5.0 and vLLM label them geometrically. Default: geometric.
   bool legacy_transposed_row_col = false;
+
+  // Which file and key set each setting (FromModelDir; "encoder_patch_size" ->
+  // "<dir>/processor_config.json: encoder_patch_size"), for errors that cross-check other files.
+  // A setting left at its default has no entry.
+  std::map<std::string, std::string> field_sources;
 
   // Merges, in increasing priority: class defaults, preprocessor_config.json,
   // processor_config.json["image_processor"], processor_config.json, and the token strings from

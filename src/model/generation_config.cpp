@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_input.h"
 #include "base/mapped_file.h"
 
 namespace lfm {
@@ -9,12 +10,7 @@ namespace lfm {
 using nlohmann::json;
 
 Result<GenerationConfig> ParseGenerationConfig(const std::string& json_text, const std::string& path) {
-  json j;
-  try {
-    j = json::parse(json_text);
-  } catch (const json::exception& e) {
-    return InvalidArgument(path + ": not valid JSON: " + e.what());
-  }
+  LFM_ASSIGN_OR_RETURN(json j, ParseJson(json_text, path));
   if (!j.is_object()) return InvalidArgument(path + ": expected a JSON object");
   GenerationConfig g;
   auto has = [&](const char* k) { return j.contains(k) && !j[k].is_null(); };
@@ -63,7 +59,7 @@ Result<GenerationConfig> ParseGenerationConfig(const std::string& json_text, con
 }
 
 Result<GenerationConfig> LoadGenerationConfig(const std::string& path) {
-  LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, file_limits::kConfig));
   return ParseGenerationConfig(text, path);
 }
 

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "base/json_input.h"
 #include "base/mapped_file.h"
 
 namespace lfm {
@@ -272,12 +273,7 @@ Status ParseTextConfig(const json& tc, const std::string& file, const std::strin
 }  // namespace
 
 Result<Lfm2Config> ParseLfm2Config(const std::string& json_text, const std::string& path) {
-  json j;
-  try {
-    j = json::parse(json_text);
-  } catch (const json::exception& e) {
-    return InvalidArgument(path + ": not valid JSON: " + e.what());
-  }
+  LFM_ASSIGN_OR_RETURN(json j, ParseJson(json_text, path));
   if (!j.is_object()) return InvalidArgument(path + ": expected a JSON object");
   if (!j.contains("model_type") || !j["model_type"].is_string()) {
     return InvalidArgument(path + ": model_type: missing");
@@ -311,7 +307,7 @@ Result<Lfm2Config> ParseLfm2Config(const std::string& json_text, const std::stri
 }
 
 Result<Lfm2Config> LoadLfm2Config(const std::string& path) {
-  LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, file_limits::kConfig));
   return ParseLfm2Config(text, path);
 }
 

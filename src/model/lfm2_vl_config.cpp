@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_input.h"
 #include "base/mapped_file.h"
 
 namespace lfm {
@@ -33,7 +34,7 @@ Result<VisionActivation> ParseVisionActivation(const std::string& name, const st
 Result<Lfm2VlVisionConfig> ParseLfm2VlVisionConfig(const std::string& json_text, const std::string& path) {
   Lfm2VlVisionConfig c;
   try {
-    const json j = json::parse(json_text);
+    LFM_ASSIGN_OR_RETURN(const json j, ParseJson(json_text, path));
     if (!j.is_object()) return InvalidArgument(path + ": top level is not a JSON object");
     if (!j.contains("vision_config") || !j["vision_config"].is_object()) {
       return InvalidArgument(path + ": vision_config: missing (not an LFM2-VL config?)");
@@ -76,6 +77,16 @@ Result<Lfm2VlVisionConfig> ParseLfm2VlVisionConfig(const std::string& json_text,
     }
 
     const std::string tw = path + ": ";
+    // HF's Lfm2VlConfig repeats the processor's patch size at the top level; one file stating two
+    // patch sizes is a broken export, whichever one the processor then uses.
+    if (j.contains("encoder_patch_size")) {
+      int top = s.patch_size;
+      LFM_RETURN_IF_ERROR(ReadPositiveInt(j, "encoder_patch_size", tw, &top));
+      if (top != s.patch_size) {
+        return InvalidArgument(tw + "encoder_patch_size is " + std::to_string(top) +
+                               " but vision_config.patch_size is " + std::to_string(s.patch_size));
+      }
+    }
     LFM_RETURN_IF_ERROR(ReadPositiveInt(j, "downsample_factor", tw, &c.downsample_factor));
     LFM_RETURN_IF_ERROR(ReadPositiveInt(j, "projector_hidden_size", tw, &c.projector_hidden_size));
     std::string pact = "gelu";
@@ -98,7 +109,7 @@ Result<Lfm2VlVisionConfig> ParseLfm2VlVisionConfig(const std::string& json_text,
 }
 
 Result<Lfm2VlVisionConfig> LoadLfm2VlVisionConfig(const std::string& path) {
-  LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, file_limits::kConfig));
   return ParseLfm2VlVisionConfig(text, path);
 }
 

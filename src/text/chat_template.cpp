@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/json_input.h"
 #include "base/mapped_file.h"
 
 namespace lfm {
@@ -50,14 +51,14 @@ Result<ChatTemplate> ChatTemplate::FromModelDir(const std::string& dir) {
   const std::string config_path = dir + "/tokenizer_config.json";
   Json config = Json::object();
   if (FileExists(config_path)) {
-    LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(config_path));
-    config = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (config.is_discarded() || !config.is_object()) return InvalidArgument(config_path + ": not a JSON object");
+    LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(config_path, file_limits::kConfig));
+    LFM_ASSIGN_OR_RETURN(config, ParseOrderedJson(text, config_path));
+    if (!config.is_object()) return InvalidArgument(config_path + ": not a JSON object");
   }
   std::string source;
   std::string origin;
   if (FileExists(jinja_path)) {
-    LFM_ASSIGN_OR_RETURN(source, ReadFileToString(jinja_path));
+    LFM_ASSIGN_OR_RETURN(source, ReadFileToString(jinja_path, file_limits::kChatTemplate));
     origin = jinja_path;
   } else if (config.contains("chat_template")) {
     auto s = ChatTemplateFromTokenizerConfig(config);

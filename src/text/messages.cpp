@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "base/json_input.h"
+
 namespace lfm {
 
 using Json = nlohmann::ordered_json;
@@ -81,8 +83,9 @@ Result<ToolCall> ParseToolCall(const Json& c, size_t index, size_t k) {
   if (fn->contains("arguments")) {
     const Json& a = (*fn)["arguments"];
     if (a.is_string()) {
-      Json parsed = Json::parse(a.get<std::string>(), nullptr, /*allow_exceptions=*/false);
-      call.arguments = parsed.is_object() ? parsed : a;
+      // Arguments that are not a JSON object (or nest too deep) stay the string they were.
+      auto parsed = ParseOrderedJson(a.get<std::string>(), where + ".function.arguments");
+      call.arguments = parsed.ok() && parsed->is_object() ? std::move(parsed).value() : a;
     } else if (a.is_object() || a.is_null()) {
       call.arguments = a.is_null() ? Json::object() : a;
     } else {

@@ -3,12 +3,16 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <atomic>
+
 #include "base/utf8.h"
 
 namespace lfm {
 
 struct Regex::Code {
   pcre2_code* code = nullptr;
+  std::string where;    // the pattern's place in tokenizer.json, for errors
+  std::string pattern;  // the source, shortened, for errors
   ~Code() { pcre2_code_free(code); }
 };
 
@@ -33,6 +37,10 @@ struct MatchState {
     pcre2_match_context_free(context);
   }
 };
+
+// PCRE2's documented default match limit.
+constexpr uint32_t kDefaultMatchLimit = 10'000'000;
+std::atomic<uint32_t> g_match_limit{kDefaultMatchLimit};
 
 MatchState& ThreadMatchState() {
   thread_local MatchState state;
@@ -103,6 +111,8 @@ Result<Regex> Regex::Compile(std::string_view pattern_in, const std::string& whe
   pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
   auto holder = std::make_shared<Code>();
   holder->code = code;
+  holder->where = where;
+  holder->pattern = pattern.size() <= 80 ? std::string(pattern) : std::string(pattern.substr(0, 77)) + "...";
   Regex r;
   r.code_ = std::move(holder);
   return r;
@@ -111,6 +121,7 @@ Result<Regex> Regex::Compile(std::string_view pattern_in, const std::string& whe
 Status Regex::FindAll(std::string_view text, std::vector<std::pair<size_t, size_t>>& out) const {
   if (!IsValidUtf8(text)) return Internal("regex subject is not valid UTF-8");
   MatchState& st = ThreadMatchState();
+  pcre2_set_match_limit(st.context, g_match_limit.load(std::memory_order_relaxed));
   auto subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   size_t last_end = 0;          // where the next search starts
   bool have_last = false;       // whether a match has ended at last_match_end
@@ -119,7 +130,11 @@ Status Regex::FindAll(std::string_view text, std::vector<std::pair<size_t, size_
     int rc = pcre2_match(code_->code, subject, text.size(), last_end, PCRE2_NO_UTF_CHECK, st.data,
                          st.context);
     if (rc == PCRE2_ERROR_NOMATCH) break;
-    if (rc < 0) return ResourceExhausted("regex match failed: " + PcreMessage(rc));
+    if (rc < 0) {
+      return ResourceExhausted(code_->where + ": regex /" + code_->pattern + "/ failed on a " +
+                               std::to_string(text.size()) + "-byte piece of text (search from byte " +
+                               std::to_string(last_end) + "): " + PcreMessage(rc));
+    }
     PCRE2_SIZE* ov = pcre2_get_ovector_pointer(st.data);
     size_t s = ov[0], e = ov[1];
     if (s == e && have_last && last_match_end == e) {
@@ -135,6 +150,10 @@ Status Regex::FindAll(std::string_view text, std::vector<std::pair<size_t, size_
     have_last = true;
   }
   return Status::Ok();
+}
+
+void Regex::SetMatchLimitForTesting(uint32_t limit) {
+  g_match_limit.store(limit == 0 ? kDefaultMatchLimit : limit, std::memory_order_relaxed);
 }
 
 }  // namespace lfm

@@ -2,6 +2,7 @@
 
 #include <unordered_map>
 
+#include "base/json_input.h"
 #include "base/mapped_file.h"
 #include "base/utf8.h"
 #include "text/added_vocabulary.h"
@@ -161,19 +162,12 @@ Result<Tokenizer::Impl*> Build(const Json& root, const std::string& origin, Toke
 Tokenizer::Tokenizer() = default;
 
 Result<Tokenizer> Tokenizer::FromFile(const std::string& tokenizer_json_path) {
-  LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(tokenizer_json_path));
+  LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(tokenizer_json_path, file_limits::kTokenizer));
   return FromJson(text, tokenizer_json_path);
 }
 
 Result<Tokenizer> Tokenizer::FromJson(std::string_view json_text, const std::string& origin_for_errors) {
-  Json root;
-  try {
-    root = Json::parse(json_text);
-  } catch (const Json::parse_error& e) {
-    return InvalidArgument(origin_for_errors + ": not valid JSON: " + e.what());
-  } catch (const std::exception& e) {
-    return InvalidArgument(origin_for_errors + ": not valid JSON: " + e.what());
-  }
+  LFM_ASSIGN_OR_RETURN(Json root, ParseJson(json_text, origin_for_errors));
   auto impl = std::make_shared<Impl>();
   try {
     LFM_ASSIGN_OR_RETURN(Impl * built, Build(root, origin_for_errors, impl.get()));
@@ -185,7 +179,7 @@ Result<Tokenizer> Tokenizer::FromJson(std::string_view json_text, const std::str
   return Tokenizer(std::shared_ptr<const Impl>(std::move(impl)));
 }
 
-Result<std::vector<int32_t>> Tokenizer::TryEncode(std::string_view text, bool add_special_tokens) const {
+Result<std::vector<int32_t>> Tokenizer::Encode(std::string_view text, bool add_special_tokens) const {
   std::vector<int32_t> ids;
   if (!impl_) return ids;
   std::string repaired;
@@ -206,12 +200,6 @@ Result<std::vector<int32_t>> Tokenizer::TryEncode(std::string_view text, bool ad
   }
   if (add_special_tokens && impl_->post_processor) impl_->post_processor->Process(ids);
   return ids;
-}
-
-std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool add_special_tokens) const {
-  auto r = TryEncode(text, add_special_tokens);
-  if (!r.ok()) return {};
-  return std::move(r).value();
 }
 
 std::string Tokenizer::Decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const {

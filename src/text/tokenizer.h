@@ -31,9 +31,9 @@ class Tokenizer {
   static Result<Tokenizer> FromJson(std::string_view json_text, const std::string& origin_for_errors);
 
   // HF semantics: added tokens in the text are matched; add_special_tokens applies the post-processor (BOS).
-  std::vector<int32_t> Encode(std::string_view text, bool add_special_tokens) const;
-  // Same, but reports the (rare) failure Encode hides: a regex hitting a PCRE2 resource limit.
-  Result<std::vector<int32_t>> TryEncode(std::string_view text, bool add_special_tokens) const;
+  // Fails only when a normalizer or pre-tokenizer regex hits a PCRE2 resource limit (pathological
+  // backtracking): never an empty or partial encoding in its place.
+  Result<std::vector<int32_t>> Encode(std::string_view text, bool add_special_tokens) const;
   // HF decode: unknown ids are skipped; special added tokens too if skip_special_tokens.
   std::string Decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const;
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "base/json_input.h"
 #include "base/utf8.h"
 
 namespace lfm {
@@ -267,7 +268,11 @@ void ParseCallList(std::string_view body, size_t base, std::vector<ParsedToolCal
       const char* key = obj.contains("arguments") ? "arguments" : "parameters";
       if (obj.contains(key)) {
         Json args = obj[key];
-        if (args.is_string()) args = Json::parse(args.get<std::string>(), nullptr, false);
+        if (args.is_string()) {
+          auto parsed = ParseOrderedJson(args.get<std::string>(), "tool call arguments");
+          if (!parsed.ok()) throw ParseFailure{call.offset - base, parsed.status().message()};
+          args = std::move(parsed).value();
+        }
         if (!args.is_object()) throw ParseFailure{call.offset - base, "JSON tool call arguments must be an object"};
         call.arguments = std::move(args);
       }

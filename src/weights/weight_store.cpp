@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "base/json_input.h"
 #include "base/mapped_file.h"
 
 namespace lfm {
@@ -65,13 +66,8 @@ Result<std::unique_ptr<WeightStore>> WeightStore::OpenDirectory(const std::strin
     }
     return OpenSafetensors({single});
   }
-  LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(index_path));
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    return InvalidArgument(index_path + ": not valid JSON: " + e.what());
-  }
+  LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(index_path, file_limits::kWeightIndex));
+  LFM_ASSIGN_OR_RETURN(nlohmann::json j, ParseJson(text, index_path));
   if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object()) {
     return InvalidArgument(index_path + ": missing object 'weight_map'");
   }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "test_util.h"
+#include "text/regex.h"
 #include "text/tokenizer.h"
 
 namespace lfm {
@@ -57,15 +58,15 @@ void ExpectError(const Status& s, StatusCode code, std::initializer_list<std::st
 TEST(TokenizerErrorsTest, ValidBaselineLoadsAndWorks) {
   auto t = Tokenizer::FromJson(ValidTokenizer().dump(), "test.json");
   ASSERT_OK(t);
-  EXPECT_EQ(t->Encode("ab ab<s>", true), (std::vector<int32_t>{5, 2, 4, 5}));
+  EXPECT_EQ(*t->Encode("ab ab<s>", true), (std::vector<int32_t>{5, 2, 4, 5}));
   EXPECT_EQ(t->Decode({2, 4}, false), "ab ab");
 }
 
 TEST(TokenizerErrorsTest, BadJson) {
-  ExpectError(LoadStatus("{\"model\": "), StatusCode::kInvalidArgument, {"not valid JSON"});
-  ExpectError(LoadStatus(""), StatusCode::kInvalidArgument, {"not valid JSON"});
+  ExpectError(LoadStatus("{\"model\": "), StatusCode::kInvalidArgument, {"invalid JSON at byte"});
+  ExpectError(LoadStatus(""), StatusCode::kInvalidArgument, {"invalid JSON at byte"});
   ExpectError(LoadStatus("[1, 2]"), StatusCode::kInvalidArgument, {"expected an object"});
-  ExpectError(LoadStatus("\"\xFF\""), StatusCode::kInvalidArgument, {"not valid JSON"});
+  ExpectError(LoadStatus("\"\xFF\""), StatusCode::kInvalidArgument, {"invalid JSON at byte"});
 }
 
 TEST(TokenizerErrorsTest, UnknownModelType) {
@@ -161,6 +162,28 @@ TEST(TokenizerErrorsTest, MissingFile) {
   auto r = Tokenizer::FromFile("/nonexistent/tokenizer.json");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("/nonexistent/tokenizer.json"), std::string::npos) << r.status().ToString();
+}
+
+// A pre-tokenizer pattern with catastrophic backtracking on a crafted input hits PCRE2's match
+// limit. The old Encode swallowed the error into an empty encoding (exit 0 from `lfm tokenize`).
+TEST(TokenizerErrorsTest, RegexMatchLimitIsAnErrorNotAnEmptyEncoding) {
+  json j = ValidTokenizer();
+  j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "(a+)+b";
+  auto t = Tokenizer::FromJson(j.dump(), "test.json");
+  ASSERT_OK(t);
+  ASSERT_OK(t->Encode("aab", false));  // an ordinary input still encodes
+  Regex::SetMatchLimitForTesting(1000);
+  // The required "b" is present (at the end), so PCRE2 cannot skip the search: 2^40 backtracks.
+  auto ids = t->Encode(std::string(40, 'a') + "cb", false);
+  Regex::SetMatchLimitForTesting(0);
+  ExpectError(ids.status(), StatusCode::kResourceExhausted,
+              {"pre_tokenizer.pretokenizers[0].pattern", "(a+)+b", "match limit"});
+}
+
+// 50k nested arrays used to overflow the stack in the readers after nlohmann built the tree.
+TEST(TokenizerErrorsTest, DeeplyNestedJsonIsRefusedBeforeParsing) {
+  std::string deep = "{\"model\": " + std::string(50000, '[') + std::string(50000, ']') + "}";
+  ExpectError(LoadStatus(deep), StatusCode::kInvalidArgument, {"JSON nesting deeper than 128"});
 }
 
 }  // namespace

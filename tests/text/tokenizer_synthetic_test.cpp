@@ -30,8 +30,8 @@ TEST(TokenizerSyntheticTest, EveryComponentMatchesHuggingFace) {
       std::string q = nlohmann::json(s).dump();
       auto ids = c["ids"].get<std::vector<int32_t>>();
       auto ids_special = c["ids_with_special"].get<std::vector<int32_t>>();
-      EXPECT_EQ(tok->Encode(s, false), ids) << name << " encode " << q;
-      EXPECT_EQ(tok->Encode(s, true), ids_special) << name << " encode+special " << q;
+      EXPECT_EQ(*tok->Encode(s, false), ids) << name << " encode " << q;
+      EXPECT_EQ(*tok->Encode(s, true), ids_special) << name << " encode+special " << q;
       EXPECT_EQ(tok->Decode(ids, false), c["decoded"].get<std::string>()) << name << " decode " << q;
       EXPECT_EQ(tok->Decode(ids_special, true), c["decoded_skip_special"].get<std::string>())
           << name << " decode(skip_special) " << q;

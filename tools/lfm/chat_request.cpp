@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_input.h"
 #include "base/mapped_file.h"
 #include "base/utf8.h"
 
@@ -44,14 +45,9 @@ Result<std::string> ChatRequestOptions::Build(const AdmissionLimits& limits) con
   LFM_RETURN_IF_ERROR(CheckUtf8(system, "--system"));
   nlohmann::ordered_json request = {{"messages", nlohmann::ordered_json::array()}};
   if (!messages_file.empty()) {
-    LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(messages_file));
+    LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(messages_file, file_limits::kRequest));
     LFM_RETURN_IF_ERROR(CheckUtf8(text, messages_file));
-    nlohmann::ordered_json j;
-    try {
-      j = nlohmann::ordered_json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
-      return InvalidArgument(messages_file + ": not valid JSON: " + e.what());
-    }
+    LFM_ASSIGN_OR_RETURN(nlohmann::ordered_json j, ParseOrderedJson(text, messages_file));
     if (j.is_array()) {
       request["messages"] = j;
     } else if (j.is_object()) {
@@ -82,13 +78,9 @@ Result<std::string> ChatRequestOptions::Build(const AdmissionLimits& limits) con
   }
   if (messages.empty()) return InvalidArgument("no messages: give -p TEXT, --image FILE or --messages FILE");
   if (!tools_file.empty()) {
-    LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(tools_file));
+    LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(tools_file, file_limits::kRequest));
     LFM_RETURN_IF_ERROR(CheckUtf8(text, tools_file));
-    try {
-      request["tools"] = nlohmann::ordered_json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
-      return InvalidArgument(tools_file + ": not valid JSON: " + e.what());
-    }
+    LFM_ASSIGN_OR_RETURN(request["tools"], ParseOrderedJson(text, tools_file));
   }
   return request.dump();
 }

@@ -56,7 +56,7 @@ void RegisterChat(CLI::App& app, Runners& runners) {
     co.admission = o->admission.limits;
     std::string tools_json;
     if (!o->tools_file.empty()) {
-      auto t = ReadFileToString(o->tools_file);
+      auto t = ReadFileToString(o->tools_file, file_limits::kRequest);
       if (!t.ok()) {
         std::fprintf(stderr, "lfm chat: %s\n", t.status().ToString().c_str());
         return 2;

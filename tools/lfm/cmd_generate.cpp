@@ -44,7 +44,7 @@ void RegisterGenerate(CLI::App& app, std::vector<std::pair<CLI::App*, CommandRun
     if (Status st = CheckUtf8(o->prompt, "--prompt"); !st.ok()) return UsageError("generate", st);
     std::string prompt = o->prompt;
     if (!o->prompt_file.empty()) {
-      auto text = ReadFileToString(o->prompt_file);
+      auto text = ReadFileToString(o->prompt_file, file_limits::kRequest);
       if (!text.ok()) {
         std::fprintf(stderr, "lfm generate: %s\n", text.status().ToString().c_str());
         return 2;

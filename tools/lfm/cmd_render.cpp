@@ -65,7 +65,14 @@ void RegisterRender(CLI::App& app, Runners& runners) {
     }
     if (o->json) {
       nlohmann::ordered_json j = {{"prompt", *prompt}};
-      if (tok) j["ids"] = tok->Encode(*prompt, /*add_special_tokens=*/false);
+      if (tok) {
+        auto ids = tok->Encode(*prompt, /*add_special_tokens=*/false);
+        if (!ids.ok()) {
+          std::fprintf(stderr, "lfm render: %s\n", ids.status().ToString().c_str());
+          return 1;
+        }
+        j["ids"] = *ids;
+      }
       std::printf("%s\n", j.dump().c_str());
     } else {
       std::fwrite(prompt->data(), 1, prompt->size(), stdout);

@@ -37,7 +37,12 @@ void RegisterTokenize(CLI::App& app, std::vector<std::pair<CLI::App*, CommandRun
       std::fprintf(stderr, "lfm tokenize: %s\n", tok.status().ToString().c_str());
       return 1;
     }
-    std::vector<int32_t> ids = tok->Encode(o->text, !o->no_special);
+    auto encoded = tok->Encode(o->text, !o->no_special);
+    if (!encoded.ok()) {
+      std::fprintf(stderr, "lfm tokenize: %s\n", encoded.status().ToString().c_str());
+      return 1;
+    }
+    const std::vector<int32_t>& ids = *encoded;
     if (o->json) {
       nlohmann::ordered_json j;
       j["ids"] = ids;

@@ -149,7 +149,7 @@ bool ConstraintOptions::Apply(Engine& engine, GenerateOptions* opts) const {
   if (!json_schema_file.empty() || !lark_file.empty()) {
     const std::string& path = json_schema_file.empty() ? lark_file : json_schema_file;
     kind = json_schema_file.empty() ? GrammarKind::kLark : GrammarKind::kJsonSchema;
-    auto text = ReadFileToString(path);
+    auto text = ReadFileToString(path, file_limits::kRequest);
     if (!text.ok()) {
       std::fprintf(stderr, "lfm: %s\n", text.status().ToString().c_str());
       return false;
@@ -174,7 +174,9 @@ bool ConstraintOptions::Apply(Engine& engine, GenerateOptions* opts) const {
     return engine.CompileGrammar(kind, source);
   }();
   if (!g.ok()) {
-    std::fprintf(stderr, "lfm: cannot compile the %s: %s\n", GrammarKindName(kind), g.status().ToString().c_str());
+    const std::string& file = json_schema_file.empty() ? lark_file : json_schema_file;
+    std::fprintf(stderr, "lfm: cannot compile the %s%s: %s\n", GrammarKindName(kind),
+                 file.empty() ? "" : (" " + file).c_str(), g.status().ToString().c_str());
     return false;
   }
   opts->grammar = std::move(g).value();
