@@ -154,7 +154,7 @@ TEST(HostileWeights, WeightsFileIsAFifo) {
   const std::string dir = ModelDir("fifo", "{}", 0);
   std::filesystem::remove(dir + "/model.safetensors");
   ASSERT_EQ(::mkfifo((dir + "/model.safetensors").c_str(), 0644), 0);
-  ExpectFailsClosed(Generate(dir), "model.safetensors' is not a regular file");
+  ExpectFailsClosed(Generate(dir), "model.safetensors: not a regular file (a FIFO)");
 }
 
 TEST(HostileWeights, ShardIndexEscapesTheDirectory) {

@@ -63,7 +63,7 @@ TEST(Safetensors, RejectsBrokenHeaders) {
     huge[5] = 0x7f;
     ExpectError(huge, {"header length"});
   }
-  ExpectError(MakeFile("{\"a\": [1,", ""), {"x.safetensors", "header: invalid JSON at byte"});
+  ExpectError(MakeFile("{\"a\": [1,", ""), {"x.safetensors", "not valid JSON"});
   ExpectError(MakeFile("[1,2]", ""), {"not an object"});
   ExpectError(MakeFile(R"({"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,12]}})", d16),
               {"'a'", "[2, 2]", "16 bytes", "span 12"});
