@@ -138,8 +138,9 @@ Result<ImageHeaderSize> AdmitImage(const std::string& source, const AdmissionLim
   const std::string path = source.rfind("file://", 0) == 0 ? source.substr(7) : source;
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return NotFound(path + ": no such image file");
-  // A FIFO or device would block or never end: only regular files are images.
-  if (!S_ISREG(st.st_mode)) return InvalidArgument(path + ": not a regular file");
+  // A FIFO or device would block or never end: only regular files are images. The size is checked
+  // below against the admission limit, whose message names its flag.
+  LFM_RETURN_IF_ERROR(CheckRegularFile(path, FileSizeLimit{"an image", UINT64_MAX}).status());
   if (static_cast<uint64_t>(st.st_size) > limits.max_image_bytes)
     return too_big(static_cast<uint64_t>(st.st_size)).WithContext(path);
   // Mapping reads only the pages the header parser touches, not the file.

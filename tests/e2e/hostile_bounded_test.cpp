@@ -89,7 +89,7 @@ TEST(HostileBounded, LarkGrammarWithAHugeRegexTerminal) {
 TEST(HostileBounded, PromptLargerThanTheContextInRun) {
   std::string prompt;
   for (int i = 0; i < 400; ++i) prompt += "word" + std::to_string(i) + " ";
-  ExpectFailsClosed({"run", "-m", Tiny(), "-c", "64", "-p", prompt, "-n", "4"}, "but the context length is 64");
+  ExpectFailsClosed({"run", "-m", Tiny(), "-c", "64", "-p", prompt, "-n", "4"}, "but the context holds 64 tokens");
 }
 
 TEST(HostileBounded, PromptLargerThanTheContextInGenerate) {

@@ -32,7 +32,8 @@ void AdmissionOptions::Add(CLI::App* sub) {
       "Then the token budget: the prompt's text tokens plus each image's minimum token count (from its\n"
       "header size and min_image_tokens) must fit the context (-c), or the request is refused before any\n"
       "image is decoded.";
-  sub->footer(footer);
+  // Appended: the subcommand's Examples section may already be there.
+  sub->footer(sub->get_footer().empty() ? footer : sub->get_footer() + "\n" + footer);
 }
 
 }  // namespace lfm::cli
