@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "lfm2_test_util.h"
 #include "model/lfm2_model.h"
 #include "test_util.h"
 
@@ -23,19 +24,7 @@ std::unique_ptr<Lfm2Model> LoadWithUbatch(int ubatch) {
   return m.ok() ? std::move(m).value() : nullptr;
 }
 
-std::vector<std::vector<int32_t>> ReadIdLines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::vector<int32_t>> lines;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream ss(line);
-    std::vector<int32_t> ids;
-    int32_t id;
-    while (ss >> id) ids.push_back(id);
-    if (!ids.empty()) lines.push_back(ids);
-  }
-  return lines;
-}
+using testing::ReadIdLines;  // lfm2_test_util.h
 
 // max |a - b| over the rows, relative to the max |b|.
 double RelDiff(const std::vector<float>& a, const std::vector<float>& b) {

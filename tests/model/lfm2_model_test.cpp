@@ -1,5 +1,6 @@
 // The LFM2 decoder against llama.cpp's logits for the tiny random model (shared testdata
 // lfm2-synthetic/tiny-lfm2, see its PROVENANCE.md): prefill rows, decode rows, greedy ids.
+#include "lfm2_test_util.h"
 #include "model/lfm2_model.h"
 
 #include <gtest/gtest.h>
@@ -18,19 +19,7 @@ namespace {
 
 const char* kTiny = "lfm2-synthetic/tiny-lfm2";
 
-std::vector<std::vector<int32_t>> ReadIdLines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::vector<int32_t>> lines;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream ss(line);
-    std::vector<int32_t> ids;
-    int32_t id;
-    while (ss >> id) ids.push_back(id);
-    if (!ids.empty()) lines.push_back(ids);
-  }
-  return lines;
-}
+using testing::ReadIdLines;  // lfm2_test_util.h
 
 std::vector<float> ReadF32(const std::string& path) {
   auto s = ReadFileToString(path);
