@@ -29,6 +29,15 @@ Isa DetectCpuIsa() {
   return Isa::kScalar;
 }
 
+bool CpuHasAvx512Vnni() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return DetectCpuIsa() == Isa::kAvx512 && __builtin_cpu_supports("avx512vnni");
+#else
+  return false;
+#endif
+}
+
 IsaChoice ResolveIsa(Isa cpu, const char* requested) {
   if (requested == nullptr || *requested == '\0') return {cpu, ""};
   for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {

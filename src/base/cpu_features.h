@@ -18,6 +18,10 @@ const char* IsaName(Isa isa);
 // AVX-512 F/BW/VL/DQ. Always kScalar on non-x86 builds.
 Isa DetectCpuIsa();
 
+// Extensions beyond the Isa levels, for kernels that need them on top of a level (checked at run time,
+// like the levels). AVX512_VNNI: vpdpbusd on zmm (int8 dot products, kernels/quant_matmul.h).
+bool CpuHasAvx512Vnni();
+
 struct IsaChoice {
   Isa isa = Isa::kScalar;
   std::string note;  // empty, or why `requested` was not taken as given

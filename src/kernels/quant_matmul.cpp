@@ -1,0 +1,163 @@
+#include "kernels/quant_matmul.h"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "base/thread_pool.h"
+#include "kernels/quant_matmul_impl.h"
+#include "tensor/convert.h"
+
+namespace lfm {
+
+void QuantPackedMatrix::AlignedFree::operator()(uint8_t* p) const { ::operator delete[](p, std::align_val_t(64)); }
+
+Result<QuantPackedMatrix> QuantPackedMatrix::Pack(const TensorView& w) {
+  if (w.dtype != DType::kQ8_0 && w.dtype != DType::kQ4_0) {
+    return InvalidArgument("QuantPackedMatrix: tensor '" + w.name + "' is " + DTypeName(w.dtype) +
+                           ", not q8_0 or q4_0");
+  }
+  if (w.rank() != 2 || w.rows() < 1 || w.cols() < kQuantBlock || w.cols() % kQuantBlock != 0) {
+    return InvalidArgument("QuantPackedMatrix: tensor '" + w.name + "' has shape " + ShapeToString(w.shape) +
+                           "; want a matrix whose columns are a multiple of 32");
+  }
+  QuantPackedMatrix m;
+  m.dtype_ = w.dtype;
+  m.rows_ = w.rows();
+  m.cols_ = w.cols();
+  const int64_t nb = m.blocks();
+  // Scales first, padded so the weights start on a cache line (64-byte loads never split one).
+  m.scale_bytes_ = (nb * kQuantPanelRows * 2 + 63) / 64 * 64;
+  m.panel_bytes_ = m.scale_bytes_ + nb * m.block_weight_bytes();
+  const size_t total = static_cast<size_t>(m.panels() * m.panel_bytes_);
+  m.data_.reset(static_cast<uint8_t*>(::operator new[](total, std::align_val_t(64))));
+  // Rows past rows() (the last panel's padding) get zero scales and weights: finite, never stored.
+  std::memset(m.data_.get(), 0, total);
+  const bool q4 = w.dtype == DType::kQ4_0;
+  for (int64_t r = 0; r < m.rows_; ++r) {
+    uint8_t* panel = m.data_.get() + (r / kQuantPanelRows) * m.panel_bytes_;
+    const int64_t pr = r % kQuantPanelRows;
+    uint16_t* scales = reinterpret_cast<uint16_t*>(panel);
+    uint8_t* weights = panel + m.scale_bytes_;
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* wb = weights + b * m.block_weight_bytes();
+      if (q4) {
+        // Vector j (64 bytes) holds, for row pr, bytes qs[4j .. 4j+3]: low nibbles are k = 4j..4j+3,
+        // high nibbles k = 16+4j..16+4j+3 -- GGUF's own byte order, 4 bytes at a time.
+        BlockQ4_0 blk;
+        std::memcpy(&blk, w.row(r) + b * sizeof(BlockQ4_0), sizeof blk);
+        scales[b * kQuantPanelRows + pr] = blk.d;
+        for (int j = 0; j < 4; ++j) std::memcpy(wb + j * 64 + pr * 4, blk.qs + 4 * j, 4);
+      } else {
+        BlockQ8_0 blk;
+        std::memcpy(&blk, w.row(r) + b * sizeof(BlockQ8_0), sizeof blk);
+        scales[b * kQuantPanelRows + pr] = blk.d;
+        for (int g = 0; g < 8; ++g)
+          for (int i = 0; i < 4; ++i)
+            wb[g * 64 + pr * 4 + i] = static_cast<uint8_t>(static_cast<int32_t>(blk.qs[4 * g + i]) + 128);
+      }
+    }
+  }
+  return m;
+}
+
+namespace {
+
+struct Kernels {
+  Isa isa = Isa::kScalar;
+  QuantPanelsFn q8 = QuantPanelsPortable, q4 = QuantPanelsPortable;
+  QuantizeActsFn quantize = QuantizeActsPortable;
+  Kernels() {
+    if (ActiveIsa() >= Isa::kAvx512 && CpuHasAvx512Vnni() && avx512::QuantPanelsKernel(DType::kQ8_0) &&
+        avx512::QuantPanelsKernel(DType::kQ4_0) && avx512::QuantizeActsKernel()) {
+      isa = Isa::kAvx512;
+      q8 = avx512::QuantPanelsKernel(DType::kQ8_0);
+      q4 = avx512::QuantPanelsKernel(DType::kQ4_0);
+      quantize = avx512::QuantizeActsKernel();
+    }
+  }
+};
+
+const Kernels& K() {
+  static const Kernels k;  // thread-safe one-time init
+  return k;
+}
+
+void Size(int64_t n, int64_t cols, QuantizedActs* a) {
+  a->n = n;
+  a->cols = cols;
+  a->blocks = cols / kQuantBlock;
+  a->q.resize(static_cast<size_t>(n * cols));
+  a->d.resize(static_cast<size_t>(n * a->blocks));
+  a->sum.resize(static_cast<size_t>(n * a->blocks));
+}
+
+// Quantizes on the pool when there are enough tokens to pay for the hand-off.
+void QuantizeWith(QuantizeActsFn fn, const float* x, int64_t n, int64_t cols, int64_t ldx, QuantizedActs* a) {
+  Size(n, cols, a);
+  if (n * cols < (1 << 16)) {
+    fn(x, ldx, 0, n, a);
+    return;
+  }
+  DefaultThreadPool().ParallelFor(
+      static_cast<size_t>(n), [&](size_t b, size_t e, int) { fn(x, ldx, static_cast<int64_t>(b), static_cast<int64_t>(e), a); },
+      1);
+}
+
+// One per thread that calls QuantMatMul: the activations of the running call.
+QuantizedActs& Scratch() {
+  thread_local QuantizedActs a;
+  return a;
+}
+
+}  // namespace
+
+Isa QuantMatMulIsa() { return K().isa; }
+
+void QuantizeActs(const float* x, int64_t n, int64_t cols, int64_t ldx, QuantizedActs* a) {
+  QuantizeWith(K().quantize, x, n, cols, ldx, a);
+}
+
+void QuantizeActsRef(const float* x, int64_t n, int64_t cols, int64_t ldx, QuantizedActs* a) {
+  Size(n, cols, a);
+  QuantizeActsPortable(x, ldx, 0, n, a);
+}
+
+void QuantMatMulPanels(const QuantPackedMatrix& w, const QuantizedActs& a, float* y, int64_t ldy, int64_t p0,
+                       int64_t p1) {
+  (w.dtype() == DType::kQ4_0 ? K().q4 : K().q8)(w, a, y, ldy, p0, p1);
+}
+
+void QuantMatMul(const QuantPackedMatrix& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy) {
+  const QuantMatMulJob job{&w, y, ldy};
+  QuantMatMulMany(&job, 1, x, n, ldx);
+}
+
+void QuantMatMulMany(const QuantMatMulJob* jobs, int count, const float* x, int64_t n, int64_t ldx) {
+  if (n <= 0 || count <= 0) return;
+  const int64_t cols = jobs[0].w->cols();
+  int64_t total = 0;
+  for (int j = 0; j < count; ++j) {
+    if (jobs[j].w->cols() != cols) return;  // a programming error: the jobs must share the input
+    total += jobs[j].w->panels();
+  }
+  QuantizedActs& a = Scratch();
+  QuantizeActs(x, n, cols, ldx, &a);
+  DefaultThreadPool().ParallelFor(
+      static_cast<size_t>(total),
+      [&](size_t b, size_t e, int) {
+        // Walk the concatenated panel space [job 0 panels | job 1 panels | ...].
+        int64_t start = 0;
+        for (int j = 0; j < count; ++j) {
+          const int64_t np = jobs[j].w->panels();
+          const int64_t lo = std::max<int64_t>(static_cast<int64_t>(b), start);
+          const int64_t hi = std::min<int64_t>(static_cast<int64_t>(e), start + np);
+          if (lo < hi) QuantMatMulPanels(*jobs[j].w, a, jobs[j].y, jobs[j].ldy, lo - start, hi - start);
+          start += np;
+        }
+      },
+      1);
+}
+
+}  // namespace lfm

@@ -1,0 +1,200 @@
+// AVX-512 VNNI int8 matmul over QuantPackedMatrix panels (layout and math: kernels/quant_matmul.h).
+// A register tile is P panels (16 rows each) x T tokens. Per 32-k block every (panel, token) pair
+// gets an int32 accumulator started at -offset * q_sum (removing the unsigned-storage offset), then 8
+// vpdpbusd (one per group of 4 k: 64-byte weight load x broadcast 4 activation bytes), then one f32 FMA
+// with w_scale * x_scale into the f32 accumulator -- the reference's order, so results match it.
+// GCC 12 warns spuriously inside its own AVX-512 headers (_mm512_undefined_*).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/quant_matmul.h"
+#include "kernels/quant_matmul_impl.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include "kernels/isa_avx512vnni_begin.h"  // last include: AVX-512 + VNNI code from here to isa_end.h
+#if LFM_ISA_COMPILED
+
+namespace lfm::avx512 {
+namespace {
+
+inline __m512i Broadcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+// P panels starting at panel p x T tokens starting at token t; y is the output of token t, row 0.
+template <bool kQ4, int P, int T>
+inline void Tile(const QuantPackedMatrix& w, int64_t p, const QuantizedActs& a, int64_t t, float* y, int64_t ldy) {
+  constexpr int64_t kBlockW = kQ4 ? 256 : 512;
+  constexpr int32_t kOff = kQ4 ? 8 : 128;
+  const int64_t nb = w.blocks(), ps = w.panel_bytes(), sb = w.scale_bytes(), ldq = a.cols;
+  const uint8_t* pan = w.panel(p);
+  const int8_t* xq = a.q.data() + t * ldq;
+  const float* xd = a.d.data() + t * nb;
+  const int32_t* xs = a.sum.data() + t * nb;
+  const __m512i nib = _mm512_set1_epi8(0x0f);
+  __m512 acc[P][T];
+#pragma GCC unroll 8
+  for (int i = 0; i < P; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < T; ++j) acc[i][j] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    __m512i ai[P][T];
+#pragma GCC unroll 8
+    for (int j = 0; j < T; ++j) {
+      const __m512i c = _mm512_set1_epi32(-kOff * xs[j * nb + b]);
+#pragma GCC unroll 8
+      for (int i = 0; i < P; ++i) ai[i][j] = c;
+    }
+    const uint8_t* wb = pan + sb + b * kBlockW;
+    const int8_t* xb = xq + b * kQuantBlock;
+    if constexpr (kQ4) {
+#pragma GCC unroll 4
+      for (int g = 0; g < 4; ++g) {
+#pragma GCC unroll 8
+        for (int i = 0; i < P; ++i) {
+          const __m512i v = _mm512_load_si512(wb + i * ps + g * 64);
+          const __m512i lo = _mm512_and_si512(v, nib);                         // k = 4g .. 4g+3
+          const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);   // k = 16+4g .. 16+4g+3
+#pragma GCC unroll 8
+          for (int j = 0; j < T; ++j) {
+            ai[i][j] = _mm512_dpbusd_epi32(ai[i][j], lo, Broadcast4(xb + j * ldq + 4 * g));
+            ai[i][j] = _mm512_dpbusd_epi32(ai[i][j], hi, Broadcast4(xb + j * ldq + 16 + 4 * g));
+          }
+        }
+      }
+    } else {
+#pragma GCC unroll 8
+      for (int g = 0; g < 8; ++g) {
+#pragma GCC unroll 8
+        for (int i = 0; i < P; ++i) {
+          const __m512i v = _mm512_load_si512(wb + i * ps + g * 64);
+#pragma GCC unroll 8
+          for (int j = 0; j < T; ++j) ai[i][j] = _mm512_dpbusd_epi32(ai[i][j], v, Broadcast4(xb + j * ldq + 4 * g));
+        }
+      }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < P; ++i) {
+      const __m512 ws = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(pan + i * ps + b * 32)));
+#pragma GCC unroll 8
+      for (int j = 0; j < T; ++j) {
+        const __m512 scale = _mm512_mul_ps(ws, _mm512_set1_ps(xd[j * nb + b]));
+        acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ai[i][j]), scale, acc[i][j]);
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < P; ++i) {
+    const int64_t valid = std::min<int64_t>(kQuantPanelRows, w.rows() - (p + i) * kQuantPanelRows);
+    const __mmask16 m = static_cast<__mmask16>((1u << valid) - 1u);
+#pragma GCC unroll 8
+    for (int j = 0; j < T; ++j) _mm512_mask_storeu_ps(y + j * ldy + (p + i) * kQuantPanelRows, m, acc[i][j]);
+  }
+}
+
+constexpr int kGemmPanels = 2;  // register tile: 2 panels x 6 tokens = 12 int32 + 12 f32 accumulators
+constexpr int kGemmTokens = 6;
+
+// Tokens [t0, t1) against P panels at p.
+template <bool kQ4, int P>
+void TokenRun(const QuantPackedMatrix& w, int64_t p, const QuantizedActs& a, int64_t t0, int64_t t1, float* y,
+              int64_t ldy) {
+  int64_t t = t0;
+  for (; t + kGemmTokens <= t1; t += kGemmTokens) Tile<kQ4, P, kGemmTokens>(w, p, a, t, y + t * ldy, ldy);
+  switch (t1 - t) {
+    case 5: Tile<kQ4, P, 5>(w, p, a, t, y + t * ldy, ldy); break;
+    case 4: Tile<kQ4, P, 4>(w, p, a, t, y + t * ldy, ldy); break;
+    case 3: Tile<kQ4, P, 3>(w, p, a, t, y + t * ldy, ldy); break;
+    case 2: Tile<kQ4, P, 2>(w, p, a, t, y + t * ldy, ldy); break;
+    case 1: Tile<kQ4, P, 1>(w, p, a, t, y + t * ldy, ldy); break;
+    default: break;
+  }
+}
+
+template <bool kQ4>
+void Panels(const QuantPackedMatrix& w, const QuantizedActs& a, float* y, int64_t ldy, int64_t p0, int64_t p1) {
+  const int64_t n = a.n;
+  if (n == 1) {
+    // Decode (GEMV): memory bound; 4 panels at once keep 4 independent accumulator chains and 4
+    // sequential read streams in flight.
+    int64_t p = p0;
+    for (; p + 4 <= p1; p += 4) Tile<kQ4, 4, 1>(w, p, a, 0, y, ldy);
+    for (; p < p1; ++p) Tile<kQ4, 1, 1>(w, p, a, 0, y, ldy);
+    return;
+  }
+  // Prefill (GEMM): a block of tokens' int8 activations (~256 KB, L2) is swept by panel pairs, whose
+  // weights stay in L1/L2 while every token tile of the block reuses them.
+  int64_t tb = (256 * 1024) / a.cols;
+  tb = std::max<int64_t>(kGemmTokens, tb / kGemmTokens * kGemmTokens);
+  for (int64_t t0 = 0; t0 < n; t0 += tb) {
+    const int64_t t1 = std::min(n, t0 + tb);
+    int64_t p = p0;
+    for (; p + kGemmPanels <= p1; p += kGemmPanels) TokenRun<kQ4, kGemmPanels>(w, p, a, t0, t1, y, ldy);
+    for (; p < p1; ++p) TokenRun<kQ4, 1>(w, p, a, t0, t1, y, ldy);
+  }
+}
+
+void PanelsQ8(const QuantPackedMatrix& w, const QuantizedActs& a, float* y, int64_t ldy, int64_t p0, int64_t p1) {
+  Panels<false>(w, a, y, ldy, p0, p1);
+}
+void PanelsQ4(const QuantPackedMatrix& w, const QuantizedActs& a, float* y, int64_t ldy, int64_t p0, int64_t p1) {
+  Panels<true>(w, a, y, ldy, p0, p1);
+}
+
+// Bit-identical to QuantizeActsPortable: same amax, same d and 1/d, x * (1/d) rounded to nearest even
+// (vcvtps2dq under the default MXCSR rounding = nearbyint).
+void QuantizeRows(const float* x, int64_t ldx, int64_t t0, int64_t t1, QuantizedActs* a) {
+  const int64_t nb = a->blocks;
+  for (int64_t t = t0; t < t1; ++t) {
+    for (int64_t b = 0; b < nb; ++b) {
+      const float* xb = x + t * ldx + b * kQuantBlock;
+      const __m512 x0 = _mm512_loadu_ps(xb), x1 = _mm512_loadu_ps(xb + 16);
+      const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
+      const float d = amax / 127.0f;
+      const float id = d != 0 ? 1.0f / d : 0.0f;
+      const __m512 vid = _mm512_set1_ps(id);
+      const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(x0, vid));
+      const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(x1, vid));
+      int8_t* q = a->q.data() + t * a->cols + b * kQuantBlock;
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(q), _mm512_cvtepi32_epi8(q0));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 16), _mm512_cvtepi32_epi8(q1));
+      a->d[t * nb + b] = d;
+      a->sum[t * nb + b] = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lfm::avx512
+
+#endif  // LFM_ISA_COMPILED
+#include "kernels/isa_end.h"  // baseline code again
+
+namespace lfm::avx512 {
+
+QuantPanelsFn QuantPanelsKernel(DType t) {
+#if defined(__x86_64__)
+  if (t == DType::kQ8_0) return PanelsQ8;
+  if (t == DType::kQ4_0) return PanelsQ4;
+#endif
+  (void)t;
+  return nullptr;
+}
+
+QuantizeActsFn QuantizeActsKernel() {
+#if defined(__x86_64__)
+  return QuantizeRows;
+#else
+  return nullptr;
+#endif
+}
+
+}  // namespace lfm::avx512
