@@ -73,6 +73,27 @@ Result<TensorView> Lfm2Model::Matrix(const std::string& name, int64_t rows, int6
   return v;
 }
 
+Result<LinearWeight> Lfm2Model::Linear(const std::string& name, int64_t rows, int64_t cols, DType want_dtype) {
+  const size_t owned_before = owned_.size();
+  LFM_ASSIGN_OR_RETURN(TensorView v, Matrix(name, rows, cols, want_dtype));
+  LFM_ASSIGN_OR_RETURN(LinearWeight w, Wrap(v));
+  if (w.packed) {
+    // The packed panels are the only copy used from now on: free a converted buffer. (A view into a
+    // mapped file stays mapped; its pages are clean and reclaimable, but the store does not expose
+    // the mapping to drop them eagerly.)
+    if (owned_.size() > owned_before) owned_.pop_back();
+    w.view.data = nullptr;
+  }
+  return w;
+}
+
+Result<LinearWeight> Lfm2Model::Wrap(const TensorView& v) const {
+  if (int8_matmul_) return MakeLinearWeight(v);
+  LinearWeight w;
+  w.view = v;
+  return w;
+}
+
 Result<std::vector<float>> Lfm2Model::Vector(const std::string& name, const std::vector<int64_t>& shape) {
   LFM_ASSIGN_OR_RETURN(TensorView v, weights_->Get(name, shape));
   std::vector<float> out(v.numel());
@@ -84,6 +105,7 @@ Status Lfm2Model::Init(const Lfm2Config& c, std::shared_ptr<const WeightStore> w
   config_ = c;
   weights_ = std::move(weights);
   weight_dtype_ = o.weight_dtype;
+  int8_matmul_ = o.int8_matmul;
   if (o.max_context < 0 || o.max_context > c.max_position_embeddings) {
     return InvalidArgument("max_context " + std::to_string(o.max_context) +
                            " is outside [1, max_position_embeddings = " +
@@ -103,10 +125,11 @@ Status Lfm2Model::Init(const Lfm2Config& c, std::shared_ptr<const WeightStore> w
   LFM_ASSIGN_OR_RETURN(embed_tokens_, Matrix(p + "embed_tokens.weight", V, D, o.embedding_dtype));
   LFM_ASSIGN_OR_RETURN(final_norm_, Vector(p + "embedding_norm.weight", {D}));
   if (c.tie_word_embeddings) {
-    lm_head_ = embed_tokens_;
+    // Packed (if q8_0 / q4_0) as a second copy: embed_tokens_ keeps the row-major view for lookups.
+    LFM_ASSIGN_OR_RETURN(lm_head_, Wrap(embed_tokens_));
   } else {
     // HF keeps lm_head outside the decoder: "lm_head.weight" (text) or "lm_head.weight" at top level in VL.
-    LFM_ASSIGN_OR_RETURN(lm_head_, Matrix("lm_head.weight", V, D, o.embedding_dtype));
+    LFM_ASSIGN_OR_RETURN(lm_head_, Linear("lm_head.weight", V, D, o.embedding_dtype));
   }
   weight_bytes_ = lm_head_.nbytes();
 
@@ -124,13 +147,13 @@ Status Lfm2Model::Init(const Lfm2Config& c, std::shared_ptr<const WeightStore> w
                              " rows but the config's FFN width (block_ff_dim / intermediate_size after "
                              "block_auto_adjust_ff_dim) is " + std::to_string(F));
     }
-    LFM_ASSIGN_OR_RETURN(ly.w1, Matrix(lp + "feed_forward.w1.weight", F, D, o.weight_dtype));
-    LFM_ASSIGN_OR_RETURN(ly.w3, Matrix(lp + "feed_forward.w3.weight", F, D, o.weight_dtype));
-    LFM_ASSIGN_OR_RETURN(ly.w2, Matrix(lp + "feed_forward.w2.weight", D, F, o.weight_dtype));
+    LFM_ASSIGN_OR_RETURN(ly.w1, Linear(lp + "feed_forward.w1.weight", F, D, o.weight_dtype));
+    LFM_ASSIGN_OR_RETURN(ly.w3, Linear(lp + "feed_forward.w3.weight", F, D, o.weight_dtype));
+    LFM_ASSIGN_OR_RETURN(ly.w2, Linear(lp + "feed_forward.w2.weight", D, F, o.weight_dtype));
     weight_bytes_ += ly.w1.nbytes() + ly.w3.nbytes() + ly.w2.nbytes();
     if (ly.type == Lfm2LayerType::kConv) {
-      LFM_ASSIGN_OR_RETURN(ly.in_proj, Matrix(lp + "conv.in_proj.weight", 3 * D, D, o.weight_dtype));
-      LFM_ASSIGN_OR_RETURN(ly.conv_out_proj, Matrix(lp + "conv.out_proj.weight", D, D, o.weight_dtype));
+      LFM_ASSIGN_OR_RETURN(ly.in_proj, Linear(lp + "conv.in_proj.weight", 3 * D, D, o.weight_dtype));
+      LFM_ASSIGN_OR_RETURN(ly.conv_out_proj, Linear(lp + "conv.out_proj.weight", D, D, o.weight_dtype));
       LFM_ASSIGN_OR_RETURN(std::vector<float> k, Vector(lp + "conv.conv.weight", {D, 1, L}));
       ly.conv_kernel.resize(static_cast<size_t>(L) * D);
       for (int64_t ch = 0; ch < D; ++ch)
@@ -154,10 +177,10 @@ Status Lfm2Model::Init(const Lfm2Config& c, std::shared_ptr<const WeightStore> w
       }
       weight_bytes_ += ly.in_proj.nbytes() + ly.conv_out_proj.nbytes();
     } else {
-      LFM_ASSIGN_OR_RETURN(ly.q_proj, Matrix(lp + "self_attn.q_proj.weight", H * d, D, o.weight_dtype));
-      LFM_ASSIGN_OR_RETURN(ly.k_proj, Matrix(lp + "self_attn.k_proj.weight", Hkv * d, D, o.weight_dtype));
-      LFM_ASSIGN_OR_RETURN(ly.v_proj, Matrix(lp + "self_attn.v_proj.weight", Hkv * d, D, o.weight_dtype));
-      LFM_ASSIGN_OR_RETURN(ly.attn_out_proj, Matrix(lp + "self_attn.out_proj.weight", D, H * d, o.weight_dtype));
+      LFM_ASSIGN_OR_RETURN(ly.q_proj, Linear(lp + "self_attn.q_proj.weight", H * d, D, o.weight_dtype));
+      LFM_ASSIGN_OR_RETURN(ly.k_proj, Linear(lp + "self_attn.k_proj.weight", Hkv * d, D, o.weight_dtype));
+      LFM_ASSIGN_OR_RETURN(ly.v_proj, Linear(lp + "self_attn.v_proj.weight", Hkv * d, D, o.weight_dtype));
+      LFM_ASSIGN_OR_RETURN(ly.attn_out_proj, Linear(lp + "self_attn.out_proj.weight", D, H * d, o.weight_dtype));
       LFM_ASSIGN_OR_RETURN(ly.q_norm, Vector(lp + "self_attn.q_layernorm.weight", {d}));
       LFM_ASSIGN_OR_RETURN(ly.k_norm, Vector(lp + "self_attn.k_layernorm.weight", {d}));
       weight_bytes_ += ly.q_proj.nbytes() + ly.k_proj.nbytes() + ly.v_proj.nbytes() + ly.attn_out_proj.nbytes();
@@ -168,7 +191,7 @@ Status Lfm2Model::Init(const Lfm2Config& c, std::shared_ptr<const WeightStore> w
   for (int64_t i = 0; i < d / 2; ++i) {
     inv_freq_[i] = static_cast<float>(1.0 / std::pow(c.rope_theta, static_cast<double>(2 * i) / d));
   }
-  if (weight_dtype_ == DType::kAuto) weight_dtype_ = layers_.empty() ? embed_tokens_.dtype : layers_[0].w1.dtype;
+  if (weight_dtype_ == DType::kAuto) weight_dtype_ = layers_.empty() ? embed_tokens_.dtype : layers_[0].w1.dtype();
   return Status::Ok();
 }
 
@@ -217,7 +240,7 @@ Status Lfm2Model::Forward(const int32_t* ids, int n, HybridCache& cache, std::ve
 void Lfm2Model::ConvBlock(const Layer& ly, int layer, int n, const float* u, HybridCache& cache, float* out) {
   const int64_t D = config_.hidden_size;
   float* bcx = Buf(cache, kBig1, static_cast<size_t>(n) * 3 * D);
-  MatMul(ly.in_proj, u, n, bcx);
+  lfm::Linear(ly.in_proj, u, n, bcx);
   float* v = Buf(cache, kTmp1, static_cast<size_t>(n) * D);
   for (int t = 0; t < n; ++t) {
     float* row = bcx + t * 3 * D;
@@ -232,7 +255,7 @@ void Lfm2Model::ConvBlock(const Layer& ly, int layer, int n, const float* u, Hyb
     if (!ly.conv_bias.empty()) AddInPlace(ly.conv_bias.data(), D, zt);
     Mul(bcx + t * 3 * D + D, zt, D, v + t * D);  // output gate C*z
   }
-  MatMul(ly.conv_out_proj, v, n, out);
+  lfm::Linear(ly.conv_out_proj, v, n, out);
   if (!ly.out_proj_bias.empty()) {
     for (int t = 0; t < n; ++t) AddInPlace(ly.out_proj_bias.data(), D, out + t * D);
   }
@@ -246,8 +269,8 @@ void Lfm2Model::AttentionBlock(const Layer& ly, int layer, int n, const float* u
   float* q = Buf(cache, kBig1, static_cast<size_t>(n) * qd);
   float* k = cache.keys(layer) + p0 * kvd;
   float* v = cache.values(layer) + p0 * kvd;
-  const MatMulJob qkv[3] = {{&ly.q_proj, q, qd}, {&ly.k_proj, k, kvd}, {&ly.v_proj, v, kvd}};
-  MatMulMany(qkv, 3, u, n, D);
+  const LinearJob qkv[3] = {{&ly.q_proj, q, qd}, {&ly.k_proj, k, kvd}, {&ly.v_proj, v, kvd}};
+  LinearMany(qkv, 3, u, n, D);
   float* cs = Buf(cache, kRope, d);
   const float eps = config_.norm_eps;
   for (int t = 0; t < n; ++t) {
@@ -263,17 +286,17 @@ void Lfm2Model::AttentionBlock(const Layer& ly, int layer, int n, const float* u
   float* att = Buf(cache, kTmp1, static_cast<size_t>(n) * qd);
   AttentionShape s{H, Hkv, d, 1.0f / std::sqrt(static_cast<float>(d))};
   AttentionCausal(q, n, p0, cache.keys(layer), cache.values(layer), s, att);
-  MatMul(ly.attn_out_proj, att, n, out);
+  lfm::Linear(ly.attn_out_proj, att, n, out);
 }
 
 void Lfm2Model::FfnBlock(const Layer& ly, int n, const float* u, HybridCache& cache, float* out) {
   const int64_t F = config_.intermediate_size;
   float* g = Buf(cache, kBig1, static_cast<size_t>(n) * F);
   float* up = Buf(cache, kBig2, static_cast<size_t>(n) * F);
-  const MatMulJob gate_up[2] = {{&ly.w1, g, F}, {&ly.w3, up, F}};
-  MatMulMany(gate_up, 2, u, n, config_.hidden_size);
+  const LinearJob gate_up[2] = {{&ly.w1, g, F}, {&ly.w3, up, F}};
+  LinearMany(gate_up, 2, u, n, config_.hidden_size);
   SwiGlu(g, up, n * F, g);
-  MatMul(ly.w2, g, n, out);
+  lfm::Linear(ly.w2, g, n, out);
 }
 
 Status Lfm2Model::CheckRoom(int n, const HybridCache& cache) const {
@@ -338,7 +361,7 @@ void Lfm2Model::ForwardChunk(const float* embeds, int n, HybridCache& cache, flo
     const int first = n - rows;
     float* f = Buf(cache, kFinal, static_cast<size_t>(rows) * D);
     for (int r = 0; r < rows; ++r) RmsNorm(h + (first + r) * D, final_norm_.data(), D, eps, f + r * D);
-    MatMul(lm_head_, f, rows, logits_out);
+    lfm::Linear(lm_head_, f, rows, logits_out);
   }
 }
 

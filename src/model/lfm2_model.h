@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "lfm/status.h"
+#include "kernels/linear.h"
 #include "model/hybrid_cache.h"
 #include "model/lfm2_config.h"
 #include "tensor/tensor_view.h"
@@ -26,6 +27,10 @@ struct ModelLoadOptions {
   // sensitive to it (see tests/model: bf16 blocks alone keep greedy ids where bf16 everywhere
   // can flip near-ties).
   DType embedding_dtype = DType::kAuto;
+  // q8_0 / q4_0 matrices run the int8 kernel (activations quantized to int8 per 32-block, VNNI dot
+  // products; kernels/quant_matmul.h) where the CPU has it. false: widen the weights to f32 and keep
+  // f32 activations (slower; logits equal f32 math on the dequantized weights up to summation order).
+  bool int8_matmul = true;
   int max_context = 0;  // 0 = config max_position_embeddings; larger than that is an error
   // The most positions one pass through the layers takes (a micro-batch). Longer inputs run in
   // chunks of this size, so the forward pass's scratch memory is bounded by it, not by the prompt
@@ -67,19 +72,23 @@ class Lfm2Model {
   struct Layer {
     Lfm2LayerType type = Lfm2LayerType::kConv;
     std::vector<float> operator_norm, ffn_norm;
-    TensorView w1, w2, w3;
+    LinearWeight w1, w2, w3;
     // conv
-    TensorView in_proj, conv_out_proj;
+    LinearWeight in_proj, conv_out_proj;
     std::vector<float> conv_kernel;  // tap-major [L, D]
     std::vector<float> in_proj_bias, conv_bias, out_proj_bias;  // empty unless conv_bias
     // attention
-    TensorView q_proj, k_proj, v_proj, attn_out_proj;
+    LinearWeight q_proj, k_proj, v_proj, attn_out_proj;
     std::vector<float> q_norm, k_norm;
   };
 
   Lfm2Model() = default;
   Status Init(const Lfm2Config& config, std::shared_ptr<const WeightStore> weights, const ModelLoadOptions& o);
   Result<TensorView> Matrix(const std::string& name, int64_t rows, int64_t cols, DType want_dtype);
+  // Matrix() as the model multiplies it: q8_0 / q4_0 repacked for the int8 kernel where it runs
+  // (kernels/linear.h), and then a buffer Matrix() converted into is freed again.
+  Result<LinearWeight> Linear(const std::string& name, int64_t rows, int64_t cols, DType want_dtype);
+  Result<LinearWeight> Wrap(const TensorView& v) const;
   Result<std::vector<float>> Vector(const std::string& name, const std::vector<int64_t>& shape);
   void ConvBlock(const Layer& L, int layer, int n, const float* u, HybridCache& cache, float* out);
   void AttentionBlock(const Layer& L, int layer, int n, const float* u, HybridCache& cache, float* out);
@@ -94,10 +103,12 @@ class Lfm2Model {
   std::shared_ptr<const WeightStore> weights_;
   std::vector<std::vector<uint8_t>> owned_;  // converted weights
   DType weight_dtype_ = DType::kAuto;
+  bool int8_matmul_ = true;
   int max_context_ = 0;
   int ubatch_ = ModelLoadOptions::kDefaultUbatch;
   int64_t weight_bytes_ = 0;
-  TensorView embed_tokens_, lm_head_;
+  TensorView embed_tokens_;  // row lookups; stays a plain view even when the tied lm_head is packed
+  LinearWeight lm_head_;
   std::vector<float> final_norm_;
   std::vector<float> inv_freq_;
   std::vector<Layer> layers_;

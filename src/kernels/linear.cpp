@@ -1,0 +1,52 @@
+#include "kernels/linear.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace lfm {
+
+bool LinearPacks(DType t) {
+  if (t != DType::kQ8_0 && t != DType::kQ4_0) return false;
+  static const bool enabled = [] {
+    const char* e = std::getenv("LFM_INT8_MATMUL");
+    return !(e != nullptr && std::strcmp(e, "0") == 0);
+  }();
+  return enabled && QuantMatMulIsa() == Isa::kAvx512;
+}
+
+Result<LinearWeight> MakeLinearWeight(const TensorView& v) {
+  LinearWeight w;
+  w.view = v;
+  if (LinearPacks(v.dtype)) {
+    LFM_ASSIGN_OR_RETURN(QuantPackedMatrix p, QuantPackedMatrix::Pack(v));
+    w.packed = std::make_shared<const QuantPackedMatrix>(std::move(p));
+  }
+  return w;
+}
+
+void Linear(const LinearWeight& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy) {
+  if (w.packed) {
+    QuantMatMul(*w.packed, x, n, ldx, y, ldy);
+  } else {
+    MatMul(w.view, x, n, ldx, y, ldy);
+  }
+}
+
+void LinearMany(const LinearJob* jobs, int count, const float* x, int64_t n, int64_t ldx) {
+  constexpr int kMax = 8;
+  int packed = 0;
+  for (int j = 0; j < count; ++j) packed += jobs[j].w->packed ? 1 : 0;
+  if (count <= kMax && packed == count) {
+    QuantMatMulJob q[kMax];
+    for (int j = 0; j < count; ++j) q[j] = {jobs[j].w->packed.get(), jobs[j].y, jobs[j].ldy};
+    QuantMatMulMany(q, count, x, n, ldx);
+  } else if (count <= kMax && packed == 0) {
+    MatMulJob m[kMax];
+    for (int j = 0; j < count; ++j) m[j] = {&jobs[j].w->view, jobs[j].y, jobs[j].ldy};
+    MatMulMany(m, count, x, n, ldx);
+  } else {
+    for (int j = 0; j < count; ++j) Linear(*jobs[j].w, x, n, ldx, jobs[j].y, jobs[j].ldy);
+  }
+}
+
+}  // namespace lfm
