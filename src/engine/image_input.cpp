@@ -66,26 +66,41 @@ Status EncodeImages(const Lfm2VlVision& vision, const std::vector<PreprocessedIm
   for (const auto& img : images) total += static_cast<int64_t>(img.crops.size());
   Timer stage_timer;
   auto go_on = [&] { return !on_progress || on_progress(Progress{"vision", done, total, stage_timer.Millis()}); };
-  std::vector<float> crop_rows;
+  std::vector<float> batch_rows;
   for (size_t i = 0; i < images.size(); ++i) {
     Timer timer;
-    for (size_t c = 0; c < images[i].crops.size(); ++c) {
-      // A cancellation point before every crop: one crop is the unit of vision work.
+    const auto& crops = images[i].crops;
+    // Consecutive crops of the image run through the tower as one batch (one pass over the weights
+    // per layer for all of them), up to kBatchPatches patches so that the scratch stays ~150 MB and a
+    // cancellation point (before every batch) comes every few seconds.
+    constexpr int64_t kBatchPatches = 4096;
+    for (size_t c0 = 0; c0 < crops.size();) {
       if (!go_on()) {
         if (stopped != nullptr) *stopped = true;
         return Status::Ok();
       }
-      const ImageCrop& crop = images[i].crops[c];
-      Status st = vision.EncodeCrop(crop.pixel_values.data(), crop.patches_h, crop.patches_w, &crop_rows);
-      if (!st.ok())
-        return st.WithContext("image " + std::to_string(i) + " crop " + std::to_string(c));
-      const size_t expect = static_cast<size_t>(crop.tokens) * vision.text_hidden();
-      if (crop_rows.size() != expect)
-        return Internal("image " + std::to_string(i) + " crop " + std::to_string(c) + ": the vision tower gave " +
-                        std::to_string(crop_rows.size() / vision.text_hidden()) + " rows, the processor expects " +
-                        std::to_string(crop.tokens));
-      rows->insert(rows->end(), crop_rows.begin(), crop_rows.end());
-      ++done;
+      std::vector<Siglip2VisionTower::Crop> batch;
+      int64_t patches = 0, tokens = 0;
+      size_t c1 = c0;
+      for (; c1 < crops.size(); ++c1) {
+        const int64_t p = static_cast<int64_t>(crops[c1].patches_h) * crops[c1].patches_w;
+        if (!batch.empty() && patches + p > kBatchPatches) break;
+        batch.push_back({crops[c1].pixel_values.data(), crops[c1].patches_h, crops[c1].patches_w});
+        patches += p;
+        tokens += crops[c1].tokens;
+      }
+      const std::string which = "image " + std::to_string(i) + " crop" +
+                                (c1 - c0 > 1 ? "s " + std::to_string(c0) + ".." + std::to_string(c1 - 1)
+                                             : " " + std::to_string(c0));
+      Status st = vision.EncodeCrops(batch, &batch_rows);
+      if (!st.ok()) return st.WithContext(which);
+      const size_t expect = static_cast<size_t>(tokens) * vision.text_hidden();
+      if (batch_rows.size() != expect)
+        return Internal(which + ": the vision tower gave " + std::to_string(batch_rows.size() / vision.text_hidden()) +
+                        " rows, the processor expects " + std::to_string(tokens));
+      rows->insert(rows->end(), batch_rows.begin(), batch_rows.end());
+      done += static_cast<int64_t>(c1 - c0);
+      c0 = c1;
     }
     if (per_image_ms != nullptr) per_image_ms->push_back(timer.Millis());
   }

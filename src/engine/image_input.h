@@ -22,8 +22,9 @@ Result<std::string> DecodeBase64(std::string_view text);
 // Runs every crop of every image through the vision tower, in processor order (image by image,
 // tiles row-major, then the thumbnail): the rows that replace the prompt's image tokens in order.
 // per_image_ms, if given, receives the encode time of each image (shown to the user on a terminal).
-// on_progress (stage "vision", units: crops) is told before the first crop and after each one; when
-// it returns false, encoding stops there and *stopped is set.
+// Consecutive crops of an image run through the tower together (Lfm2VlVision::EncodeCrops), a
+// few at a time. on_progress (stage "vision", units: crops) is told before the first batch and after
+// each one; when it returns false, encoding stops there and *stopped is set.
 Status EncodeImages(const Lfm2VlVision& vision, const std::vector<PreprocessedImage>& images,
                     std::vector<float>* rows, std::vector<double>* per_image_ms = nullptr,
                     const ProgressCallback& on_progress = nullptr, bool* stopped = nullptr);

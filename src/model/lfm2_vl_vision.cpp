@@ -21,15 +21,32 @@ Result<std::unique_ptr<Lfm2VlVision>> Lfm2VlVision::FromWeights(const Lfm2VlVisi
 
 Status Lfm2VlVision::EncodeCrop(const float* pixel_values, int patches_h, int patches_w,
                                 std::vector<float>* image_embeddings) const {
+  return EncodeCrops({Siglip2VisionTower::Crop{pixel_values, patches_h, patches_w}}, image_embeddings);
+}
+
+Status Lfm2VlVision::EncodeCrops(const std::vector<Siglip2VisionTower::Crop>& crops,
+                                 std::vector<float>* image_embeddings) const {
   const int f = downsample_factor();
-  if (patches_h <= 0 || patches_w <= 0 || patches_h % f != 0 || patches_w % f != 0) {
-    return InvalidArgument("EncodeCrop: patch grid " + std::to_string(patches_h) + "x" + std::to_string(patches_w) +
-                           " is not a positive multiple of downsample_factor " + std::to_string(f));
+  for (const auto& c : crops) {
+    if (c.patches_h <= 0 || c.patches_w <= 0 || c.patches_h % f != 0 || c.patches_w % f != 0) {
+      return InvalidArgument("EncodeCrop: patch grid " + std::to_string(c.patches_h) + "x" +
+                             std::to_string(c.patches_w) + " is not a positive multiple of downsample_factor " +
+                             std::to_string(f));
+    }
   }
   if (image_embeddings == nullptr) return InvalidArgument("EncodeCrop: null output");
-  std::vector<float> hidden;
-  LFM_RETURN_IF_ERROR(tower_->Forward(pixel_values, patches_h, patches_w, &hidden));
-  return projector_->Forward(hidden.data(), patches_h, patches_w, image_embeddings);
+  std::vector<float> hidden, rows;
+  LFM_RETURN_IF_ERROR(tower_->ForwardBatch(crops, &hidden));
+  image_embeddings->clear();
+  const int64_t D = config_.vision.hidden_size;
+  int64_t row = 0;
+  for (const auto& c : crops) {
+    LFM_RETURN_IF_ERROR(projector_->Forward(hidden.data() + row * D, c.patches_h, c.patches_w,
+                                            crops.size() == 1 ? image_embeddings : &rows));
+    if (crops.size() > 1) image_embeddings->insert(image_embeddings->end(), rows.begin(), rows.end());
+    row += static_cast<int64_t>(c.patches_h) * c.patches_w;
+  }
+  return Status::Ok();
 }
 
 }  // namespace lfm

@@ -51,6 +51,11 @@ class Lfm2VlVision {
   // Const and thread-safe; uses DefaultThreadPool() internally.
   Status EncodeCrop(const float* pixel_values, int patches_h, int patches_w,
                     std::vector<float>* image_embeddings) const;
+  // Several crops at once (e.g. the tiles and thumbnail of one image): the tower runs them as one
+  // batch (Siglip2VisionTower::ForwardBatch: each weight read once per layer for all of them),
+  // the projector crop by crop. image_embeddings: the crops' rows one after another, equal to
+  // EncodeCrop per crop up to float rounding.
+  Status EncodeCrops(const std::vector<Siglip2VisionTower::Crop>& crops, std::vector<float>* image_embeddings) const;
 
  private:
   Lfm2VlVision() = default;

@@ -1,5 +1,6 @@
 #include "model/siglip2_vision.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/vision_ops.h"
@@ -82,23 +83,52 @@ Status Siglip2VisionTower::Init(const Siglip2VisionConfig& c) {
 
 Status Siglip2VisionTower::Forward(const float* pixel_values, int patches_h, int patches_w,
                                    std::vector<float>* out) const {
-  const Siglip2VisionConfig& c = config_;
-  // 64K patches = a 4096x4096-pixel crop, far past anything the processor emits (1024 max).
-  if (patches_h <= 0 || patches_w <= 0 || static_cast<int64_t>(patches_h) * patches_w > 65536) {
-    return InvalidArgument("vision tower: patch grid " + std::to_string(patches_h) + "x" + std::to_string(patches_w) +
-                           " is empty or larger than 65536 patches");
-  }
-  if (pixel_values == nullptr || out == nullptr) return InvalidArgument("vision tower: null pixel_values or out");
-  const int64_t n = static_cast<int64_t>(patches_h) * patches_w;
-  const int64_t D = c.hidden_size, F = c.intermediate_size;
+  return ForwardBatch({Crop{pixel_values, patches_h, patches_w}}, out);
+}
 
-  std::vector<float>& x = *out;  // the residual stream
+Status Siglip2VisionTower::ForwardBatch(const std::vector<Crop>& crops, std::vector<float>* out) const {
+  const Siglip2VisionConfig& c = config_;
+  if (out == nullptr) return InvalidArgument("vision tower: null out");
+  if (crops.empty()) return InvalidArgument("vision tower: no crops");
+  // Row offset of each crop in the batch; 64K patches = a 4096x4096-pixel crop, far past anything the
+  // processor emits (1024 per crop).
+  std::vector<int64_t> start(crops.size() + 1, 0);
+  for (size_t i = 0; i < crops.size(); ++i) {
+    const Crop& cr = crops[i];
+    if (cr.patches_h <= 0 || cr.patches_w <= 0 || static_cast<int64_t>(cr.patches_h) * cr.patches_w > 65536) {
+      return InvalidArgument("vision tower: patch grid " + std::to_string(cr.patches_h) + "x" +
+                             std::to_string(cr.patches_w) + " is empty or larger than 65536 patches");
+    }
+    if (cr.pixel_values == nullptr) return InvalidArgument("vision tower: null pixel_values");
+    start[i + 1] = start[i] + static_cast<int64_t>(cr.patches_h) * cr.patches_w;
+    if (start[i + 1] > kMaxBatchPatches) {
+      return InvalidArgument("vision tower: a batch of crops holds more than " + std::to_string(kMaxBatchPatches) +
+                             " patches");
+    }
+  }
+  const int64_t n = start.back();
+  const int64_t D = c.hidden_size, F = c.intermediate_size, P = c.patch_dim();
+
+  std::vector<float>& x = *out;  // the residual stream of all crops
   x.resize(n * D);
-  // Embeddings: patch projection + bias + the position grid resized to this crop.
+  // Embeddings: patch projection + bias + the position grid resized to each crop.
   {
     std::vector<float> pos(n * D);
-    ResizePositionGrid(position_.data(), grid_, static_cast<int>(D), patches_h, patches_w, pos.data());
-    GemmPacked(patch_w_, pixel_values, n, c.patch_dim(), patch_b_.data(), x.data(), D);
+    const float* pixels = crops[0].pixel_values;
+    std::vector<float> gathered;  // the crops' patch rows side by side, unless there is only one
+    if (crops.size() > 1) {
+      gathered.resize(n * P);
+      for (size_t i = 0; i < crops.size(); ++i) {
+        std::copy(crops[i].pixel_values, crops[i].pixel_values + (start[i + 1] - start[i]) * P,
+                  gathered.begin() + start[i] * P);
+      }
+      pixels = gathered.data();
+    }
+    for (size_t i = 0; i < crops.size(); ++i) {
+      ResizePositionGrid(position_.data(), grid_, static_cast<int>(D), crops[i].patches_h, crops[i].patches_w,
+                         pos.data() + start[i] * D);
+    }
+    GemmPacked(patch_w_, pixels, n, P, patch_b_.data(), x.data(), D);
     AddInPlaceRows(pos.data(), n, D, x.data());
   }
 
@@ -106,10 +136,15 @@ Status Siglip2VisionTower::Forward(const float* pixel_values, int patches_h, int
   const BidirectionalAttentionShape shape{c.num_attention_heads, c.head_dim,
                                           1.0f / std::sqrt(static_cast<float>(c.head_dim))};
   for (const Layer& L : layers_) {
-    // Self-attention block: q, k, v come out side by side from one [n, 3D] product.
+    // Self-attention block: q, k, v come out side by side from one [n, 3D] product; each crop attends
+    // only to itself.
     LayerNormRows(x.data(), n, D, L.ln1_w.data(), L.ln1_b.data(), c.layer_norm_eps, normed.data());
     GemmPacked(L.qkv, normed.data(), n, D, L.qkv_b.data(), qkv.data(), 3 * D);
-    AttentionBidirectional(qkv.data(), qkv.data() + D, qkv.data() + 2 * D, 3 * D, n, n, shape, attn.data(), D);
+    for (size_t i = 0; i < crops.size(); ++i) {
+      const float* q = qkv.data() + start[i] * 3 * D;
+      const int64_t len = start[i + 1] - start[i];
+      AttentionBidirectional(q, q + D, q + 2 * D, 3 * D, len, len, shape, attn.data() + start[i] * D, D);
+    }
     GemmPacked(L.o, attn.data(), n, D, L.o_b.data(), proj.data(), D);
     AddInPlaceRows(proj.data(), n, D, x.data());
     // MLP block.

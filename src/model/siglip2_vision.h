@@ -37,6 +37,19 @@ class Siglip2VisionTower {
   // Thread-safe (const; scratch is per call).
   Status Forward(const float* pixel_values, int patches_h, int patches_w, std::vector<float>* out) const;
 
+  // One crop's input to ForwardBatch (pixel_values as in Forward).
+  struct Crop {
+    const float* pixel_values = nullptr;
+    int patches_h = 0, patches_w = 0;
+  };
+  // Several crops (the tiles and thumbnail of one image) through the tower together: every layer
+  // runs its matrix products once over all crops' patches (each weight is read once per layer for
+  // the batch instead of once per crop), while attention stays within each crop. out: the crops'
+  // last_hidden_state rows one after another, [sum h*w, hidden]; equal to Forward per crop up to
+  // float rounding. At most kMaxBatchPatches patches in all.
+  static constexpr int64_t kMaxBatchPatches = 65536;
+  Status ForwardBatch(const std::vector<Crop>& crops, std::vector<float>* out) const;
+
  private:
   struct Layer {
     std::vector<float> ln1_w, ln1_b, ln2_w, ln2_b;

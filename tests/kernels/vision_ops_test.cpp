@@ -118,6 +118,35 @@ TEST(VisionOpsTest, AttentionMatchesRef) {
   }
 }
 
+// The real tower's shape (12 heads x 64, 1024 patches of a 512x512 tile), with all keys valid and with
+// 1, 17, 255 and 1000 valid keys of 1024 (a padded crop): key counts that end a key block anywhere.
+// The f64 reference is run on a sample of query rows (first, last and a stride), each on its own.
+TEST(VisionOpsTest, AttentionMatchesRefAtTowerSize) {
+  const int H = 12, d = 64;
+  const int64_t n = 1024, hd = H * d, ld = 3 * hd;
+  auto qkv = Random(n * ld, 1.0f, 12);
+  // Some large scores so that the online softmax has to rescale (the max moves between key blocks).
+  for (int64_t t = 900; t < 910; ++t)
+    for (int64_t i = hd; i < 2 * hd; ++i) qkv[t * ld + i] *= 4.0f;
+  const BidirectionalAttentionShape s{H, d, 0.125f};
+  for (int64_t nk : {int64_t{1024}, int64_t{1}, int64_t{17}, int64_t{255}, int64_t{1000}}) {
+    std::vector<float> o(n * hd);
+    AttentionBidirectional(qkv.data(), qkv.data() + hd, qkv.data() + 2 * hd, ld, n, nk, s, o.data(), hd);
+    double worst = 0;
+    std::vector<float> r(hd);
+    for (int64_t t = 0; t < n; t += (t < 40 || t > n - 40) ? 1 : 29) {
+      const float* qt = qkv.data() + t * ld;
+      AttentionBidirectionalRef(qt, qkv.data() + hd, qkv.data() + 2 * hd, ld, 1, nk, s, r.data(), hd);
+      for (int64_t i = 0; i < hd; ++i) worst = std::max(worst, std::fabs(static_cast<double>(o[t * hd + i]) - r[i]));
+    }
+    EXPECT_LT(worst, 2e-5) << "n_k=" << nk;
+    // With one key every query returns that key's value row exactly.
+    if (nk == 1) {
+      EXPECT_EQ(o[5 * hd + 70], qkv[2 * hd + 70]);
+    }
+  }
+}
+
 TEST(VisionOpsTest, AttentionIgnoresKeysPastNk) {
   // Changing rows at and after n_k (the padded patches) must not change anything.
   const int H = 2, d = 16, n = 40, nk = 29;

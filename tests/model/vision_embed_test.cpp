@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -126,6 +127,47 @@ TEST(VisionEmbedTest, RejectsBadCropShapes) {
   EXPECT_FALSE(v->EncodeCrop(pixels.data(), 0, 2, &out).ok());
   EXPECT_FALSE(v->EncodeCrop(pixels.data(), 2, -2, &out).ok());
   EXPECT_FALSE(v->EncodeCrop(nullptr, 2, 2, &out).ok());
+}
+
+// The crops of one image through the tower as one batch (each layer's products over all crops'
+// patches at once, attention per crop) give what the crops give one by one: three crops of different
+// shapes, in both orders, through the tower alone and through EncodeCrops.
+TEST(VisionEmbedTest, BatchedCropsMatchOneByOne) {
+  auto v = LoadTiny();
+  ASSERT_NE(v, nullptr);
+  const int shapes[3][2] = {{32, 32}, {18, 28}, {2, 4}};
+  std::vector<std::vector<float>> pixels;
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (const auto& s : shapes) {
+    pixels.emplace_back(static_cast<size_t>(s[0]) * s[1] * v->patch_dim());
+    for (auto& x : pixels.back()) x = u(rng);
+  }
+  for (const std::vector<int>& order : {std::vector<int>{0, 1, 2}, std::vector<int>{2, 0, 1}}) {
+    std::vector<Siglip2VisionTower::Crop> crops;
+    std::vector<float> want_hidden, want_rows, one;
+    for (int i : order) {
+      crops.push_back({pixels[i].data(), shapes[i][0], shapes[i][1]});
+      ASSERT_OK(v->tower().Forward(pixels[i].data(), shapes[i][0], shapes[i][1], &one));
+      want_hidden.insert(want_hidden.end(), one.begin(), one.end());
+      ASSERT_OK(v->EncodeCrop(pixels[i].data(), shapes[i][0], shapes[i][1], &one));
+      want_rows.insert(want_rows.end(), one.begin(), one.end());
+    }
+    std::vector<float> hidden, rows;
+    ASSERT_OK(v->tower().ForwardBatch(crops, &hidden));
+    EXPECT_LT(MaxAbsDiff(hidden, want_hidden), 1e-4);
+    ASSERT_OK(v->EncodeCrops(crops, &rows));
+    EXPECT_LT(MaxAbsDiff(rows, want_rows), 1e-4);
+    // The crops really differ, so a mixed-up order or a crop attending to another would show.
+    EXPECT_GT(MaxAbsDiff(std::vector<float>(rows.begin(), rows.begin() + 64),
+                         std::vector<float>(rows.end() - 64, rows.end())),
+              1e-2);
+  }
+  // A bad crop anywhere in the batch is refused.
+  std::vector<float> out;
+  EXPECT_FALSE(v->EncodeCrops({{pixels[0].data(), 32, 32}, {pixels[1].data(), 3, 3}}, &out).ok());
+  EXPECT_FALSE(v->EncodeCrops({{pixels[0].data(), 32, 32}, {nullptr, 2, 2}}, &out).ok());
+  EXPECT_FALSE(v->EncodeCrops({}, &out).ok());
 }
 
 }  // namespace
