@@ -92,6 +92,17 @@ const VisionKernels& Kernels() {
 
 }  // namespace
 
+bool CpuHasAvx512Bf16() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  static const bool has = __builtin_cpu_supports("avx512bf16");
+  return has;
+#else
+  return false;
+#endif
+}
+
+bool VisionAttentionUsesBf16() { return VisionOpsIsa() == Isa::kAvx512 && CpuHasAvx512Bf16(); }
+
 Isa VisionOpsIsa() { return ActiveIsa() >= Isa::kAvx512 && avx512::VisionKernelSet() ? Isa::kAvx512 : Isa::kScalar; }
 
 void LayerNormRows(const float* x, int64_t rows, int64_t d, const float* w, const float* b, float eps, float* y) {

@@ -38,11 +38,20 @@ void BiasGeluErfRowsRef(float* x, int64_t rows, int64_t d, const float* bias);
 // q: [n_q] rows, k and v: [n_k] rows, all with row stride ld_in (so they can be slices of one fused
 // QKV buffer); head h uses columns [h*head_dim, (h+1)*head_dim). out: [n_q] rows of
 // n_heads*head_dim, row stride ld_out. Scores are scaled by `scale`, softmax in f32.
+//
+// bf16 = true allows the fast path to round q, k, v and the softmax weights to bf16 (products still
+// summed in f32) where the CPU multiplies bf16 pairs natively (VisionAttentionUsesBf16()); about
+// twice the speed, at a max abs error around 1e-3 of unit-scale values instead of 1e-6 (see
+// vision_ops_test.cpp). The tower asks for it when its weights are bf16 anyway; f32 weights keep f32.
 struct BidirectionalAttentionShape {
   int n_heads = 0;
   int head_dim = 0;
   float scale = 1.0f;
+  bool bf16 = false;
 };
+// Whether AttentionBidirectional honours bf16 = true on this CPU / LFM_ISA (AVX512_BF16 and the avx512
+// path; even head_dim).
+bool VisionAttentionUsesBf16();
 void AttentionBidirectional(const float* q, const float* k, const float* v, int64_t ld_in, int64_t n_q,
                             int64_t n_k, const BidirectionalAttentionShape& s, float* out, int64_t ld_out);
 void AttentionBidirectionalRef(const float* q, const float* k, const float* v, int64_t ld_in, int64_t n_q,

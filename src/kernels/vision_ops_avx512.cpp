@@ -280,9 +280,227 @@ void FlashTask(const float* q, const float* v, int64_t ld_in, int nq, int64_t n_
   }
 }
 
+// ---- The bf16 variant (CPUs with AVX512_BF16): q, k, v and the softmax weights p rounded to bf16,
+// products accumulated in f32 by vdpbf16ps, which does two multiply-adds per f32 lane (32 per
+// instruction, twice the f32 FMA's). Same tiling and online softmax as above; the layouts pair up
+// the two operands each lane sums over:
+//   keys  [d/2][nkp] u32: lane j holds (k[j][2i], k[j][2i+1])    (pairs over the head dimension)
+//   values [nkp/2][d] u32: lane c holds (v[2j][c], v[2j+1][c])   (pairs over keys)
+// The extra target only applies to these functions; they are only called when the CPU has the
+// instructions (VisionAttentionBf16()).
+#define LFM_BF16_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+
+// 16 floats -> 16 bf16 (round to nearest even) in the low halves of 16 u32 lanes.
+LFM_BF16_TARGET inline __m512i Bf16Lanes(__m512 x) {
+  return _mm512_cvtepu16_epi32(_mm256_castps_si256(_mm256_castsi256_ps((__m256i)_mm512_cvtneps_pbh(x))));
+}
+
+// One head's keys into the pair layout above, zero padded to nkp keys (nkp a multiple of kKBlock).
+LFM_BF16_TARGET void PackKeysBf16(const float* k, int64_t ld_in, int64_t n_k, int d, int64_t nkp, uint32_t* kp) {
+  const int dp = d / 2;
+  std::fill(kp, kp + static_cast<int64_t>(dp) * nkp, 0u);
+  alignas(64) uint16_t row[512];  // d <= 512 (checked by the caller)
+  for (int64_t j = 0; j < n_k; ++j) {
+    const float* kr = k + j * ld_in;
+    for (int i = 0; i < d; i += 16) {
+      const __mmask16 m = TailMask(d - i);
+      _mm256_mask_storeu_epi16(row + i, m, (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, kr + i)));
+    }
+    const uint32_t* pairs = reinterpret_cast<const uint32_t*>(row);
+    for (int ip = 0; ip < dp; ++ip) kp[ip * nkp + j] = pairs[ip];
+  }
+}
+
+// One head's values into the pair layout above, zero padded to nkp keys.
+LFM_BF16_TARGET void PackValuesBf16(const float* v, int64_t ld_in, int64_t n_k, int d, int64_t nkp, uint32_t* vp) {
+  for (int64_t jp = 0; jp < nkp / 2; ++jp) {
+    const int64_t j = 2 * jp;
+    const float* v0 = j < n_k ? v + j * ld_in : nullptr;
+    const float* v1 = j + 1 < n_k ? v + (j + 1) * ld_in : nullptr;
+    for (int c = 0; c < d; c += 16) {
+      const __mmask16 m = TailMask(d - c);
+      const __m512i lo = v0 ? Bf16Lanes(_mm512_maskz_loadu_ps(m, v0 + c)) : _mm512_setzero_si512();
+      const __m512i hi = v1 ? Bf16Lanes(_mm512_maskz_loadu_ps(m, v1 + c)) : _mm512_setzero_si512();
+      _mm512_mask_storeu_epi32(vp + jp * d + c, m, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+    }
+  }
+}
+
+LFM_BF16_TARGET inline __m512bh AsBh(__m512i x) { return (__m512bh)x; }
+
+// Scores of kRows query rows (bf16 pairs qp[r], d/2 of them) against kKBlock keys.
+LFM_BF16_TARGET inline void ScoreTileBf16(const uint32_t* const qp[kRows], const uint32_t* kp, int64_t nkp, int dp,
+                                          __m512 acc[kRows][4]) {
+  for (int r = 0; r < kRows; ++r)
+    for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_setzero_ps();
+  for (int ip = 0; ip < dp; ++ip) {
+    const uint32_t* kr = kp + static_cast<int64_t>(ip) * nkp;
+    const __m512bh k0 = AsBh(_mm512_loadu_si512(kr)), k1 = AsBh(_mm512_loadu_si512(kr + 16)),
+                   k2 = AsBh(_mm512_loadu_si512(kr + 32)), k3 = AsBh(_mm512_loadu_si512(kr + 48));
+    for (int r = 0; r < kRows; ++r) {
+      const __m512bh qb = AsBh(_mm512_set1_epi32(static_cast<int>(qp[r][ip])));
+      acc[r][0] = _mm512_dpbf16_ps(acc[r][0], qb, k0);
+      acc[r][1] = _mm512_dpbf16_ps(acc[r][1], qb, k1);
+      acc[r][2] = _mm512_dpbf16_ps(acc[r][2], qb, k2);
+      acc[r][3] = _mm512_dpbf16_ps(acc[r][3], qb, k3);
+    }
+  }
+}
+
+// SoftmaxStep with p rounded to bf16 and written as kKBlock/2 key pairs; the running sum adds the
+// rounded values, so the weights the output is divided by are exactly the ones it summed.
+LFM_BF16_TARGET inline float SoftmaxStepBf16(__m512 s[4], const __mmask16 kmask[4], float scale, float* m, float* l,
+                                             uint32_t* pp) {
+  const __m512 sc = _mm512_set1_ps(scale), ninf = _mm512_set1_ps(-INFINITY);
+  for (int c = 0; c < 4; ++c) s[c] = _mm512_mask_mul_ps(ninf, kmask[c], s[c], sc);
+  const float bm = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(s[0], s[1]), _mm512_max_ps(s[2], s[3])));
+  float corr = 1.0f;
+  if (bm > *m) {
+    corr = std::exp(*m - bm);
+    *m = bm;
+  }
+  const __m512 mv = _mm512_set1_ps(*m);
+  __m512 e[4];
+  for (int c = 0; c < 4; ++c) e[c] = _mm512_maskz_mov_ps(kmask[c], Exp512(_mm512_sub_ps(s[c], mv)));
+  __m512 sum = _mm512_setzero_ps();
+  for (int c = 0; c < 4; c += 2) {
+    // 32 keys -> 16 pairs (low half of the result = the second argument = the earlier keys).
+    const __m512i pb = (__m512i)_mm512_cvtne2ps_pbh(e[c + 1], e[c]);
+    _mm512_storeu_si512(pp + 8 * c, pb);
+    sum = _mm512_add_ps(sum, _mm512_castsi512_ps(_mm512_slli_epi32(pb, 16)));
+    sum = _mm512_add_ps(sum, _mm512_castsi512_ps(_mm512_and_si512(pb, _mm512_set1_epi32(int(0xffff0000u)))));
+  }
+  *l = *l * corr + _mm512_reduce_add_ps(sum);
+  return corr;
+}
+
+// o[r][c0 ..] = corr[r] * o[r][..] + sum over the block's key pairs of p . v, kRows rows.
+template <int NV>
+LFM_BF16_TARGET void PvChunkBf16(const uint32_t* pp, int np, const uint32_t* vp, int d, int c0, __mmask16 last,
+                                 const float* corr, float* o) {
+  __m512 acc[kRows][NV];
+  for (int r = 0; r < kRows; ++r) {
+    const __m512 cr = _mm512_set1_ps(corr[r]);
+    for (int c = 0; c < NV; ++c) {
+      const __mmask16 m = c == NV - 1 ? last : __mmask16(0xffff);
+      acc[r][c] = _mm512_mul_ps(cr, _mm512_maskz_loadu_ps(m, o + r * d + c0 + 16 * c));
+    }
+  }
+  for (int jp = 0; jp < np; ++jp) {
+    const uint32_t* vr = vp + static_cast<int64_t>(jp) * d + c0;
+    __m512bh vv[NV];
+    for (int c = 0; c < NV; ++c) {
+      vv[c] = AsBh(c == NV - 1 ? _mm512_maskz_loadu_epi32(last, vr + 16 * c) : _mm512_loadu_si512(vr + 16 * c));
+    }
+    for (int r = 0; r < kRows; ++r) {
+      const __m512bh pb = AsBh(_mm512_set1_epi32(static_cast<int>(pp[r * (kKBlock / 2) + jp])));
+      for (int c = 0; c < NV; ++c) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], pb, vv[c]);
+    }
+  }
+  for (int r = 0; r < kRows; ++r) {
+    for (int c = 0; c < NV; ++c) {
+      const __mmask16 m = c == NV - 1 ? last : __mmask16(0xffff);
+      _mm512_mask_storeu_ps(o + r * d + c0 + 16 * c, m, acc[r][c]);
+    }
+  }
+}
+
+LFM_BF16_TARGET void PvTileBf16(const uint32_t* pp, int np, const uint32_t* vp, int d, const float* corr, float* o) {
+  for (int c0 = 0; c0 < d; c0 += 64) {
+    const int left = std::min(64, d - c0);
+    const int nv = (left + 15) / 16;
+    const __mmask16 last = TailMask(left - 16 * (nv - 1));
+    switch (nv) {
+      case 1: PvChunkBf16<1>(pp, np, vp, d, c0, last, corr, o); break;
+      case 2: PvChunkBf16<2>(pp, np, vp, d, c0, last, corr, o); break;
+      case 3: PvChunkBf16<3>(pp, np, vp, d, c0, last, corr, o); break;
+      default: PvChunkBf16<4>(pp, np, vp, d, c0, last, corr, o); break;
+    }
+  }
+}
+
+// FlashTask on the packed bf16 head: q (f32, the head's columns) is rounded to bf16 pairs here.
+LFM_BF16_TARGET void FlashTaskBf16(const float* q, int64_t ld_in, int nq, int64_t n_k, const uint32_t* kp,
+                                   const uint32_t* vp, int64_t nkp, int d, float scale, FlashRows& st,
+                                   uint32_t* qbuf, float* out, int64_t ld_out) {
+  const int dp = d / 2;
+  const int nq4 = (nq + kRows - 1) / kRows * kRows;
+  for (int r = 0; r < nq4; ++r) st.m[r] = -INFINITY, st.l[r] = 0.0f;
+  std::fill(st.o, st.o + static_cast<int64_t>(nq4) * d, 0.0f);
+  for (int r = 0; r < nq; ++r) {
+    uint16_t* row = reinterpret_cast<uint16_t*>(qbuf + static_cast<int64_t>(r) * dp);
+    for (int i = 0; i < d; i += 16) {
+      const __mmask16 m = TailMask(d - i);
+      _mm256_mask_storeu_epi16(row + i, m, (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, q + r * ld_in + i)));
+    }
+  }
+  alignas(64) uint32_t pp[kRows * kKBlock / 2];
+  for (int64_t j0 = 0; j0 < n_k; j0 += kKBlock) {
+    const int nk = static_cast<int>(std::min<int64_t>(kKBlock, n_k - j0));
+    __mmask16 kmask[4];
+    for (int c = 0; c < 4; ++c) kmask[c] = TailMask(std::max(0, nk - 16 * c));
+    for (int r0 = 0; r0 < nq; r0 += kRows) {
+      const uint32_t* qr[kRows];
+      for (int r = 0; r < kRows; ++r) qr[r] = qbuf + static_cast<int64_t>(std::min(r0 + r, nq - 1)) * dp;
+      __m512 s[kRows][4];
+      ScoreTileBf16(qr, kp + j0, nkp, dp, s);
+      float corr[kRows];
+      for (int r = 0; r < kRows; ++r) {
+        corr[r] = SoftmaxStepBf16(s[r], kmask, scale, &st.m[r0 + r], &st.l[r0 + r], pp + r * (kKBlock / 2));
+      }
+      // Key pairs of this block; an odd last key is paired with a zero-padded one (p = 0, v = 0).
+      PvTileBf16(pp, (nk + 1) / 2, vp + (j0 / 2) * d, d, corr, st.o + static_cast<int64_t>(r0) * d);
+    }
+  }
+  for (int r = 0; r < nq; ++r) {
+    const __m512 inv = _mm512_set1_ps(1.0f / st.l[r]);
+    for (int i = 0; i < d; i += 16) {
+      const __mmask16 m = TailMask(d - i);
+      _mm512_mask_storeu_ps(out + r * ld_out + i, m, _mm512_mul_ps(inv, _mm512_maskz_loadu_ps(m, st.o + r * d + i)));
+    }
+  }
+}
+
+LFM_BF16_TARGET void AttentionBf16(const float* q, const float* k, const float* v, int64_t ld_in, int64_t n_q,
+                                   int64_t n_k, const BidirectionalAttentionShape& s, float* out, int64_t ld_out) {
+  const int d = s.head_dim, H = s.n_heads;
+  const int64_t nkp = (n_k + kKBlock - 1) / kKBlock * kKBlock;
+  const int64_t head_words = nkp * d / 2;  // u32 per head, keys and values alike
+  std::vector<uint32_t> kp(static_cast<size_t>(H) * head_words), vp(static_cast<size_t>(H) * head_words);
+  DefaultThreadPool().ParallelFor(static_cast<size_t>(2 * H), [&](size_t b, size_t e, int) {
+    for (size_t job = b; job < e; ++job) {
+      const int h = static_cast<int>(job / 2);
+      if (job % 2 == 0) {
+        PackKeysBf16(k + h * d, ld_in, n_k, d, nkp, kp.data() + h * head_words);
+      } else {
+        PackValuesBf16(v + h * d, ld_in, n_k, d, nkp, vp.data() + h * head_words);
+      }
+    }
+  });
+  const int64_t n_blocks = (n_q + kQBlock - 1) / kQBlock;
+  DefaultThreadPool().ParallelFor(static_cast<size_t>(H * n_blocks), [&](size_t b, size_t e, int) {
+    std::vector<float> o(static_cast<size_t>(kQBlock) * d);
+    std::vector<uint32_t> qbuf(static_cast<size_t>(kQBlock) * d / 2);
+    FlashRows st;
+    st.o = o.data();
+    for (size_t task = b; task < e; ++task) {
+      const int h = static_cast<int>(task / n_blocks);
+      const int64_t t0 = static_cast<int64_t>(task % n_blocks) * kQBlock;
+      const int nq = static_cast<int>(std::min<int64_t>(kQBlock, n_q - t0));
+      FlashTaskBf16(q + t0 * ld_in + h * d, ld_in, nq, n_k, kp.data() + h * head_words, vp.data() + h * head_words,
+                    nkp, d, s.scale, st, qbuf.data(), out + t0 * ld_out + h * d, ld_out);
+    }
+  });
+}
+
 void AttentionBidirectional(const float* q, const float* k, const float* v, int64_t ld_in, int64_t n_q,
                             int64_t n_k, const BidirectionalAttentionShape& s, float* out, int64_t ld_out) {
   if (n_q <= 0 || n_k <= 0) return;
+  // bf16 when asked for and possible: pairs need an even head_dim; the packer's row buffer holds 512.
+  if (s.bf16 && CpuHasAvx512Bf16() && s.head_dim % 2 == 0 && s.head_dim <= 512) {
+    AttentionBf16(q, k, v, ld_in, n_q, n_k, s, out, ld_out);
+    return;
+  }
   const int d = s.head_dim, H = s.n_heads;
   const int64_t nkp = (n_k + kKBlock - 1) / kKBlock * kKBlock;
   // Keys transposed per head, [H][d][nkp] (zero padded to whole key blocks), so score tiles read

@@ -26,7 +26,7 @@ void AddInPlaceRows(const float* y, int64_t rows, int64_t d, float* x) {
 Result<std::unique_ptr<Siglip2VisionTower>> Siglip2VisionTower::FromWeights(const Siglip2VisionConfig& config,
                                                                             std::shared_ptr<const WeightStore> w,
                                                                             const VisionLoadOptions& options) {
-  std::unique_ptr<Siglip2VisionTower> t(new Siglip2VisionTower(std::move(w), options.weight_dtype));
+  std::unique_ptr<Siglip2VisionTower> t(new Siglip2VisionTower(std::move(w), options));
   LFM_RETURN_IF_ERROR(t->Init(config));
   return t;
 }
@@ -78,6 +78,8 @@ Status Siglip2VisionTower::Init(const Siglip2VisionConfig& c) {
     LFM_ASSIGN_OR_RETURN(L.fc2_b, weights_.Vector(lp + "mlp.fc2.bias", {D}));
     weight_bytes_ += L.qkv.nbytes() + L.o.nbytes() + L.fc1.nbytes() + L.fc2.nbytes();
   }
+  bf16_attention_ = bf16_attention_option_ && patch_w_.dtype() == DType::kBF16 &&
+                    (layers_.empty() || layers_[0].qkv.dtype() == DType::kBF16);
   return Status::Ok();
 }
 
@@ -134,7 +136,7 @@ Status Siglip2VisionTower::ForwardBatch(const std::vector<Crop>& crops, std::vec
 
   std::vector<float> normed(n * D), qkv(n * 3 * D), attn(n * D), proj(n * D), mlp(n * F);
   const BidirectionalAttentionShape shape{c.num_attention_heads, c.head_dim,
-                                          1.0f / std::sqrt(static_cast<float>(c.head_dim))};
+                                          1.0f / std::sqrt(static_cast<float>(c.head_dim)), bf16_attention_};
   for (const Layer& L : layers_) {
     // Self-attention block: q, k, v come out side by side from one [n, 3D] product; each crop attends
     // only to itself.

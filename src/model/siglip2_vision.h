@@ -29,6 +29,9 @@ class Siglip2VisionTower {
   const std::string& weight_prefix() const { return prefix_; }
   // Bytes of matrix weights (as used), for figures.
   int64_t weight_bytes() const { return weight_bytes_; }
+  // Whether attention is asked to run in bf16 (VisionLoadOptions::bf16_attention and bf16 matrices;
+  // the kernel still keeps f32 where the CPU lacks AVX512_BF16).
+  bool bf16_attention() const { return bf16_attention_; }
 
   // One crop of patches_h x patches_w patches. pixel_values: the crop's h*w real patch rows of
   // patch_dim() floats, row-major over the patch grid, each row in (dy, dx, channel) order. Rows
@@ -57,7 +60,8 @@ class Siglip2VisionTower {
     std::vector<float> qkv_b, o_b, fc1_b, fc2_b;
   };
 
-  explicit Siglip2VisionTower(std::shared_ptr<const WeightStore> w, DType want) : weights_(std::move(w), want) {}
+  explicit Siglip2VisionTower(std::shared_ptr<const WeightStore> w, const VisionLoadOptions& o)
+      : weights_(std::move(w), o.weight_dtype), bf16_attention_option_(o.bf16_attention) {}
   Status Init(const Siglip2VisionConfig& config);
 
   Siglip2VisionConfig config_;
@@ -68,6 +72,8 @@ class Siglip2VisionTower {
   std::vector<float> patch_b_, position_, post_w_, post_b_;
   std::vector<Layer> layers_;
   int64_t weight_bytes_ = 0;
+  bool bf16_attention_option_ = true;
+  bool bf16_attention_ = false;  // the option, and the matrices are bf16
 };
 
 }  // namespace lfm

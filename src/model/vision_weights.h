@@ -20,6 +20,9 @@ namespace lfm {
 struct VisionLoadOptions {
   // kAuto: matrices as stored; otherwise converted at load (f32, bf16, f16, q8_0, q4_0).
   DType weight_dtype = DType::kAuto;
+  // Attention with q, k, v and the softmax weights rounded to bf16 (about twice as fast) when the
+  // tower's matrices are bf16 and the CPU has AVX512_BF16 (kernels/vision_ops.h); f32 otherwise.
+  bool bf16_attention = true;
 };
 
 class VisionWeights {
