@@ -8,6 +8,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <random>
@@ -16,6 +17,8 @@
 
 #include "base/mapped_file.h"
 #include "base/thread_pool.h"
+#include "image/image.h"
+#include "image/lfm2vl_processor.h"
 #include "engine/random_model.h"
 #include "kernels/matmul.h"
 #include "kernels/vision_gemm.h"
@@ -141,6 +144,68 @@ void BM_Attention(benchmark::State& state) {
                                                  benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_Attention)->Arg(1024)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime();
+
+// A whole 1024x768 photo (the processor's tiles + thumbnail) through tower + projector: all crops as
+// one batch (Lfm2VlVision::EncodeCrops, what the engine does) against one crop at a time. Uses
+// $LFM_BENCH_PHOTO (default /work/models/bench-photo-1024x768.jpg, else a synthetic 1024x768 image).
+void BM_Photo(benchmark::State& state, bool batched) {
+  Lfm2VlVision* v = GetModel("lfm2.5-vl-450m", state);
+  if (v == nullptr) return;
+  static const Result<PreprocessedImage> img = [] {
+    const char* env = std::getenv("LFM_BENCH_PHOTO");
+    const std::string path = env ? env : "/work/models/bench-photo-1024x768.jpg";
+    RgbImage rgb;
+    if (FileExists(path)) {
+      auto d = DecodeImageFile(path);
+      if (!d.ok()) return Result<PreprocessedImage>(d.status());
+      rgb = std::move(*d);
+    } else {
+      rgb.width = 1024, rgb.height = 768;
+      rgb.rgb.resize(static_cast<size_t>(3) * 1024 * 768);
+      for (size_t i = 0; i < rgb.rgb.size(); ++i) rgb.rgb[i] = static_cast<uint8_t>((i * 2654435761u) >> 24);
+    }
+    auto cfg = Lfm2VlProcessorConfig::FromModelDir("/tmp/lfm-bench-lfm2.5-vl-450m");
+    if (!cfg.ok()) return Result<PreprocessedImage>(cfg.status());
+    return PreprocessLfm2Vl(rgb, *cfg);
+  }();
+  if (!img.ok()) {
+    state.SkipWithError(img.status().ToString().c_str());
+    return;
+  }
+  std::vector<Siglip2VisionTower::Crop> crops;
+  for (const auto& c : img->crops) crops.push_back({c.pixel_values.data(), c.patches_h, c.patches_w});
+  std::vector<float> out, one;
+  for (auto _ : state) {
+    Status st;
+    if (batched) {
+      st = v->EncodeCrops(crops, &out);
+    } else {
+      out.clear();
+      for (const auto& c : crops) {
+        st = v->EncodeCrop(c.pixel_values, c.patches_h, c.patches_w, &one);
+        if (!st.ok()) break;
+        out.insert(out.end(), one.begin(), one.end());
+      }
+    }
+    if (!st.ok()) {
+      state.SkipWithError(st.ToString().c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["crops"] = static_cast<double>(crops.size());
+  int64_t patches = 0;
+  for (const auto& c : crops) patches += static_cast<int64_t>(c.patches_h) * c.patches_w;
+  state.counters["patches"] = static_cast<double>(patches);
+}
+BENCHMARK_CAPTURE(BM_Photo, 450M_1024x768_batched, true)
+    ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_Photo, 450M_1024x768_crop_by_crop, false)
+    ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();
 
 BENCHMARK_CAPTURE(BM_Crop, 450M_tile, std::string("lfm2.5-vl-450m"), false)
     ->Args({32, 32})
