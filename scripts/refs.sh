@@ -72,6 +72,7 @@ if [ "${LFM_REFS_TORCH:-0}" = 1 ]; then
   # A tiny LFM2-VL checkpoint written by transformers and generate()'s greedy ids on image prompts
   # (tests/model/data/lfm2-vl-tiny-hf; tests/e2e/cli_transformers_test.cpp).
   "$VENV/bin/python" tools/refs/make_lfm2vl_transformers_refs.py
+  "$VENV/bin/python" tools/refs/make_lfm2vl_feature_refs.py
 fi
 
 # Older goldens from Debian's Python (python3-pil, python3-jinja2, python3-numpy: scripts/setup.sh installs
