@@ -11,7 +11,16 @@ bool LinearPacks(DType t) {
     const char* e = std::getenv("LFM_INT8_MATMUL");
     return !(e != nullptr && std::strcmp(e, "0") == 0);
   }();
-  return enabled && QuantMatMulIsa() == Isa::kAvx512;
+  if (!enabled) return false;
+  // Measured (bench/quant_matmul_bench.cpp, Zen 4, LFM_ISA=avx2 vs the f32-widening kernels): the AVX2
+  // int8 kernel wins decode for both types and prefill for q4_0, but q8_0 prefill runs ~0.8x (no
+  // vpdpbusd: 4 ops per 32 products), so q8_0 keeps the widening path there.
+  switch (QuantMatMulIsa()) {
+    case Isa::kAvx512: return true;
+    case Isa::kAvx2: return t == DType::kQ4_0;
+    case Isa::kScalar: break;
+  }
+  return false;
 }
 
 Result<LinearWeight> MakeLinearWeight(const TensorView& v) {

@@ -26,9 +26,9 @@ struct LinearWeight {
   int64_t nbytes() const { return packed ? packed->nbytes() : view.nbytes(); }
 };
 
-// True when weights of dtype t are worth packing here: q8_0 / q4_0, the int8 kernel runs on this CPU
-// (QuantMatMulIsa() == kAvx512) and LFM_INT8_MATMUL is not "0" (set it to 0 to measure or compare the
-// f32-widening MatMul path).
+// True when weights of dtype t are worth packing here: q8_0 / q4_0 with the AVX-512 VNNI kernel, q4_0
+// with the AVX2 one (see linear.cpp for why not q8_0 there), never on the portable path; and
+// LFM_INT8_MATMUL is not "0" (set it to 0 to measure or compare the f32-widening MatMul path).
 bool LinearPacks(DType t);
 
 // Wraps v; packs it when LinearPacks(v.dtype). After packing, the caller may free v's bytes.

@@ -69,6 +69,13 @@ struct Kernels {
   QuantPanelsFn q8 = QuantPanelsPortable, q4 = QuantPanelsPortable;
   QuantizeActsFn quantize = QuantizeActsPortable;
   Kernels() {
+    if (ActiveIsa() >= Isa::kAvx2 && avx2::QuantPanelsKernel(DType::kQ8_0) && avx2::QuantPanelsKernel(DType::kQ4_0) &&
+        avx2::QuantizeActsKernel()) {
+      isa = Isa::kAvx2;
+      q8 = avx2::QuantPanelsKernel(DType::kQ8_0);
+      q4 = avx2::QuantPanelsKernel(DType::kQ4_0);
+      quantize = avx2::QuantizeActsKernel();
+    }
     if (ActiveIsa() >= Isa::kAvx512 && CpuHasAvx512Vnni() && avx512::QuantPanelsKernel(DType::kQ8_0) &&
         avx512::QuantPanelsKernel(DType::kQ4_0) && avx512::QuantizeActsKernel()) {
       isa = Isa::kAvx512;

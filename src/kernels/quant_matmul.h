@@ -98,8 +98,8 @@ void QuantMatMulPanels(const QuantPackedMatrix& w, const QuantizedActs& a, float
 void QuantMatMulRef(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy);
 
 // The instruction set QuantMatMul runs: kAvx512 when the active ISA is AVX-512 and the CPU has
-// AVX512_VNNI, else kScalar (portable loops over the packed layout; correct but slow, so the model
-// packs weights only when this is kAvx512 and keeps the f32-widening MatMul otherwise).
+// AVX512_VNNI (vpdpbusd), else kAvx2 on AVX2 (vpmaddubsw + vpmaddwd), else kScalar (portable loops over
+// the packed layout; correct but slow). kernels/linear.h decides where packing pays off.
 Isa QuantMatMulIsa();
 
 }  // namespace lfm

@@ -18,6 +18,10 @@ namespace avx512 {
 QuantPanelsFn QuantPanelsKernel(DType t);
 QuantizeActsFn QuantizeActsKernel();
 }  // namespace avx512
+namespace avx2 {
+QuantPanelsFn QuantPanelsKernel(DType t);
+QuantizeActsFn QuantizeActsKernel();
+}  // namespace avx2
 
 // Portable versions (quant_matmul_ref.cpp).
 void QuantPanelsPortable(const QuantPackedMatrix& w, const QuantizedActs& a, float* y, int64_t ldy, int64_t p0,

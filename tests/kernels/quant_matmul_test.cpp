@@ -1,6 +1,6 @@
 // The int8 (VNNI) matmul for q8_0 / q4_0 weights against its plain twin QuantMatMulRef, on whatever
 // path this process runs (ctest runs this binary once per LFM_ISA: avx512 = the VNNI kernel when the
-// CPU has it, avx2 / scalar = the portable loops over the packed layout).
+// CPU has it, avx2 = vpmaddubsw/vpmaddwd, scalar = the portable loops over the packed layout).
 //
 // Kernel vs reference: both do the same integer block dots and the same f32 operations in the same
 // order (fma(float(dot), w_scale * x_scale, acc) over blocks), so they must agree EXACTLY.
@@ -108,8 +108,10 @@ void CheckShape(DType t, int64_t rows, int64_t cols, int64_t n, bool vs_f32) {
   ::testing::Test::RecordProperty("worst_error_over_bound_" + std::string(DTypeName(t)), std::to_string(worst));
 }
 
-TEST(QuantMatMul, RunsTheVnniKernelWhereTheCpuHasIt) {
-  const Isa want = ActiveIsa() == Isa::kAvx512 && CpuHasAvx512Vnni() ? Isa::kAvx512 : Isa::kScalar;
+TEST(QuantMatMul, RunsTheBestPathTheCpuHas) {
+  const Isa want = ActiveIsa() == Isa::kAvx512 && CpuHasAvx512Vnni() ? Isa::kAvx512
+                   : ActiveIsa() >= Isa::kAvx2                         ? Isa::kAvx2
+                                                                       : Isa::kScalar;
   EXPECT_EQ(QuantMatMulIsa(), want);
 }
 
