@@ -78,10 +78,14 @@ Result<LinearWeight> Lfm2Model::Linear(const std::string& name, int64_t rows, in
   LFM_ASSIGN_OR_RETURN(TensorView v, Matrix(name, rows, cols, want_dtype));
   LFM_ASSIGN_OR_RETURN(LinearWeight w, Wrap(v));
   if (w.packed) {
-    // The packed panels are the only copy used from now on: free a converted buffer. (A view into a
-    // mapped file stays mapped; its pages are clean and reclaimable, but the store does not expose
-    // the mapping to drop them eagerly.)
-    if (owned_.size() > owned_before) owned_.pop_back();
+    // The packed panels are the only copy used from now on: free a converted buffer, or drop the
+    // source's pages (a mapped file's: clean, re-readable; never changes contents) so they do not stay
+    // resident next to the copy.
+    if (owned_.size() > owned_before) {
+      owned_.pop_back();
+    } else {
+      ReleaseResidentPages(v.data, static_cast<size_t>(v.nbytes()));
+    }
     w.view.data = nullptr;
   }
   return w;
