@@ -29,5 +29,6 @@ void RegisterPreprocess(CLI::App& app, Runners& runners);
 void RegisterRun(CLI::App& app, Runners& runners);
 void RegisterChat(CLI::App& app, Runners& runners);
 void RegisterRender(CLI::App& app, Runners& runners);
+void RegisterServe(CLI::App& app, Runners& runners);
 
 }  // namespace lfm::cli

@@ -1,0 +1,93 @@
+#include "server/metrics.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+namespace lfm::server {
+
+namespace {
+constexpr size_t kWindow = 1024;
+
+std::string Num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+}  // namespace
+
+void Metrics::Window::Add(double v) {
+  values.push_back(v);
+  if (values.size() > kWindow) values.pop_front();
+  sum += v;
+  ++count;
+}
+
+void Metrics::CountRequest(const std::string& endpoint, int http_status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++requests_[{endpoint, http_status}];
+}
+
+void Metrics::CountTokens(int64_t prompt_tokens, int64_t completion_tokens) {
+  std::lock_guard<std::mutex> lock(mu_);
+  prompt_tokens_ += prompt_tokens;
+  completion_tokens_ += completion_tokens;
+}
+
+void Metrics::ObserveLatency(double seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  latency_.Add(seconds);
+}
+
+void Metrics::ObserveTimeToFirstToken(double seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ttft_.Add(seconds);
+}
+
+void Metrics::CountCancelled() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++cancelled_;
+}
+
+void Metrics::RenderSummary(std::string* out, const char* name, const char* help, const Window& w) {
+  *out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " summary\n";
+  std::vector<double> sorted(w.values.begin(), w.values.end());
+  std::sort(sorted.begin(), sorted.end());
+  for (double q : {0.5, 0.9, 0.99}) {
+    double v = 0;
+    if (!sorted.empty()) v = sorted[std::min(sorted.size() - 1, static_cast<size_t>(q * sorted.size()))];
+    *out += std::string(name) + "{quantile=\"" + Num(q) + "\"} " + (sorted.empty() ? "NaN" : Num(v)) + "\n";
+  }
+  *out += std::string(name) + "_sum " + Num(w.sum) + "\n";
+  *out += std::string(name) + "_count " + std::to_string(w.count) + "\n";
+}
+
+std::string Metrics::Render(int queue_depth, int active, int parallel, int queue_capacity) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string out;
+  out += "# HELP lfm_requests_total HTTP requests answered, by endpoint and status code.\n"
+         "# TYPE lfm_requests_total counter\n";
+  for (const auto& [key, n] : requests_)
+    out += "lfm_requests_total{endpoint=\"" + key.first + "\",status=\"" + std::to_string(key.second) + "\"} " +
+           std::to_string(n) + "\n";
+  out += "# HELP lfm_prompt_tokens_total Prompt tokens processed.\n# TYPE lfm_prompt_tokens_total counter\n";
+  out += "lfm_prompt_tokens_total " + std::to_string(prompt_tokens_) + "\n";
+  out += "# HELP lfm_completion_tokens_total Tokens generated.\n# TYPE lfm_completion_tokens_total counter\n";
+  out += "lfm_completion_tokens_total " + std::to_string(completion_tokens_) + "\n";
+  out += "# HELP lfm_requests_cancelled_total Generations stopped because the client went away.\n"
+         "# TYPE lfm_requests_cancelled_total counter\n";
+  out += "lfm_requests_cancelled_total " + std::to_string(cancelled_) + "\n";
+  out += "# HELP lfm_queue_depth Requests waiting for a generation slot.\n# TYPE lfm_queue_depth gauge\n";
+  out += "lfm_queue_depth " + std::to_string(queue_depth) + "\n";
+  out += "# HELP lfm_requests_active Requests generating now.\n# TYPE lfm_requests_active gauge\n";
+  out += "lfm_requests_active " + std::to_string(active) + "\n";
+  out += "# HELP lfm_slots Generation slots (--parallel).\n# TYPE lfm_slots gauge\n";
+  out += "lfm_slots " + std::to_string(parallel) + "\n";
+  out += "# HELP lfm_queue_capacity Waiting places (--queue).\n# TYPE lfm_queue_capacity gauge\n";
+  out += "lfm_queue_capacity " + std::to_string(queue_capacity) + "\n";
+  RenderSummary(&out, "lfm_request_duration_seconds", "Time from request to last byte, generating endpoints.", latency_);
+  RenderSummary(&out, "lfm_time_to_first_token_seconds", "Time from request to the first generated token.", ttft_);
+  return out;
+}
+
+}  // namespace lfm::server

@@ -1,0 +1,41 @@
+// Counters behind GET /metrics, in Prometheus' text format: requests by endpoint and status, tokens
+// in and out, queue depth and running requests, and summaries (quantiles over the last 1024
+// requests) of request latency and time to first token.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+
+namespace lfm::server {
+
+class Metrics {
+ public:
+  void CountRequest(const std::string& endpoint, int http_status);
+  void CountTokens(int64_t prompt_tokens, int64_t completion_tokens);
+  void ObserveLatency(double seconds);
+  void ObserveTimeToFirstToken(double seconds);
+  void CountCancelled();
+  // queue_depth / active come from the request slots at scrape time.
+  std::string Render(int queue_depth, int active, int parallel, int queue_capacity) const;
+
+ private:
+  struct Window {
+    std::deque<double> values;  // the most recent observations, for quantiles
+    double sum = 0;
+    uint64_t count = 0;
+    void Add(double v);
+  };
+  static void RenderSummary(std::string* out, const char* name, const char* help, const Window& w);
+
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, int>, uint64_t> requests_;
+  int64_t prompt_tokens_ = 0, completion_tokens_ = 0;
+  uint64_t cancelled_ = 0;
+  Window latency_, ttft_;
+};
+
+}  // namespace lfm::server
