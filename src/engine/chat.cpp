@@ -2,6 +2,7 @@
 // render -> token budget -> (images) -> tokenize -> generate -> tool-call parsing.
 #include "lfm/chat.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "base/json_input.h"
@@ -52,6 +53,21 @@ void FillToolCalls(const std::string& raw, ChatResult* out) {
   for (const auto& c : parsed.calls) out->tool_calls.push_back({c.name, c.arguments.dump()});
   for (const auto& e : parsed.errors)
     out->tool_call_errors.push_back("at byte " + std::to_string(e.offset) + ": " + e.message + " in " + e.raw);
+}
+
+// The reply's raw text (special tokens kept, for the tool-call parser), cut before the first stop
+// string when one ended the run, as Generation::text is: the last token may run past the stop string.
+std::string RawReply(const Engine& engine, const Generation& g, const std::vector<std::string>& stop) {
+  std::vector<int32_t> body = g.ids;
+  if (g.finish_reason == "eos" && !body.empty()) body.pop_back();
+  std::string raw = engine.Detokenize(body, /*skip_special_tokens=*/false);
+  if (g.finish_reason == "stop") {
+    size_t cut = std::string::npos;
+    for (const auto& s : stop)
+      if (!s.empty()) cut = std::min(cut, raw.find(s));
+    if (cut != std::string::npos) raw.resize(cut);
+  }
+  return raw;
 }
 
 }  // namespace
@@ -165,9 +181,7 @@ Result<ChatResult> Engine::Chat(const std::string& request_json, const ChatOptio
   out.prompt = std::move(p.text);
   LFM_ASSIGN_OR_RETURN(out.generation, session->Generate(options.generate, on_token));
   out.generation.timings.image_encode_ms = std::move(p.image_encode_ms);
-  std::vector<int32_t> body = out.generation.ids;
-  if (out.generation.finish_reason == "eos" && !body.empty()) body.pop_back();
-  FillToolCalls(Detokenize(body, /*skip_special_tokens=*/false), &out);
+  FillToolCalls(RawReply(*this, out.generation, options.generate.stop), &out);
   return out;
 }
 
@@ -260,9 +274,7 @@ Result<ChatResult> Conversation::Send(const std::string& user_text, const ChatOp
     c.session_text.clear();
     return out;
   }
-  std::vector<int32_t> body = out.generation.ids;
-  if (out.generation.finish_reason == "eos" && !body.empty()) body.pop_back();
-  FillToolCalls(c.engine->Detokenize(body, /*skip_special_tokens=*/false), &out);
+  FillToolCalls(RawReply(*c.engine, out.generation, options.generate.stop), &out);
 
   c.session_text = prompt + c.engine->Detokenize(out.generation.ids, /*skip_special_tokens=*/false);
   messages.push_back({{"role", "assistant"}, {"content", out.content}});

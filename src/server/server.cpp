@@ -65,6 +65,12 @@ struct Server::Impl {
   httplib::Server http;
   RequestSlots slots;
   Metrics metrics;
+  // Graceful stop: new generating requests are refused (503) while the ones in flight finish;
+  // httplib's own stop() would cut running streams, so it is called only once they are done.
+  std::atomic<bool> stopping{false};
+  std::mutex flight_mu;
+  std::condition_variable flight_cv;
+  int in_flight = 0;  // generating requests admitted and not yet fully answered
   std::mutex grammar_mu;
   std::map<std::pair<int, std::string>, std::shared_ptr<const CompiledGrammar>> grammars;  // by (kind, source)
 
@@ -125,6 +131,26 @@ void Server::Impl::Generate(const httplib::Request& req, httplib::Response& res,
                             bool include_usage, bool has_tools, const ResponseIds& ids, RunFn run,
                             const std::vector<std::string>& image_params) {
   const auto t0 = Clock::now();
+  if (stopping.load()) {
+    ApiError e;
+    e.http_status = 503;
+    e.type = "server_error";
+    e.code = "shutting_down";
+    e.message = "the server is shutting down";
+    res.set_header("Connection", "close");
+    SendError(res, e);
+    return;
+  }
+  // Counted from here until the last byte is written (for a stream: its releaser runs).
+  {
+    std::lock_guard<std::mutex> lock(flight_mu);
+    ++in_flight;
+  }
+  auto flight = std::shared_ptr<void>(nullptr, [this](void*) {
+    std::lock_guard<std::mutex> lock(flight_mu);
+    --in_flight;
+    flight_cv.notify_all();
+  });
   auto lease = slots.Acquire();
   if (!lease) {
     ApiError e;
@@ -284,7 +310,7 @@ void Server::Impl::Generate(const httplib::Request& req, httplib::Response& res,
         if (state->finished) sink.done();
         return true;
       },
-      [state](bool) {
+      [state, flight](bool) {
         // Runs when the response is done or abandoned: make sure the worker stops and is joined.
         state->cancelled = true;
         if (state->worker.joinable()) state->worker.join();
@@ -465,6 +491,14 @@ Status Server::Run() {
   return Status::Ok();
 }
 
-void Server::Stop() { impl_->http.stop(); }
+void Server::Stop() {
+  Impl& m = *impl_;
+  m.stopping = true;
+  {
+    std::unique_lock<std::mutex> lock(m.flight_mu);
+    m.flight_cv.wait(lock, [&] { return m.in_flight == 0; });
+  }
+  m.http.stop();
+}
 
 }  // namespace lfm::server
