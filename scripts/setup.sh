@@ -12,7 +12,7 @@ DEB_PACKAGES=(
   nlohmann-json3-dev libpcre2-dev libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   libhwy-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libcpp-httplib-dev
   clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer (clang 14 on Debian 12)
-  python3 python3-jinja2 python3-jsonschema python3-numpy python3-pil
+  python3 python3-jinja2 python3-jsonschema python3-numpy python3-pil python3-venv
   nodejs npm
 )
 
@@ -41,4 +41,16 @@ if [ -f tools/refs/package.json ]; then
   else
     echo "setup: npm reference packages present"
   fi
+fi
+
+# The official openai Python client for the `lfm serve` integration test (ctest -L server), pinned, in a
+# git-ignored venv that also sees the Debian python3-jsonschema (to validate JSON Schema answers).
+OPENAI_PY_VERSION=1.99.9
+VENV=tools/refs/.venv-openai
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import openai, sys; sys.exit(openai.__version__ != '$OPENAI_PY_VERSION')" 2>/dev/null; then
+  echo "setup: creating $VENV with openai==$OPENAI_PY_VERSION"
+  python3 -m venv --system-site-packages "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "openai==$OPENAI_PY_VERSION"
+else
+  echo "setup: $VENV present"
 fi

@@ -42,6 +42,7 @@ const std::vector<Exclusion>& Exclusions() {
       {"./build/image_preprocess", "a benchmark binary, not the lfm command", true},
       {"./build/test_", "a test binary, not the lfm command", true},
       {"./build/fuzz_", "a fuzz target, not the lfm command", true},
+      {"lfm serve ", "serves until stopped; tests/server/clients/openai_python_test.py starts and drives it", true},
   };
   return list;
 }

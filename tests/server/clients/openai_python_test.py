@@ -376,7 +376,7 @@ def main():
                          ("metrics", test_metrics)]:
             run(name, fn, srv.url)
         if args.node_test:
-            env = dict(os.environ, LFM_SERVE_URL=srv.url, NODE_PATH=args.node_modules or "")
+            env = dict(os.environ, LFM_SERVE_URL=srv.url, LFM_NODE_MODULES=args.node_modules or "")
             t0 = time.time()
             p = subprocess.run(["node", args.node_test], env=env, capture_output=True, text=True, timeout=300)
             sys.stdout.write(p.stdout + p.stderr)
