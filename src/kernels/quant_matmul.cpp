@@ -62,6 +62,30 @@ Result<QuantPackedMatrix> QuantPackedMatrix::Pack(const TensorView& w) {
   return m;
 }
 
+void QuantPackedMatrix::DequantizeRow(int64_t r, float* out) const {
+  const uint8_t* panel = data_.get() + (r / kQuantPanelRows) * panel_bytes_;
+  const int64_t pr = r % kQuantPanelRows;
+  const uint8_t* weights = panel + scale_bytes_;
+  const bool q4 = dtype_ == DType::kQ4_0;
+  for (int64_t b = 0; b < blocks(); ++b) {
+    uint16_t h;
+    std::memcpy(&h, panel + (b * kQuantPanelRows + pr) * 2, 2);
+    const float d = F16ToF32(h);
+    const uint8_t* wb = weights + b * block_weight_bytes();
+    float* o = out + b * kQuantBlock;
+    for (int k = 0; k < kQuantBlock; ++k) {
+      int32_t q;
+      if (q4) {
+        const uint8_t byte = wb[((k & 15) / 4) * 64 + pr * 4 + (k & 3)];
+        q = (k < 16 ? (byte & 15) : (byte >> 4)) - 8;
+      } else {
+        q = static_cast<int32_t>(wb[(k / 4) * 64 + pr * 4 + (k & 3)]) - 128;
+      }
+      o[k] = static_cast<float>(q) * d;
+    }
+  }
+}
+
 namespace {
 
 struct Kernels {

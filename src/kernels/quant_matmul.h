@@ -52,6 +52,9 @@ class QuantPackedMatrix {
   int32_t offset() const { return dtype_ == DType::kQ4_0 ? 8 : 128; }
   const uint8_t* panel(int64_t p) const { return data_.get() + p * panel_bytes_; }
   int64_t nbytes() const { return panels() * panel_bytes_; }
+  // Row r (< rows()) as f32 [cols()]: equal to DequantizeRow of the source row (d * q, exact), so a
+  // tied embedding table can be read from the packed lm_head instead of keeping a second copy.
+  void DequantizeRow(int64_t r, float* out) const;
 
  private:
   struct AlignedFree {

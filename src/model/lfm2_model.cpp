@@ -126,12 +126,14 @@ Status Lfm2Model::Init(const Lfm2Config& c, std::shared_ptr<const WeightStore> w
   const int64_t d = c.head_dim, H = c.num_attention_heads, Hkv = c.num_key_value_heads;
   const int L = c.conv_L_cache;
 
-  LFM_ASSIGN_OR_RETURN(embed_tokens_, Matrix(p + "embed_tokens.weight", V, D, o.embedding_dtype));
   LFM_ASSIGN_OR_RETURN(final_norm_, Vector(p + "embedding_norm.weight", {D}));
   if (c.tie_word_embeddings) {
-    // Packed (if q8_0 / q4_0) as a second copy: embed_tokens_ keeps the row-major view for lookups.
-    LFM_ASSIGN_OR_RETURN(lm_head_, Wrap(embed_tokens_));
+    // One copy serves both: if the lm_head is packed (q8_0 / q4_0 on the int8 path), token lookups
+    // dequantize rows of the packed panels (EmbedTokens), and the source bytes are released.
+    LFM_ASSIGN_OR_RETURN(lm_head_, Linear(p + "embed_tokens.weight", V, D, o.embedding_dtype));
+    embed_tokens_ = lm_head_.view;
   } else {
+    LFM_ASSIGN_OR_RETURN(embed_tokens_, Matrix(p + "embed_tokens.weight", V, D, o.embedding_dtype));
     // HF keeps lm_head outside the decoder: "lm_head.weight" (text) or "lm_head.weight" at top level in VL.
     LFM_ASSIGN_OR_RETURN(lm_head_, Linear("lm_head.weight", V, D, o.embedding_dtype));
   }
@@ -210,7 +212,11 @@ void Lfm2Model::EmbedTokens(const int32_t* ids, int n, float* out) const {
       std::fill(out + t * D, out + (t + 1) * D, 0.0f);
       continue;
     }
-    DequantizeRow(embed_tokens_.dtype, embed_tokens_.row(ids[t]), out + t * D, D);
+    if (embed_tokens_.data == nullptr) {  // tied and packed: the lm_head panels hold the table
+      lm_head_.packed->DequantizeRow(ids[t], out + t * D);
+    } else {
+      DequantizeRow(embed_tokens_.dtype, embed_tokens_.row(ids[t]), out + t * D, D);
+    }
   }
 }
 

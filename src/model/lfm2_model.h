@@ -107,7 +107,7 @@ class Lfm2Model {
   int max_context_ = 0;
   int ubatch_ = ModelLoadOptions::kDefaultUbatch;
   int64_t weight_bytes_ = 0;
-  TensorView embed_tokens_;  // row lookups; stays a plain view even when the tied lm_head is packed
+  TensorView embed_tokens_;  // row lookups; data is null when tied to a packed lm_head (rows come from it)
   LinearWeight lm_head_;
   std::vector<float> final_norm_;
   std::vector<float> inv_freq_;

@@ -202,6 +202,19 @@ TEST(QuantMatMul, PackRejectsWhatItCannotHold) {
   EXPECT_FALSE(QuantPackedMatrix::Pack(v3).ok());
 }
 
+TEST(QuantMatMul, PackedRowsDequantizeExactlyLikeTheSource) {
+  for (DType t : {DType::kQ8_0, DType::kQ4_0}) {
+    const Mat m = MakeMat(t, 37, 96, 11);
+    auto p = QuantPackedMatrix::Pack(m.view);
+    ASSERT_TRUE(p.ok());
+    std::vector<float> row(96);
+    for (int64_t r = 0; r < 37; ++r) {
+      p->DequantizeRow(r, row.data());
+      for (int64_t k = 0; k < 96; ++k) ASSERT_EQ(row[k], m.dequant[r * 96 + k]) << DTypeName(t) << " r=" << r << " k=" << k;
+    }
+  }
+}
+
 TEST(QuantMatMul, PackedBytesPerWeightEqualGguf) {
   // Decode reads the packed panels: they must not be bigger than the GGUF blocks (scale padding aside).
   for (DType t : {DType::kQ8_0, DType::kQ4_0}) {
