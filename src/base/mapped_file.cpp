@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <map>
 
 namespace lfm {
 namespace {
@@ -79,10 +81,39 @@ Result<int> OpenRegular(const std::string& path, struct stat* st) {
   return fd;
 }
 
+// The live read-only file mappings (start -> size), so ReleaseResidentPages can tell file pages, which
+// it may simply unmap, from anonymous memory, which it must not.
+std::mutex& MappingsMu() {
+  static std::mutex mu;
+  return mu;
+}
+std::map<uintptr_t, size_t>& Mappings() {
+  static std::map<uintptr_t, size_t> m;
+  return m;
+}
+void Register(const uint8_t* p, size_t n) {
+  std::lock_guard<std::mutex> lock(MappingsMu());
+  Mappings()[reinterpret_cast<uintptr_t>(p)] = n;
+}
+void Unregister(const uint8_t* p) {
+  std::lock_guard<std::mutex> lock(MappingsMu());
+  Mappings().erase(reinterpret_cast<uintptr_t>(p));
+}
+bool InsideMappedFile(uintptr_t begin, uintptr_t end) {
+  std::lock_guard<std::mutex> lock(MappingsMu());
+  auto it = Mappings().upper_bound(begin);
+  if (it == Mappings().begin()) return false;
+  --it;
+  return it->first <= begin && end <= it->first + it->second;
+}
+
 }  // namespace
 
 MappedFile::~MappedFile() {
-  if (data_ != nullptr) munmap(const_cast<uint8_t*>(data_), size_);
+  if (data_ != nullptr) {
+    Unregister(data_);
+    munmap(const_cast<uint8_t*>(data_), size_);
+  }
 }
 
 MappedFile::MappedFile(MappedFile&& other) noexcept
@@ -93,7 +124,10 @@ MappedFile::MappedFile(MappedFile&& other) noexcept
 
 MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
   if (this != &other) {
-    if (data_ != nullptr) munmap(const_cast<uint8_t*>(data_), size_);
+    if (data_ != nullptr) {
+      Unregister(data_);
+      munmap(const_cast<uint8_t*>(data_), size_);
+    }
     data_ = other.data_;
     size_ = other.size_;
     path_ = std::move(other.path_);
@@ -117,6 +151,7 @@ Result<MappedFile> MappedFile::Open(const std::string& path) {
       return IoError("cannot mmap '" + path + "': " + std::strerror(e));
     }
     f.data_ = static_cast<const uint8_t*>(p);
+    Register(f.data_, f.size_);
   }
   ::close(fd);
   return f;
@@ -184,14 +219,19 @@ bool FileExists(const std::string& path) {
 }
 
 void ReleaseResidentPages(const void* p, size_t n) {
-#if defined(MADV_PAGEOUT)
   const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
   const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;  // whole pages only:
   const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n) / page * page;           // neighbours stay
-  if (end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_PAGEOUT);
-#else
-  (void)p;
-  (void)n;
+  if (end <= begin) return;
+  // A read-only private file mapping is never written, so unmapping its pages (MADV_DONTNEED) only
+  // means they are read from the file again if touched; that works even when other processes map the
+  // same file (MADV_PAGEOUT skips shared pages). Anything else only gets the contents-preserving hint.
+  if (InsideMappedFile(begin, end)) {
+    (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+    return;
+  }
+#if defined(MADV_PAGEOUT)
+  (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_PAGEOUT);
 #endif
 }
 

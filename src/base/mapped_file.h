@@ -70,11 +70,11 @@ Result<std::string> ReadFileToString(const std::string& path,
 Status WriteStringToFile(const std::string& path, const std::string& bytes);
 bool FileExists(const std::string& path);
 
-// Asks the kernel to drop the resident pages lying wholly inside [p, p + n) (madvise MADV_PAGEOUT):
-// clean pages of a mapped file leave memory and are read again from the file if touched; anonymous
-// pages go to swap if there is any, else stay. The contents never change, so it is safe on any memory.
-// A hint: unsupported kernels and errors are ignored. Used once weights were copied elsewhere (packed),
-// so the mapped source does not stay resident next to its copy.
+// Drops this process's resident pages lying wholly inside [p, p + n), keeping the contents: inside a
+// MappedFile they are unmapped (madvise MADV_DONTNEED; read again from the file if touched), elsewhere
+// the kernel is only asked to page them out (MADV_PAGEOUT: anonymous memory goes to swap if there is
+// any, else stays). A hint: errors are ignored. Used once weights were copied elsewhere (packed), so
+// the mapped source does not stay resident next to its copy.
 void ReleaseResidentPages(const void* p, size_t n);
 
 }  // namespace lfm
