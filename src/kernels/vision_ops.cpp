@@ -1,5 +1,6 @@
-// Fast versions of vision_ops.h: the AVX-512 set (vision_ops_avx512.cpp) when ActiveIsa() is avx512,
-// the portable loops below otherwise (there is no AVX2 set yet: an avx2 CPU runs these). Row-wise work
+// Fast versions of vision_ops.h: the AVX-512 set (vision_ops_avx512.cpp) when ActiveIsa() is avx512;
+// on avx2, the AVX2 attention (vision_attention_avx2.cpp) with the portable loops below for the rest;
+// the portable loops alone otherwise. Row-wise work
 // is split over DefaultThreadPool() when it is large enough to pay for the hand-off.
 #include "kernels/vision_ops.h"
 
@@ -84,6 +85,12 @@ namespace {
 const VisionKernels& Kernels() {
   static const VisionKernels k = [] {
     if (ActiveIsa() >= Isa::kAvx512 && avx512::VisionKernelSet()) return *avx512::VisionKernelSet();
+#if defined(__x86_64__)
+    if (ActiveIsa() >= Isa::kAvx2 && avx2::VisionAttentionCompiled()) {
+      return VisionKernels{scalar::LayerNormRows, BiasGeluTanhRowsRef, BiasGeluErfRowsRef,
+                           avx2::AttentionBidirectional};
+    }
+#endif
     return VisionKernels{scalar::LayerNormRows, BiasGeluTanhRowsRef, BiasGeluErfRowsRef,
                          scalar::AttentionBidirectional};
   }();
@@ -103,7 +110,11 @@ bool CpuHasAvx512Bf16() {
 
 bool VisionAttentionUsesBf16() { return VisionOpsIsa() == Isa::kAvx512 && CpuHasAvx512Bf16(); }
 
-Isa VisionOpsIsa() { return ActiveIsa() >= Isa::kAvx512 && avx512::VisionKernelSet() ? Isa::kAvx512 : Isa::kScalar; }
+Isa VisionOpsIsa() {
+  if (ActiveIsa() >= Isa::kAvx512 && avx512::VisionKernelSet()) return Isa::kAvx512;
+  if (ActiveIsa() >= Isa::kAvx2 && avx2::VisionAttentionCompiled()) return Isa::kAvx2;
+  return Isa::kScalar;
+}
 
 void LayerNormRows(const float* x, int64_t rows, int64_t d, const float* w, const float* b, float eps, float* y) {
   Kernels().layer_norm_rows(x, rows, d, w, b, eps, y);

@@ -11,8 +11,9 @@
 
 namespace lfm {
 
-// The instruction set of LayerNormRows, the GELUs and AttentionBidirectional: avx512 when ActiveIsa()
-// is avx512, else scalar (no AVX2 versions yet).
+// The instruction set of the vision kernels: avx512 when ActiveIsa() is avx512 (all of them); avx2
+// when it is avx2 (AttentionBidirectional; LayerNorm and the GELUs run the portable loops there);
+// else scalar.
 Isa VisionOpsIsa();
 
 // y[r] = (x[r] - mean) / sqrt(var + eps) * w + b for `rows` rows of d floats (biased variance, as

@@ -25,4 +25,11 @@ namespace avx512 {
 const VisionKernels* VisionKernelSet();  // null when not compiled (non-x86)
 }
 
+// The AVX2 attention (vision_attention_avx2.cpp); AVX2 CPUs run the portable LayerNorm and GELUs.
+namespace avx2 {
+bool VisionAttentionCompiled();  // false on non-x86 builds, where AttentionBidirectional is absent
+void AttentionBidirectional(const float* q, const float* k, const float* v, int64_t ld_in, int64_t n_q, int64_t n_k,
+                            const BidirectionalAttentionShape& s, float* out, int64_t ld_out);
+}
+
 }  // namespace lfm
