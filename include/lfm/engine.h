@@ -43,7 +43,9 @@ namespace lfm {
 // Engine::Load refuses out-of-range values (InvalidArgument naming the field and the limit).
 struct LoadOptions {
   int threads = 0;                    // 0 = every hardware thread; 1..MaxLoadThreads() (see "Thread safety")
-  std::string weight_dtype = "auto";  // "auto" (as stored), "f32", "bf16" (converted at load)
+  // "auto" (as stored), "f32", "bf16", "f16", "q8_0", "q4_0": the decoder's matrices are converted
+  // at load (the token embedding table stays as stored).
+  std::string weight_dtype = "auto";
   int max_context = 0;                // 0 = the config's max_position_embeddings; never negative
   // Prefill runs the prompt through the model at most `ubatch` positions at a time (a micro-batch):
   // the forward pass's scratch memory is bounded by it, not by the prompt length, and between two
@@ -130,6 +132,13 @@ struct ModelInfo {
   int max_context = 0;
   bool random_weights = false;  // written by `lfm make-test-model`
   std::vector<int32_t> eos_ids;
+  // What one decoded token reads from memory, for honest GB/s figures: the decoder's weights at
+  // their in-memory dtype (every matrix, plus the embedding row and the lm_head), and the KV cache
+  // bytes each earlier position adds (all attention layers, keys and values).
+  std::string weight_dtype;  // of the decoder's matrices in memory: "f32", "bf16", "q8_0", ...
+  int64_t decode_weight_bytes = 0;
+  int64_t kv_bytes_per_position = 0;
+  bool has_vision = false;  // LFM2-VL: Chat() takes images
 };
 
 class Engine;

@@ -14,7 +14,11 @@
 #include "base/utf8.h"
 #include "engine/constrained.h"
 #include "engine/engine_impl.h"
+#include "engine/gguf_tokenizer.h"
 #include "engine/model_consistency.h"
+#include "model/lfm2_gguf.h"
+#include "tensor/dtype.h"
+#include "weights/gguf.h"
 #include "engine/stop_strings.h"
 #include "model/lfm2_vl_config.h"
 #include "weights/weight_store.h"
@@ -83,6 +87,29 @@ Status CheckLogitsFinite(const float* logits, int vocab, int generated_index) {
   return Status::Ok();
 }
 
+// The model-dependent facts of ModelInfo (both the directory and the .gguf path).
+void FillModelInfo(const std::string& path, Engine::Impl& impl) {
+  const Lfm2Config& c = impl.model->config();
+  ModelInfo& info = impl.info;
+  info.path = path;
+  info.model_type = c.model_type;
+  info.vocab_size = c.vocab_size;
+  info.hidden_size = c.hidden_size;
+  info.num_layers = c.num_hidden_layers;
+  info.num_attention_layers = c.num_attention_layers();
+  info.max_context = impl.model->NewCache()->max_context();
+  // EOS: generation_config.json wins (it is what HF generate() uses), then config.json.
+  for (int id : impl.generation.eos_token_ids) info.eos_ids.push_back(id);
+  if (info.eos_ids.empty())
+    for (int id : c.eos_token_ids) info.eos_ids.push_back(id);
+  info.weight_dtype = DTypeName(impl.model->weight_dtype());
+  info.decode_weight_bytes = impl.model->weight_bytes();
+  // The cache holds f32 keys and values for every attention layer (model/hybrid_cache.h).
+  info.kv_bytes_per_position = static_cast<int64_t>(c.num_attention_layers()) * 2 * c.num_key_value_heads *
+                               c.head_dim * static_cast<int64_t>(sizeof(float));
+  info.has_vision = impl.vision != nullptr;
+}
+
 }  // namespace
 
 int MaxLoadThreads() { return std::min(1024, 4 * HardwareThreads()); }
@@ -94,10 +121,39 @@ Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const
   // region runs), and this engine caps its own regions at `threads`.
   LFM_RETURN_IF_ERROR(DefaultThreadPool().EnsureThreads(threads));
   ScopedThreadLimit thread_limit(threads);
+  ModelLoadOptions mo;
+  if (options.weight_dtype != "auto") {
+    std::optional<DType> dt = ParseDTypeName(options.weight_dtype);
+    if (!dt) return InvalidArgument("weight dtype must be auto, f32, bf16, f16, q8_0 or q4_0, got '" +
+                                    options.weight_dtype + "'");
+    mo.weight_dtype = *dt;
+  }
+  mo.max_context = options.max_context;
+  mo.ubatch = options.ubatch;
   struct stat st {};
-  if (::stat(model_dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
+  const bool is_file = ::stat(model_dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
+  const bool is_gguf = is_file && model_dir.size() > 5 && model_dir.compare(model_dir.size() - 5, 5, ".gguf") == 0;
+  if (is_gguf) {
+    // A llama.cpp text-model file: config, weights and tokenizer all come from it. It carries no
+    // generation_config.json or chat template, so it runs raw completions (chat refuses, naming why).
+    LFM_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::Open(model_dir));
+    LFM_ASSIGN_OR_RETURN(std::string tokenizer_json, TokenizerJsonFromGguf(file->header(), model_dir));
+    file.reset();
+    LFM_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::FromJson(tokenizer_json, model_dir + " (tokenizer.ggml.*)"));
+    auto impl = std::make_unique<Impl>(std::move(tokenizer));
+    impl->threads = threads;
+    impl->admission = options.admission;
+    LFM_ASSIGN_OR_RETURN(Lfm2Gguf g, OpenLfm2Gguf(model_dir));
+    LFM_ASSIGN_OR_RETURN(impl->model, Lfm2Model::FromWeights(g.config, g.weights, mo));
+    impl->chat_template_error =
+        Unsupported(model_dir + ": chat needs a model directory with a chat template; a .gguf file runs completions");
+    FillModelInfo(model_dir, *impl);
+    for (const auto& t : impl->tokenizer.SpecialTokenStrings()) impl->special_tokens.push_back(t);
+    return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+  }
+  if (is_file)
     return InvalidArgument("'" + model_dir + "' is a file, not a model directory (give the directory that holds " +
-                           "config.json, model.safetensors and tokenizer.json)");
+                           "config.json, model.safetensors and tokenizer.json, or a llama.cpp .gguf file)");
   if (!FileExists(model_dir + "/config.json"))
     return NotFound("'" + model_dir + "' is not a model directory: no config.json there "
                     "(expected a Hugging Face directory with config.json, model.safetensors and tokenizer.json)");
@@ -107,16 +163,6 @@ Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const
   auto impl = std::make_unique<Impl>(std::move(tokenizer));
   impl->threads = threads;
 
-  ModelLoadOptions mo;
-  if (options.weight_dtype == "f32") {
-    mo.weight_dtype = DType::kF32;
-  } else if (options.weight_dtype == "bf16") {
-    mo.weight_dtype = DType::kBF16;
-  } else if (options.weight_dtype != "auto") {
-    return InvalidArgument("weight dtype must be auto, f32 or bf16, got '" + options.weight_dtype + "'");
-  }
-  mo.max_context = options.max_context;
-  mo.ubatch = options.ubatch;
   impl->admission = options.admission;
   if (text_config.is_vl) {
     // One mapping of the weights serves the text decoder and the vision tower.
@@ -143,18 +189,8 @@ Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const
 
   const Lfm2Config& c = impl->model->config();
   LFM_RETURN_IF_ERROR(CheckSpecialIdsInVocab(model_dir, impl->generation, c));
+  FillModelInfo(model_dir, *impl);
   ModelInfo& info = impl->info;
-  info.path = model_dir;
-  info.model_type = c.model_type;
-  info.vocab_size = c.vocab_size;
-  info.hidden_size = c.hidden_size;
-  info.num_layers = c.num_hidden_layers;
-  info.num_attention_layers = c.num_attention_layers();
-  info.max_context = impl->model->NewCache()->max_context();
-  // EOS: generation_config.json wins (it is what HF generate() uses), then config.json.
-  for (int id : impl->generation.eos_token_ids) info.eos_ids.push_back(id);
-  if (info.eos_ids.empty())
-    for (int id : c.eos_token_ids) info.eos_ids.push_back(id);
   {
     // Parsed successfully once already by LoadLfm2Config.
     LFM_ASSIGN_OR_RETURN(std::string raw, ReadFileToString(model_dir + "/config.json", file_limits::kConfig));
@@ -382,9 +418,11 @@ Result<Generation> Session::Generate(const GenerateOptions& options, const Token
     g.finish_reason = "error";
     g.error = st.message();
   };
+  // Decode time covers every forward pass that makes a generated token after the first (the first
+  // comes from the prefill's logits): it starts just before the first token's own forward pass, so
+  // N generated tokens are N-1 timed passes and decode_tokens_per_s() divides by N-1.
   Timer decode_timer;
   for (int step = 0; step < options.max_tokens; ++step) {
-    if (step == 1) decode_timer.Reset();
     if (Status st = CheckLogitsFinite(s.logits.data(), vocab, step); !st.ok()) {
       fail(st);
       break;
@@ -432,6 +470,7 @@ Result<Generation> Session::Generate(const GenerateOptions& options, const Token
       g.finish_reason = "context";
       break;
     }
+    if (step == 0) decode_timer.Reset();
     if (Status st = m.model->Forward(&id, 1, *s.cache, &s.logits); !st.ok()) {
       fail(st);
       break;
