@@ -20,9 +20,22 @@ TEST(HostileKernels, BenchNegativePromptTokens) {
   ExpectFailsClosed({"bench", "-m", Tiny(), "-p", "-5"}, "got -p -5");
 }
 
-TEST(HostileKernels, BenchOneGeneratedToken) { ExpectFailsClosed({"bench", "-m", Tiny(), "-n", "1"}, "-n >= 2"); }
+TEST(HostileKernels, BenchZeroGeneratedTokens) { ExpectFailsClosed({"bench", "-m", Tiny(), "-n", "0"}, "-n >= 1"); }
 
-TEST(HostileKernels, BenchZeroReps) { ExpectFailsClosed({"bench", "-m", Tiny(), "-r", "0"}, "got -p 512, -n 64, -r 0"); }
+TEST(HostileKernels, BenchBadListValue) { ExpectFailsClosed({"bench", "-m", Tiny(), "-p", "8,-1"}, "got -p -1"); }
+
+TEST(HostileKernels, BenchNegativeDepth) { ExpectFailsClosed({"bench", "-m", Tiny(), "-d", "-3"}, "got -d -3"); }
+
+TEST(HostileKernels, BenchUnknownDtype) { ExpectFailsClosed({"bench", "-m", Tiny(), "--dtype", "q3_k"}, "q3_k"); }
+
+TEST(HostileKernels, BenchUnknownOutput) { ExpectFailsClosed({"bench", "-m", Tiny(), "-o", "xml"}, "-o must be md"); }
+
+// Depth and prompt together must fit: checked before any prompt is allocated.
+TEST(HostileKernels, BenchDepthPastTheContext) {
+  ExpectFailsClosed({"bench", "-m", Tiny(), "-p", "4", "-n", "2", "-d", "2000000000"}, "exceed the model's context");
+}
+
+TEST(HostileKernels, BenchZeroReps) { ExpectFailsClosed({"bench", "-m", Tiny(), "-r", "0"}, "got -r 0"); }
 
 // Used to loop for days: every repetition is a full prefill + decode.
 TEST(HostileKernels, BenchHugeReps) {

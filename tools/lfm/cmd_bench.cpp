@@ -1,23 +1,35 @@
-// lfm bench: end-to-end speed of a model directory: prefill tok/s, decode tok/s, the decode memory
-// bandwidth achieved (weight bytes x tok/s) and peak RSS. Medians over repetitions.
+// lfm bench: speed of a model as llama-bench measures it, so the two can be put side by side:
+// prefill (ppN: N prompt tokens in one timed prefill) and decode (tgN: N timed single-token forward
+// passes), optionally at a depth (-d D: D tokens already in the cache, untimed), every combination of
+// the lists given (-p, -n, -d, -t, --dtype), each repeated -r times after one untimed warm-up run;
+// median and standard deviation of tok/s. Decode rows also give the bytes one token reads (decoder
+// weights at their in-memory dtype + the KV cache at that depth) and the GB/s that makes, next to the
+// machine's read bandwidth measured in the same run. VL models: --image FILE times the vision tower
+// per image and per crop (tile), and one end-to-end image analysis.
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
-#include <sys/stat.h>
+#include <thread>
 
 #include "base/cpu_features.h"
 #include "base/mapped_file.h"
 #include "commands.h"
 #include "common_options.h"
 #include "engine/random_model.h"
+#include "lfm/chat.h"
+#include "read_bandwidth.h"
 
 namespace lfm::cli {
 
 namespace {
+
+// Medians settle within a few runs; a bound keeps a mistyped -r from running for days.
+constexpr int kMaxReps = 1000;
 
 double Median(std::vector<double> v) {
   if (v.empty()) return 0;
@@ -26,122 +38,372 @@ double Median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+// Sample standard deviation (n - 1), as llama-bench reports it; 0 for one sample.
+double Stddev(const std::vector<double>& v) {
+  if (v.size() < 2) return 0;
+  double mean = 0;
+  for (double x : v) mean += x;
+  mean /= static_cast<double>(v.size());
+  double ss = 0;
+  for (double x : v) ss += (x - mean) * (x - mean);
+  return std::sqrt(ss / static_cast<double>(v.size() - 1));
+}
+
 double PeakRssMb() {
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   return ru.ru_maxrss / 1024.0;  // Linux reports KiB
 }
 
-size_t FileSize(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
+struct Opts {
+  std::string model;
+  std::string shape;
+  std::vector<std::string> dtypes{"auto"};
+  std::vector<int> prompt{512}, gen{128}, depth{0}, threads{0};
+  std::vector<std::string> images;
+  int image_gen = 16;
+  int reps = 5;
+  int max_context = 0;
+  std::string output = "md";
+  bool json = false;
+  bool no_bandwidth_probe = false;
+};
+
+// One row of the results table.
+struct Row {
+  std::string dtype;
+  int threads = 0;
+  std::string test;  // "pp512", "tg128 @ d512", "vision tile", ...
+  std::string unit;  // "tok/s" or "ms"
+  std::vector<double> samples;
+  double bytes_per_token = 0;  // decode rows: weights + KV read per decoded token
+  int prompt = 0, gen = 0, depth = 0;
+};
+
+std::string TestName(const char* kind, int n, int depth) {
+  std::string s = kind + std::to_string(n);
+  if (depth > 0) s += " @ d" + std::to_string(depth);
+  return s;
+}
+
+// Ordinary (non-special) ids only, so the run looks like text.
+std::vector<int32_t> RandomIds(int n, int vocab, std::mt19937& rng) {
+  std::uniform_int_distribution<int32_t> pick(std::min(501, vocab - 1), vocab - 1);
+  std::vector<int32_t> ids(static_cast<size_t>(n));
+  for (auto& id : ids) id = pick(rng);
+  return ids;
+}
+
+GenerateOptions Greedy(int max_tokens) {
+  GenerateOptions go;
+  go.max_tokens = max_tokens;
+  go.ignore_eos = true;
+  go.sampling = SamplingParams{.temperature = 0};
+  return go;
+}
+
+// Runs `depth` untimed tokens, then the timed part. pp: n prompt tokens in one prefill (prefill_ms).
+// tg: n decode passes, as llama-bench's tgN: one more token is generated than timed, because the
+// first comes from the prefill's logits (Timings::decode_ms covers the n passes after it).
+Result<double> RunOnce(Engine& engine, bool prefill, int n, int depth, std::mt19937& rng) {
+  const int vocab = engine.info().vocab_size;
+  auto session = engine.NewSession();
+  if (depth > 0) {
+    LFM_RETURN_IF_ERROR(session->Append(RandomIds(depth, vocab, rng)));
+    LFM_ASSIGN_OR_RETURN(Generation warm, session->Generate(Greedy(0)));
+    (void)warm;
+  }
+  LFM_RETURN_IF_ERROR(session->Append(RandomIds(prefill ? n : 1, vocab, rng)));
+  LFM_ASSIGN_OR_RETURN(Generation g, session->Generate(Greedy(prefill ? 1 : n + 1)));
+  if (g.finish_reason == "error") return Internal(g.error);
+  if (prefill) return g.timings.prefill_tokens_per_s();
+  if (g.timings.generated_tokens != n + 1)
+    return Internal("decode stopped after " + std::to_string(g.timings.generated_tokens) + " tokens (" +
+                    g.finish_reason + ")");
+  return g.timings.decode_tokens_per_s();
+}
+
+struct ImageRun {
+  double encode_ms = 0;  // vision tower + projector, the whole image
+  int crops = 0;         // tiles (+ thumbnail) the processor cut it into
+  double total_ms = 0;   // image encode + prompt prefill + image_gen decoded tokens
+};
+
+Result<ImageRun> RunImage(Engine& engine, const std::string& path, int gen) {
+  nlohmann::json req = {
+      {"messages",
+       {{{"role", "user"},
+         {"content",
+          {{{"type", "image"}, {"image", path}}, {{"type", "text"}, {"text", "Describe this image in detail."}}}}}}}};
+  ChatOptions co;
+  co.generate = Greedy(gen);
+  ImageRun run;
+  co.generate.on_progress = [&run](const Progress& p) {
+    if (p.stage == "vision") run.crops = static_cast<int>(p.total);
+    return true;
+  };
+  LFM_ASSIGN_OR_RETURN(ChatResult r, engine.Chat(req.dump(), co));
+  const Timings& t = r.generation.timings;
+  if (r.generation.finish_reason == "error") return Internal(r.generation.error);
+  for (double ms : t.image_encode_ms) run.encode_ms += ms;
+  run.total_ms = run.encode_ms + t.prefill_ms + t.decode_ms;
+  return run;
+}
+
+std::string Fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+void PrintMarkdown(const Opts& o, const ModelInfo& info, const std::vector<Row>& rows, const ReadBandwidth& bw) {
+  std::printf("model        %s (%s, %d layers, hidden %d)\n", o.model.c_str(), info.model_type.c_str(),
+              info.num_layers, info.hidden_size);
+  std::printf("kernels      %s  (CPU supports %s; LFM_ISA=scalar|avx2|avx512 lowers it)\n", IsaName(ActiveIsa()),
+              IsaName(DetectCpuIsa()));
+  if (bw.gb_per_s > 0)
+    std::printf("memory read  %.1f GB/s  (streaming read of %zu MB, %d threads, this run)\n", bw.gb_per_s,
+                bw.buffer_bytes >> 20, bw.threads);
+  std::printf("reps         %d (+1 warm-up), median ± stddev\n\n", o.reps);
+  std::printf("| dtype | threads | test | median | ± stddev | bytes/token | GB/s |\n");
+  std::printf("|---|---:|---|---:|---:|---:|---:|\n");
+  for (const Row& r : rows) {
+    const double med = Median(r.samples);
+    std::string bytes = "", gbs = "";
+    if (r.bytes_per_token > 0) {
+      bytes = Fmt("%.1f MB", r.bytes_per_token / 1e6);
+      gbs = Fmt("%.1f", r.bytes_per_token * med / 1e9);
+      if (bw.gb_per_s > 0) gbs += Fmt(" (%.0f%%)", 100.0 * r.bytes_per_token * med / 1e9 / bw.gb_per_s);
+    }
+    std::printf("| %s | %d | %s | %.2f %s | %.2f | %s | %s |\n", r.dtype.c_str(), r.threads, r.test.c_str(), med,
+                r.unit.c_str(), Stddev(r.samples), bytes.c_str(), gbs.c_str());
+  }
+  std::printf("\npeak RSS     %.0f MB\n", PeakRssMb());
+}
+
+nlohmann::ordered_json RowJson(const Row& r) {
+  const double med = Median(r.samples);
+  nlohmann::ordered_json j = {{"dtype", r.dtype},       {"threads", r.threads},   {"test", r.test},
+                              {"n_prompt", r.prompt},   {"n_gen", r.gen},         {"n_depth", r.depth},
+                              {"unit", r.unit},         {"median", med},          {"stddev", Stddev(r.samples)},
+                              {"samples", r.samples}};
+  if (r.bytes_per_token > 0) {
+    j["bytes_per_token"] = r.bytes_per_token;
+    j["gb_s"] = r.bytes_per_token * med / 1e9;
+  }
+  return j;
+}
+
+void PrintJson(const Opts& o, const ModelInfo& info, const std::vector<Row>& rows, const ReadBandwidth& bw) {
+  nlohmann::ordered_json j = {{"model", o.model},
+                              {"model_type", info.model_type},
+                              {"kernel_isa", IsaName(ActiveIsa())},
+                              {"cpu_isa", IsaName(DetectCpuIsa())},
+                              {"reps", o.reps},
+                              {"memory_read_gb_s", bw.gb_per_s},
+                              {"peak_rss_mb", PeakRssMb()}};
+  j["results"] = nlohmann::ordered_json::array();
+  for (const Row& r : rows) j["results"].push_back(RowJson(r));
+  std::printf("%s\n", j.dump().c_str());
+}
+
+void PrintCsv(const Opts& o, const std::vector<Row>& rows, const ReadBandwidth& bw) {
+  std::printf("model,kernel_isa,dtype,threads,test,n_prompt,n_gen,n_depth,unit,median,stddev,bytes_per_token,gb_s,"
+              "memory_read_gb_s\n");
+  for (const Row& r : rows) {
+    const double med = Median(r.samples);
+    std::printf("\"%s\",%s,%s,%d,%s,%d,%d,%d,%s,%.4f,%.4f,%.0f,%.3f,%.3f\n", o.model.c_str(), IsaName(ActiveIsa()),
+                r.dtype.c_str(), r.threads, r.test.c_str(), r.prompt, r.gen, r.depth, r.unit.c_str(), med,
+                Stddev(r.samples), r.bytes_per_token, r.bytes_per_token * med / 1e9, bw.gb_per_s);
+  }
+}
+
+// Flag values out of range, checked before a model is written or loaded.
+Status ValidateFlags(const Opts& o) {
+  auto list = [](const std::vector<int>& v, const char* flag, int lo) -> Status {
+    if (v.empty()) return InvalidArgument(std::string(flag) + " needs at least one value");
+    for (int x : v)
+      if (x < lo)
+        return InvalidArgument("need " + std::string(flag) + " >= " + std::to_string(lo) + " (got " + flag + " " +
+                               std::to_string(x) + ")");
+    return Status::Ok();
+  };
+  LFM_RETURN_IF_ERROR(list(o.prompt, "-p", 1));
+  LFM_RETURN_IF_ERROR(list(o.gen, "-n", 1));
+  LFM_RETURN_IF_ERROR(list(o.depth, "-d", 0));
+  LFM_RETURN_IF_ERROR(list(o.threads, "-t", 0));
+  for (int t : o.threads)
+    if (t > MaxLoadThreads())
+      return InvalidArgument("-t " + std::to_string(t) + " is more than the limit of " +
+                             std::to_string(MaxLoadThreads()) + " (4x this machine's hardware threads)");
+  if (o.reps < 1 || o.reps > kMaxReps)
+    return InvalidArgument("need 1 <= -r <= " + std::to_string(kMaxReps) + " (got -r " + std::to_string(o.reps) + ")");
+  if (o.image_gen < 1) return InvalidArgument("need --image-tokens >= 1 (got " + std::to_string(o.image_gen) + ")");
+  if (o.max_context < 0) return InvalidArgument("-c/--ctx-size must be >= 0, got " + std::to_string(o.max_context));
+  if (o.output != "md" && o.output != "json" && o.output != "csv")
+    return InvalidArgument("-o must be md, json or csv, got '" + o.output + "'");
+  for (const std::string& d : o.dtypes)
+    if (d != "auto" && d != "f32" && d != "bf16" && d != "f16" && d != "q8_0" && d != "q4_0")
+      return InvalidArgument("--dtype must be auto, f32, bf16, f16, q8_0 or q4_0, got '" + d + "'");
+  return Status::Ok();
 }
 
 }  // namespace
 
-// Medians settle within a few runs; a bound keeps a mistyped -r from running for days.
-constexpr int kMaxReps = 1000;
-
 void RegisterBench(CLI::App& app, Runners& runners) {
-  struct Opts {
-    ModelOptions model;
-    std::string shape;
-    int prompt_tokens = 512, gen_tokens = 64, reps = 3;
-    bool json = false;
-  };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand(
       "bench",
-      "Measure prefill and decode speed (median of --reps runs), decode bandwidth and peak RSS.\n"
+      "Measure prefill (ppN) and decode (tgN) speed like llama-bench: every combination of the lists given,\n"
+      "median and stddev of -r runs after one warm-up. Decode rows give the bytes one token reads (weights at\n"
+      "their in-memory dtype + KV cache at that depth) and the GB/s achieved, next to the machine's read\n"
+      "bandwidth measured in the same run. -m takes a model directory or a llama.cpp .gguf file.\n"
       "With --shape, a random model of that shape is written first to the -m directory if it has none.");
   SetExamples(sub, {
       R"ex(lfm bench -m /tmp/tiny --shape tiny -p 64 -n 16)ex",
-      R"ex(lfm bench -m /tmp/lfm2-350m --shape lfm2-350m -p 512 -n 64)ex",
+      R"ex(lfm bench -m /tmp/tiny --shape tiny -p 16,64 -n 8 -d 0,32 -t 1,2 -r 3 -o csv)ex",
+      R"ex(lfm bench -m /tmp/tiny-vl --shape tiny-vl -p 32 -n 8 --image photo.jpg -o json)ex",
+      R"ex(lfm bench -m /tmp/lfm2-350m --shape lfm2-350m -p 512 -n 128 --dtype f32,bf16,q8_0,q4_0)ex",
   });
-  o->model.Add(sub);
+  sub->add_option("-m,--model", o->model, "Model directory (Hugging Face layout) or a llama.cpp .gguf file")
+      ->required();
   sub->add_option("--shape", o->shape, "Write a random model of this shape to -m DIR first if it has no weights");
-  sub->add_option("-p,--prompt-tokens", o->prompt_tokens, "Prompt length for the prefill measurement")
+  sub->add_option("--dtype", o->dtypes,
+                  "Weight dtypes in memory, comma-separated: auto (as stored), f32, bf16, f16, q8_0, q4_0")
+      ->delimiter(',')
       ->capture_default_str();
-  sub->add_option("-n,--gen-tokens", o->gen_tokens, "Tokens to decode")->capture_default_str();
-  sub->add_option("-r,--reps", o->reps, "Repetitions (the median is reported), at most 1000")->capture_default_str();
-  sub->add_flag("--json", o->json, "Print the results as one JSON object");
+  sub->add_option("-p,--n-prompt", o->prompt, "Prompt lengths for prefill tests (ppN), comma-separated")
+      ->delimiter(',')
+      ->capture_default_str();
+  sub->add_option("-n,--n-gen", o->gen, "Decoded tokens for decode tests (tgN), comma-separated")
+      ->delimiter(',')
+      ->capture_default_str();
+  sub->add_option("-d,--n-depth", o->depth, "Tokens already in the cache before each test (untimed), comma-separated")
+      ->delimiter(',')
+      ->capture_default_str();
+  sub->add_option("-t,--threads", o->threads, "Thread counts, comma-separated (0 = all cores)")
+      ->delimiter(',')
+      ->capture_default_str();
+  sub->add_option("-r,--reps", o->reps, "Repetitions after one warm-up (median and stddev), at most 1000")
+      ->capture_default_str();
+  sub->add_option("--image", o->images,
+                  "VL models: time the vision tower on this image (per image and per crop) and one end-to-end "
+                  "image analysis (repeatable)");
+  sub->add_option("--image-tokens", o->image_gen, "Tokens decoded in the end-to-end image analysis")
+      ->capture_default_str();
+  sub->add_option("-c,--ctx-size", o->max_context, "Context length (0 = the model's max_position_embeddings)");
+  sub->add_option("-o,--output", o->output, "Output format: md (a table), json or csv")->capture_default_str();
+  sub->add_flag("--json", o->json, "Same as -o json");
+  sub->add_flag("--no-bandwidth-probe", o->no_bandwidth_probe, "Skip the machine read-bandwidth measurement");
   runners.emplace_back(sub, [o]() {
-    if (Status st = o->model.Validate(); !st.ok()) return UsageError("bench", st);
-    // Flags first, before a random model is written or a model is loaded.
-    if (o->prompt_tokens < 1 || o->gen_tokens < 2 || o->reps < 1 || o->reps > kMaxReps) {
-      std::fprintf(stderr, "lfm bench: need -p >= 1, -n >= 2, 1 <= -r <= %d (got -p %d, -n %d, -r %d)\n", kMaxReps,
-                   o->prompt_tokens, o->gen_tokens, o->reps);
-      return 2;
-    }
-    if (!o->shape.empty() && !FileExists(o->model.model_dir + "/model.safetensors")) {
+    if (o->json) o->output = "json";
+    if (Status st = ValidateFlags(*o); !st.ok()) return UsageError("bench", st);
+    const bool is_gguf = o->model.size() > 5 && o->model.compare(o->model.size() - 5, 5, ".gguf") == 0;
+    if (!o->shape.empty() && !is_gguf && !FileExists(o->model + "/model.safetensors")) {
       auto shape = RandomModelShapeByName(o->shape);
       if (!shape.ok()) {
         std::fprintf(stderr, "lfm bench: %s\n", shape.status().message().c_str());
-        return 2;
+        return kExitUsage;
       }
-      std::fprintf(stderr, "lfm bench: writing random '%s' model to %s\n", o->shape.c_str(),
-                   o->model.model_dir.c_str());
-      Status st = WriteRandomModel(*shape, o->model.model_dir, {});
-      if (!st.ok()) {
+      std::fprintf(stderr, "lfm bench: writing random '%s' model to %s\n", o->shape.c_str(), o->model.c_str());
+      if (Status st = WriteRandomModel(*shape, o->model, {}); !st.ok()) {
         std::fprintf(stderr, "lfm bench: %s\n", st.ToString().c_str());
-        return 1;
+        return kExitFailure;
       }
     }
-    auto engine = o->model.Load();
-    if (!engine) return 1;
-    const ModelInfo& info = engine->info();
-    // Checked before the prompt is allocated: -p 2000000000 would otherwise ask for 8 GB of ids.
-    if (info.max_context > 0 && static_cast<int64_t>(o->prompt_tokens) + o->gen_tokens > info.max_context) {
-      std::fprintf(stderr, "lfm bench: -p %d + -n %d tokens exceed the model's context of %d tokens\n",
-                   o->prompt_tokens, o->gen_tokens, info.max_context);
-      return 2;
-    }
+    std::vector<Row> rows;
+    ModelInfo info;
     std::mt19937 rng(1234);
-    // Ordinary (non-special) ids only, so the run looks like text.
-    std::uniform_int_distribution<int32_t> pick(std::min(501, info.vocab_size - 1), info.vocab_size - 1);
-    std::vector<int32_t> prompt(o->prompt_tokens);
-    for (auto& id : prompt) id = pick(rng);
-    GenerateOptions go;
-    go.max_tokens = o->gen_tokens;
-    go.ignore_eos = true;
-    go.sampling = SamplingParams{.temperature = 0};
-    std::vector<double> prefill, decode;
-    for (int r = 0; r < o->reps + 1; ++r) {  // the first run warms caches and page-ins, not counted
-      auto g = engine->GenerateFromIds(prompt, go);
-      if (!g.ok()) {
-        std::fprintf(stderr, "lfm bench: %s\n", g.status().ToString().c_str());
-        return 1;
+    for (const std::string& dtype : o->dtypes) {
+      for (int threads : o->threads) {
+        LoadOptions lo;
+        lo.threads = threads;
+        lo.weight_dtype = dtype;
+        lo.max_context = o->max_context;
+        auto loaded = Engine::Load(o->model, lo);
+        if (!loaded.ok()) {
+          std::fprintf(stderr, "lfm bench: cannot load model: %s\n", loaded.status().ToString().c_str());
+          return kExitFailure;
+        }
+        Engine& engine = **loaded;
+        info = engine.info();
+        // Checked before any prompt is allocated: -p 2000000000 would otherwise ask for 8 GB of ids.
+        const int max_depth = *std::max_element(o->depth.begin(), o->depth.end());
+        const int64_t need = static_cast<int64_t>(max_depth) +
+                             std::max(*std::max_element(o->prompt.begin(), o->prompt.end()),
+                                      *std::max_element(o->gen.begin(), o->gen.end()) + 1);
+        if (info.max_context > 0 && need > info.max_context) {
+          std::fprintf(stderr, "lfm bench: -d %d + -p/-n %lld tokens exceed the model's context of %d tokens\n",
+                       max_depth, static_cast<long long>(need - max_depth), info.max_context);
+          return kExitUsage;
+        }
+        if (!o->images.empty() && !info.has_vision) {
+          std::fprintf(stderr, "lfm bench: --image needs a vision-language (LFM2-VL) model; %s is %s\n",
+                       o->model.c_str(), info.model_type.c_str());
+          return kExitUsage;
+        }
+        const std::string dtype_name = info.weight_dtype;
+        const int nthreads = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        auto measure = [&](Row row, bool prefill, int n) -> bool {
+          for (int r = 0; r <= o->reps; ++r) {  // run 0 warms caches and page-ins, not counted
+            auto v = RunOnce(engine, prefill, n, row.depth, rng);
+            if (!v.ok()) {
+              std::fprintf(stderr, "lfm bench: %s: %s\n", row.test.c_str(), v.status().ToString().c_str());
+              return false;
+            }
+            if (r > 0) row.samples.push_back(*v);
+          }
+          rows.push_back(std::move(row));
+          return true;
+        };
+        for (int depth : o->depth) {
+          for (int p : o->prompt) {
+            Row row{dtype_name, nthreads, TestName("pp", p, depth), "tok/s", {}, 0, p, 0, depth};
+            if (!measure(row, true, p)) return kExitFailure;
+          }
+          for (int n : o->gen) {
+            // Each decoded token reads every weight once and the KV cache up to its position.
+            const double avg_pos = depth + 1 + (n - 1) / 2.0;
+            Row row{dtype_name, nthreads, TestName("tg", n, depth), "tok/s", {}, 0, 0, n, depth};
+            row.bytes_per_token = static_cast<double>(info.decode_weight_bytes) +
+                                  avg_pos * static_cast<double>(info.kv_bytes_per_position);
+            if (!measure(row, false, n)) return kExitFailure;
+          }
+        }
+        for (const std::string& image : o->images) {
+          Row tile{dtype_name, nthreads, "vision ms/crop: " + image, "ms", {}, 0, 0, 0, 0};
+          Row whole{dtype_name, nthreads, "vision ms/image: " + image, "ms", {}, 0, 0, 0, 0};
+          Row e2e{dtype_name, nthreads, "image analysis ms (encode+prefill+tg" + std::to_string(o->image_gen) +
+                      "): " + image, "ms", {}, 0, 0, o->image_gen, 0};
+          for (int r = 0; r <= o->reps; ++r) {
+            auto run = RunImage(engine, image, o->image_gen);
+            if (!run.ok()) {
+              std::fprintf(stderr, "lfm bench: %s: %s\n", image.c_str(), run.status().ToString().c_str());
+              return kExitFailure;
+            }
+            if (r == 0) continue;
+            tile.samples.push_back(run->encode_ms / std::max(1, run->crops));
+            whole.samples.push_back(run->encode_ms);
+            e2e.samples.push_back(run->total_ms);
+            tile.prompt = run->crops;  // reported as n_prompt in json/csv: the crop count
+          }
+          rows.push_back(tile);
+          rows.push_back(whole);
+          rows.push_back(e2e);
+        }
       }
-      if (g->finish_reason == "error") {
-        std::fprintf(stderr, "lfm bench: %s\n", g->error.c_str());
-        return 1;
-      }
-      if (r == 0) continue;
-      prefill.push_back(g->timings.prefill_tokens_per_s());
-      decode.push_back(g->timings.decode_tokens_per_s());
     }
-    const double weight_gb = FileSize(o->model.model_dir + "/model.safetensors") / 1e9;
-    const double pp = Median(prefill), tg = Median(decode);
-    if (o->json) {
-      nlohmann::ordered_json j = {{"model", o->model.model_dir},        {"threads", o->model.threads},
-                                  {"prompt_tokens", o->prompt_tokens}, {"gen_tokens", o->gen_tokens},
-                                  {"reps", o->reps},                   {"kernel_isa", IsaName(ActiveIsa())},
-                                  {"cpu_isa", IsaName(DetectCpuIsa())}, {"prefill_tok_s", pp},
-                                  {"decode_tok_s", tg},                {"weights_gb", weight_gb},
-                                  {"decode_gb_s", weight_gb * tg},     {"peak_rss_mb", PeakRssMb()},
-                                  {"prefill_all", prefill},            {"decode_all", decode}};
-      std::printf("%s\n", j.dump().c_str());
+    ReadBandwidth bw;
+    if (!o->no_bandwidth_probe)
+      bw = MeasureReadBandwidth(*std::max_element(o->threads.begin(), o->threads.end()));
+    if (o->output == "json") {
+      PrintJson(*o, info, rows, bw);
+    } else if (o->output == "csv") {
+      PrintCsv(*o, rows, bw);
     } else {
-      std::printf("model        %s (%s, %d layers, hidden %d)\n", o->model.model_dir.c_str(), info.model_type.c_str(),
-                  info.num_layers, info.hidden_size);
-      std::printf("kernels      %s  (CPU supports %s; LFM_ISA=scalar|avx2|avx512 lowers it)\n", IsaName(ActiveIsa()),
-                  IsaName(DetectCpuIsa()));
-      std::printf("prefill      %.1f tok/s  (median of %d, %d-token prompt)\n", pp, o->reps, o->prompt_tokens);
-      std::printf("decode       %.1f tok/s  (median of %d, %d tokens)\n", tg, o->reps, o->gen_tokens);
-      std::printf("bandwidth    %.1f GB/s   (%.2f GB of weights file x decode tok/s)\n", weight_gb * tg, weight_gb);
-      std::printf("peak RSS     %.0f MB\n", PeakRssMb());
+      PrintMarkdown(*o, info, rows, bw);
     }
-    return 0;
+    return kExitOk;
   });
 }
 

@@ -21,7 +21,7 @@ void ModelOptions::Add(CLI::App* sub) {
                   "Threads (0 = all cores; at most " + std::to_string(MaxLoadThreads()) +
                       " = 4x this machine's hardware threads)")
       ->capture_default_str();
-  sub->add_option("--dtype", dtype, "Weight dtype in memory: auto (as stored), f32, bf16")->capture_default_str();
+  sub->add_option("--dtype", dtype, "Weight dtype in memory: auto (as stored), f32, bf16, f16, q8_0, q4_0")->capture_default_str();
   sub->add_option("-c,--ctx-size", max_context, "Context length (0 = the model's max_position_embeddings)")
       ->capture_default_str();
   sub->add_flag("-v,--verbose", verbose, "Print load and image-encode times to stderr even when it is not a terminal");
@@ -223,6 +223,8 @@ std::string GenerationJson(const Generation& g, const GenerateOptions& opts) {
                   {"decode_ms", t.decode_ms},
                   {"prefill_tokens_per_s", t.prefill_tokens_per_s()},
                   {"decode_tokens_per_s", t.decode_tokens_per_s()}};
+  // Chat with images: the vision tower time per image, in order.
+  if (!t.image_encode_ms.empty()) j["timings"]["image_encode_ms"] = t.image_encode_ms;
   // Invalid UTF-8 (a random model can emit half a character at the very end) must not abort the dump.
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
