@@ -10,7 +10,7 @@
 #   3. runs interleaved A/B repetitions (llama.cpp, then lfm.cpp, REPS times): prefill pp512 and
 #      decode tg128 for each dtype (llama-bench vs `lfm bench`, same GGUF file, same threads), one
 #      512x512 tile through the vision tower and an end-to-end image analysis of a 1024x768 photo
-#      (llama-mtmd-cli's timing lines vs `lfm bench --image`);
+#      (llama-mtmd-cli's per-crop encoding lines and its wall time after loading vs `lfm bench --image`);
 #   4. prints one markdown table: stage | llama.cpp | lfm.cpp | ratio (medians; ratio > 1 means
 #      lfm.cpp is faster), plus the machine's read bandwidth measured in the same run.
 #
@@ -142,19 +142,22 @@ for rep in $(seq 1 "$REPS"); do
   done
   if [ "${SKIP_VISION:-0}" != 1 ]; then
     for img in "$TILE" "$PHOTO"; do
+      t0=$(date +%s%N)
       "$LLAMA_BIN/llama-mtmd-cli" -m "$G/lfm2.5-vl-450m-f32.gguf" --mmproj "$G/lfm2.5-vl-450m-mmproj-$VISION_DTYPE.gguf" \
-        --image "$img" -p "Describe this image in detail." -n 16 --temp 0 --ignore-eos -t "$THREADS" \
+        --image "$img" -p "Describe this image in detail." -n 16 --temp 0 --ignore-eos -t "$THREADS" -lv 3 \
         >"$WORK/mtmd.out" 2>"$WORK/mtmd.err" </dev/null || { tail -5 "$WORK/mtmd.err"; die "llama-mtmd-cli failed"; }
-      "$PY" - "$img" "$WORK/mtmd.err" "$WORK/mtmd.out" >>"$WORK/results.jsonl" <<'EOF'
+      wall_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+      # llama-mtmd-cli logs "mtmd batch encoding done in N ms" per crop (older builds: "image slice
+      # encoded in N ms"), each log line stamped M.SS.mmm.uuu from its start, and prints no
+      # end-to-end time: image analysis = wall time from its first encoding line to its exit.
+      "$PY" - "$img" "$WORK/mtmd.err" "$wall_ms" >>"$WORK/results.jsonl" <<'EOF'
 import json, re, sys
-text = open(sys.argv[2], errors='replace').read() + open(sys.argv[3], errors='replace').read()
-slices = [float(x) for x in re.findall(r'image slice encoded in (\d+) ms', text)]
-decoded = [float(x) for x in re.findall(r'image decoded \(batch \d+/\d+\) in (\d+) ms', text)]
-def perf(name):
-    m = re.search(r'\b' + name + r' time =\s*([\d.]+) ms', text)
-    return float(m.group(1)) if m else 0.0
-print(json.dumps({"engine": "llama.cpp", "image": sys.argv[1], "slices": slices, "decoded": decoded,
-                  "prompt_eval_ms": perf('prompt eval'), "eval_ms": perf('eval')}))
+text = open(sys.argv[2], errors='replace').read()
+slices = [float(x) for x in re.findall(r'(?:mtmd batch encoding done|image slice encoded) in (\d+) ms', text)]
+first = re.search(r'^(\d+)\.(\d+)\.(\d+)\.(\d+) I encoding', text, re.M)
+start_ms = (int(first.group(1)) * 60e3 + int(first.group(2)) * 1e3 + int(first.group(3)) + int(first.group(4)) / 1e3) if first else None
+e2e = float(sys.argv[3]) - start_ms if start_ms is not None else None
+print(json.dumps({"engine": "llama.cpp", "image": sys.argv[1], "slices": slices, "e2e_ms": e2e}))
 EOF
     done
     "$LFM" bench -m "$VL" --dtype "$VISION_DTYPE" -p 1 -n 1 -r 1 -t "$THREADS" --image "$TILE" --image "$PHOTO" \
@@ -205,8 +208,8 @@ for r in rows:
         else:
             crops["llama.cpp"] = len(r["slices"])
             add("vision: 1024x768 photo, all crops (ms)", "llama.cpp", "ms", enc)
-            add("image analysis 1024x768: encode+prefill+tg16 (ms)", "llama.cpp", "ms",
-                enc + r["prompt_eval_ms"] + r["eval_ms"])
+            if r["e2e_ms"] is not None:
+                add("image analysis 1024x768: encode+prefill+tg16 (ms)", "llama.cpp", "ms", r["e2e_ms"])
 print(f"## lfm.cpp vs llama.cpp ({threads} threads, medians of interleaved runs; ratio > 1: lfm.cpp faster)")
 print()
 print("| stage | llama.cpp | lfm.cpp | ratio |")
@@ -223,7 +226,7 @@ for name, s in stages.items():
 if crops:
     print()
     print("1024x768 photo cut into " + ", ".join(f"{n} crops by {e}" for e, n in crops.items()) +
-          " (llama.cpp: 'image slice encoded' lines; lfm.cpp: processor crops incl. thumbnail)")
+          " (llama.cpp: its encoding lines; lfm.cpp: processor crops incl. thumbnail)")
 if bandwidth:
     print()
     print(f"machine read bandwidth (streaming read, {threads} threads, this run): {statistics.median(bandwidth):.1f} GB/s")
