@@ -37,6 +37,7 @@ const std::vector<Exclusion>& Exclusions() {
       {"--shape lfm2-350m", "writes and benchmarks a full-size (700 MB) random model", false},
       {"lfm2-350m-q4_0.gguf", "benchmarks a full-size GGUF file that bench/compare.sh makes", false},
       {"bash scripts/", "builds the whole project (demo.sh, test.sh), not an lfm example", true},
+      {"bash bench/compare.sh", "needs a llama.cpp build and converts full-size models, not an lfm example", true},
       {"./build/kernels_bench", "a benchmark binary, not the lfm command", true},
       {"./build/tokenizer_bench", "a benchmark binary, not the lfm command", true},
       {"./build/grammar_bench", "a benchmark binary, not the lfm command", true},
