@@ -45,16 +45,28 @@ bool CpuHasAvx512Vnni() {
 #endif
 }
 
+bool CpuHasAvx512Bf16() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return DetectCpuIsa() == Isa::kAvx512 && __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
+#endif
+}
+
 IsaChoice ResolveIsa(Isa cpu, const char* requested) {
   if (requested == nullptr || *requested == '\0') return {cpu, ""};
+  // "avx512bf16" is the avx512 level plus its bf16 feature (ResolveAvx512Bf16 decides the feature).
+  const bool bf16 = std::strcmp(requested, "avx512bf16") == 0;
   for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
-    if (std::strcmp(requested, IsaName(isa)) != 0) continue;
+    if (!(bf16 && isa == Isa::kAvx512) && std::strcmp(requested, IsaName(isa)) != 0) continue;
     if (isa > cpu) {
       return {cpu, std::string("LFM_ISA=") + requested + ": this CPU does not support it; using " + IsaName(cpu)};
     }
     return {isa, ""};
   }
-  return {cpu, std::string("LFM_ISA=") + requested + ": unknown value (expected scalar, avx2 or avx512); using " +
+  return {cpu, std::string("LFM_ISA=") + requested +
+                   ": unknown value (expected scalar, avx2, avx512 or avx512bf16); using " +
                    IsaName(cpu)};
 }
 
@@ -74,5 +86,15 @@ const IsaChoice& Active() {
 
 Isa ActiveIsa() { return Active().isa; }
 const std::string& ActiveIsaNote() { return Active().note; }
+
+bool ResolveAvx512Bf16(Isa active, bool cpu_has_bf16, const char* requested) {
+  if (active < Isa::kAvx512 || !cpu_has_bf16) return false;
+  return requested == nullptr || *requested == '\0' || std::strcmp(requested, "avx512bf16") == 0;
+}
+
+bool ActiveAvx512Bf16() {
+  static const bool on = ResolveAvx512Bf16(ActiveIsa(), CpuHasAvx512Bf16(), std::getenv("LFM_ISA"));
+  return on;
+}
 
 }  // namespace lfm

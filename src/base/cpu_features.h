@@ -1,8 +1,8 @@
 // Which SIMD instruction set the kernels run, chosen once per process at run time.
 // The binary is built for a portable baseline (x86-64-v2); the AVX2 and AVX-512 kernels are compiled
 // per function for their ISA and only called when the CPU (and OS) runs them. The environment variable
-// LFM_ISA=scalar|avx2|avx512 lowers the choice (to test or compare paths); it never raises it above
-// what the CPU supports.
+// LFM_ISA=scalar|avx2|avx512|avx512bf16 lowers the choice (to test or compare paths); it never raises it
+// above what the CPU supports.
 #pragma once
 
 #include <string>
@@ -21,6 +21,8 @@ Isa DetectCpuIsa();
 // Extensions beyond the Isa levels, for kernels that need them on top of a level (checked at run time,
 // like the levels). AVX512_VNNI: vpdpbusd on zmm (int8 dot products, kernels/quant_matmul.h).
 bool CpuHasAvx512Vnni();
+// AVX512_BF16: vdpbf16ps (pairs of bf16 products accumulated into f32; kernels/bf16_dot.h).
+bool CpuHasAvx512Bf16();
 
 struct IsaChoice {
   Isa isa = Isa::kScalar;
@@ -37,5 +39,16 @@ IsaChoice ResolveIsa(Isa cpu, const char* requested);
 // silently ignored.
 Isa ActiveIsa();
 const std::string& ActiveIsaNote();
+
+// AVX512_BF16 is a feature on top of the avx512 level rather than a level of its own, so IsaName /
+// kernel_isa reports stay as they are. Kernels that use it round their f32 activations to bf16 (as
+// llama.cpp does), which halves the multiply cost of bf16 weights at the price of <= 2^-9 relative
+// change per activation.
+// Whether the AVX512_BF16 kernels run: the active level is avx512, the CPU has the feature, and
+// LFM_ISA (`requested`) is unset or "avx512bf16". LFM_ISA=avx512 keeps the plain AVX-512 kernels
+// (f32 math on widened bf16 weights), which is how those stay testable on a CPU with the feature.
+bool ResolveAvx512Bf16(Isa active, bool cpu_has_bf16, const char* requested);
+// ResolveAvx512Bf16(ActiveIsa(), CpuHasAvx512Bf16(), getenv("LFM_ISA")), fixed for the process.
+bool ActiveAvx512Bf16();
 
 }  // namespace lfm

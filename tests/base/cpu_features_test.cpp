@@ -45,5 +45,27 @@ TEST(CpuFeatures, ActiveIsNeverAboveTheCpu) {
   EXPECT_STREQ(IsaName(Isa::kScalar), "scalar");
 }
 
+TEST(CpuFeatures, Avx512Bf16IsAFeatureOnTopOfAvx512) {
+  // "avx512bf16" names the avx512 level (clamped like any request) ...
+  EXPECT_EQ(ResolveIsa(Isa::kAvx512, "avx512bf16").isa, Isa::kAvx512);
+  EXPECT_EQ(ResolveIsa(Isa::kAvx512, "avx512bf16").note, "");
+  EXPECT_EQ(ResolveIsa(Isa::kAvx2, "avx512bf16").isa, Isa::kAvx2);
+  EXPECT_NE(ResolveIsa(Isa::kAvx2, "avx512bf16").note.find("does not support"), std::string::npos);
+  // ... and the bf16 kernels run only at that level, on a CPU with the feature, unless LFM_ISA asks
+  // for plain avx512 (or lower).
+  EXPECT_TRUE(ResolveAvx512Bf16(Isa::kAvx512, true, nullptr));
+  EXPECT_TRUE(ResolveAvx512Bf16(Isa::kAvx512, true, ""));
+  EXPECT_TRUE(ResolveAvx512Bf16(Isa::kAvx512, true, "avx512bf16"));
+  EXPECT_FALSE(ResolveAvx512Bf16(Isa::kAvx512, true, "avx512"));
+  EXPECT_FALSE(ResolveAvx512Bf16(Isa::kAvx2, true, "avx2"));
+  EXPECT_FALSE(ResolveAvx512Bf16(Isa::kAvx2, true, nullptr));  // the level was lowered some other way
+  EXPECT_FALSE(ResolveAvx512Bf16(Isa::kAvx512, false, nullptr));
+  EXPECT_FALSE(ResolveAvx512Bf16(Isa::kAvx512, false, "avx512bf16"));
+  if (ActiveAvx512Bf16()) {
+    EXPECT_TRUE(CpuHasAvx512Bf16());
+    EXPECT_EQ(ActiveIsa(), Isa::kAvx512);
+  }
+}
+
 }  // namespace
 }  // namespace lfm
