@@ -59,6 +59,9 @@ struct RowKernels {
         fn[i] = avx512::MatMulRowsKernel(t);
         isa[i] = Isa::kAvx512;
       }
+      if (t == DType::kBF16 && ActiveAvx512Bf16() && avx512::MatMulRowsKernelBf16Dot()) {
+        fn[i] = avx512::MatMulRowsKernelBf16Dot();
+      }
     }
   }
 };
@@ -73,6 +76,11 @@ const RowKernels& Kernels() {
 Isa MatMulIsa(DType t) {
   const int i = static_cast<int>(t);
   return i < RowKernels::kTypes ? Kernels().isa[i] : Isa::kScalar;
+}
+
+bool MatMulRoundsActivationsToBf16(DType t) {
+  return t == DType::kBF16 && Kernels().fn[static_cast<int>(t)] == avx512::MatMulRowsKernelBf16Dot() &&
+         avx512::MatMulRowsKernelBf16Dot() != nullptr;
 }
 
 bool MatMulUsesAvx512() { return MatMulIsa(DType::kF32) == Isa::kAvx512; }

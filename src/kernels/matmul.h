@@ -31,6 +31,12 @@ void MatMulMany(const MatMulJob* jobs, int count, const float* x, int64_t n, int
 
 // Single-threaded plain reference, the twin every SIMD path is tested against.
 void MatMulRef(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy);
+// The same with each activation first rounded to bf16 as the AVX512_BF16 kernel does
+// (kernels/bf16_dot.h): the twin of MatMul where MatMulRoundsActivationsToBf16(w.dtype).
+void MatMulRefBf16Activations(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy);
+// True when MatMul multiplies weights of dtype t with activations rounded to bf16: bf16 weights on a
+// CPU with AVX512_BF16 (ActiveAvx512Bf16()). Error vs f32 math: kernels/bf16_dot.h.
+bool MatMulRoundsActivationsToBf16(DType t);
 
 // Computes output rows [r0, r1) only, on the calling thread (the building block of MatMul).
 void MatMulRows(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy,

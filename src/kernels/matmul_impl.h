@@ -15,6 +15,9 @@ using MatMulRowsFn = void (*)(const TensorView& w, const float* x, int64_t n, in
 
 namespace avx512 {
 MatMulRowsFn MatMulRowsKernel(DType t);
+// bf16 weights with activations rounded to bf16 (matmul_avx512bf16.cpp); only callable when
+// ActiveAvx512Bf16(). Null when not compiled.
+MatMulRowsFn MatMulRowsKernelBf16Dot();
 }
 namespace avx2 {
 MatMulRowsFn MatMulRowsKernel(DType t);

@@ -1,5 +1,6 @@
 #include <vector>
 
+#include "kernels/bf16_dot.h"
 #include "kernels/matmul.h"
 #include "tensor/convert.h"
 
@@ -17,6 +18,14 @@ void MatMulRef(const TensorView& w, const float* x, int64_t n, int64_t ldx, floa
       y[t * ldy + r] = static_cast<float>(acc);
     }
   }
+}
+
+void MatMulRefBf16Activations(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy) {
+  const int64_t cols = w.cols();
+  std::vector<float> xr(n * cols);
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t k = 0; k < cols; ++k) xr[t * cols + k] = RoundToBf16ForDot(x[t * ldx + k]);
+  MatMulRef(w, xr.data(), n, cols, y, ldy);
 }
 
 }  // namespace lfm

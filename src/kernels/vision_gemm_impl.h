@@ -12,8 +12,15 @@ namespace lfm {
 using GemmPanelRangeFn = void (*)(const PackedGemmMatrix& w, const float* x, int64_t n, int64_t ldx,
                                   const float* bias, float* y, int64_t ldy, int64_t p0, int64_t p1);
 
+// The same for a bf16_pairs() matrix, with the activations already bf16: xb [n][w.padded_cols()]
+// with row stride ldxb (elements).
+using GemmPanelRangeBf16Fn = void (*)(const PackedGemmMatrix& w, const uint16_t* xb, int64_t n, int64_t ldxb,
+                                      const float* bias, float* y, int64_t ldy, int64_t p0, int64_t p1);
+
 namespace avx512 {
 GemmPanelRangeFn GemmPanelKernel();  // null when not compiled (non-x86)
+// vision_gemm_avx512bf16.cpp; only callable when ActiveAvx512Bf16().
+GemmPanelRangeBf16Fn GemmPanelKernelBf16();
 }
 namespace avx2 {
 GemmPanelRangeFn GemmPanelKernel();

@@ -1,0 +1,229 @@
+// The AVX512_BF16 paths (activations rounded to bf16, vdpbf16ps): the conversion bit for bit against
+// its portable twin, the decoder MatMul and the vision GEMM against their twins that round the
+// activations the same way (tight bound), and against f32 math (the documented bf16 bound), at the
+// LFM2-350M / SigLIP2 sizes and at odd tails; plus which path the dispatch picks. On CPUs without the
+// feature (or under LFM_ISA=avx512 / avx2 / scalar) the dispatch checks assert the f32 path instead,
+// and the vision pair layout runs its portable loops.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "base/cpu_features.h"
+#include "kernels/bf16_dot.h"
+#include "kernels/matmul.h"
+#include "kernels/vision_gemm.h"
+#include "tensor/convert.h"
+
+namespace lfm {
+namespace {
+
+constexpr double kU = 1.0 / (1 << 24);  // f32 unit roundoff
+constexpr double kBf16U = 1.0 / (1 << 8);  // 2x the bf16 unit roundoff 2^-9 (see CompareRows)
+
+std::vector<float> Normal(size_t n, float sd, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0, sd);
+  std::vector<float> v(n);
+  for (auto& x : v) x = nd(rng);
+  return v;
+}
+
+struct Bf16Matrix {
+  std::vector<uint16_t> bits;
+  std::vector<float> values;
+  TensorView view;
+};
+
+Bf16Matrix MakeBf16(int64_t rows, int64_t cols, uint32_t seed) {
+  Bf16Matrix m;
+  const auto f = Normal(static_cast<size_t>(rows * cols), 0.5f, seed);
+  m.bits.resize(f.size());
+  m.values.resize(f.size());
+  for (size_t i = 0; i < f.size(); ++i) {
+    m.bits[i] = F32ToBF16(f[i]);
+    m.values[i] = BF16ToF32(m.bits[i]);
+  }
+  m.view = TensorView{DType::kBF16, {rows, cols}, m.bits.data(), "w"};
+  return m;
+}
+
+TEST(Bf16Dot, RoundingIsNearestEvenWithSubnormalsFlushed) {
+  EXPECT_EQ(F32ToBF16ForDot(1.0f), 0x3f80);
+  EXPECT_EQ(F32ToBF16ForDot(-2.0f), 0xc000);
+  // 1 + 2^-8 is halfway between 1 and 1 + 2^-7: ties go to the even neighbour (1).
+  EXPECT_EQ(F32ToBF16ForDot(1.0f + 1.0f / 256), 0x3f80);
+  EXPECT_EQ(F32ToBF16ForDot(1.0f + 3.0f / 256), 0x3f82);  // tie, up to even
+  EXPECT_EQ(F32ToBF16ForDot(1.0f + 1.0f / 256 + 1.0f / 65536), 0x3f81);  // above the tie
+  EXPECT_EQ(F32ToBF16ForDot(std::numeric_limits<float>::denorm_min()), 0x0000);
+  EXPECT_EQ(F32ToBF16ForDot(-std::numeric_limits<float>::denorm_min()), 0x8000);
+  EXPECT_EQ(F32ToBF16ForDot(std::numeric_limits<float>::infinity()), 0x7f80);
+  EXPECT_TRUE(std::isnan(RoundToBf16ForDot(std::numeric_limits<float>::quiet_NaN())));
+  // Normal values round exactly as the weight conversion (F32ToBF16) does.
+  for (float v : Normal(1000, 3.0f, 1)) EXPECT_EQ(F32ToBF16ForDot(v), F32ToBF16(v)) << v;
+}
+
+TEST(Bf16Dot, ConversionKernelMatchesTwinBitForBit) {
+  // Specials mixed into random rows; every K tail of the 16-wide loop, odd K (a pad zero written).
+  std::vector<float> specials = {0.0f, -0.0f, std::numeric_limits<float>::denorm_min(), -1e-40f,
+                                 std::numeric_limits<float>::min(), std::numeric_limits<float>::infinity(),
+                                 -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::max(),
+                                 1.0f + 1.0f / 256, 1.0f + 3.0f / 256};
+  for (int64_t K : {1, 2, 15, 16, 17, 31, 33, 1024, 1151, 4608}) {
+    const int64_t n = 5, ldx = K + 3, ldd = (K + 1) / 2 * 2 + 2;
+    auto x = Normal(static_cast<size_t>(n * ldx), 2.0f, static_cast<uint32_t>(K));
+    for (size_t i = 0; i < specials.size() && i < x.size(); ++i) x[i * 7 % x.size()] = specials[i];
+    std::vector<uint16_t> got(n * ldd, 0xbeef), want(n * ldd, 0xbeef);
+    RowsToBf16(x.data(), n, ldx, K, got.data(), ldd);
+    RowsToBf16Ref(x.data(), n, ldx, K, want.data(), ldd);
+    EXPECT_EQ(got, want) << "K=" << K << (ActiveAvx512Bf16() ? " (AVX512_BF16 kernel)" : " (portable)");
+    // Nothing written past the (even-padded) row.
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t k = (K + 1) / 2 * 2; k < ldd; ++k) ASSERT_EQ(got[t * ldd + k], 0xbeef) << "K=" << K;
+  }
+}
+
+TEST(Bf16Dot, DispatchPicksTheBf16PathOnlyWithTheFeature) {
+  const char* env = std::getenv("LFM_ISA");
+  const bool expected = ResolveAvx512Bf16(ActiveIsa(), DetectCpuAvx512Bf16(), env);
+  EXPECT_EQ(ActiveAvx512Bf16(), expected);
+  EXPECT_EQ(MatMulRoundsActivationsToBf16(DType::kBF16), expected);
+  EXPECT_EQ(GemmPackedUsesBf16Dot(), expected);
+  for (DType t : {DType::kF32, DType::kF16, DType::kQ8_0, DType::kQ4_0}) {
+    EXPECT_FALSE(MatMulRoundsActivationsToBf16(t)) << DTypeName(t);
+  }
+  const Bf16Matrix w = MakeBf16(50, 64, 3);
+  auto packed = PackedGemmMatrix::Pack(w.view);
+  ASSERT_TRUE(packed.ok());
+  EXPECT_EQ(packed->bf16_pairs(), expected);
+  // Without the feature the bf16 MatMul is f32 math on the widened weights: equal to its f32 twin.
+  if (!expected) {
+    const auto x = Normal(3 * 64, 1.0f, 4);
+    std::vector<float> got(3 * 50), ref(3 * 50);
+    MatMul(w.view, x.data(), 3, got.data());
+    MatMulRef(w.view, x.data(), 3, 64, ref.data(), 50);
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], ref[i], 64 * kU * 8);
+  }
+}
+
+// Checks |got - twin| against the f32 accumulation bound (twin: the same rounded activations,
+// double accumulation) and |got - f32 math| against the bf16 bound. For the latter: each activation
+// moves by at most 2^-9 relative, so |err| <= 2^-9 sum_k |w_k x_k| + the f32 bound; the check allows
+// 2^-8 (2x margin). Returns the largest ratio to the bf16 bound, for the log.
+struct Errors {
+  double twin = 0, f32 = 0;
+};
+Errors CompareRows(const float* w, int64_t K, const float* x, int64_t ldx, int64_t n, int64_t rows, const float* got,
+                   const float* twin, const float* f32, int64_t ldy) {
+  Errors e;
+  for (int64_t t = 0; t < n; ++t) {
+    for (int64_t r = 0; r < rows; ++r) {
+      double s = 0, sr = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        s += std::fabs(static_cast<double>(w[r * K + k]) * x[t * ldx + k]);
+        sr += std::fabs(static_cast<double>(w[r * K + k]) * RoundToBf16ForDot(x[t * ldx + k]));
+      }
+      const double g = got[t * ldy + r];
+      e.twin = std::max(e.twin, std::fabs(g - twin[t * ldy + r]) / (std::sqrt(double(K)) * kU * sr + 1e-30));
+      e.f32 = std::max(e.f32, std::fabs(g - f32[t * ldy + r]) / (kBf16U * s + std::sqrt(double(K)) * kU * s + 1e-30));
+    }
+  }
+  return e;
+}
+
+// Decoder MatMul, bf16 weights: the decode GEMV at every LFM2-350M matrix shape (lm_head too) and
+// prefill GEMMs with tails, against both twins.
+TEST(Bf16Dot, MatMulRealSizesAndTails) {
+  struct Shape {
+    int64_t rows, cols, n;
+  };
+  const Shape shapes[] = {{1024, 1024, 1}, {4608, 1024, 1}, {1024, 4608, 1}, {65536, 1024, 1}, {3072, 1024, 1},
+                          {1024, 1024, 37}, {4608, 1024, 13},  {100, 4608, 70}, {9, 1, 3},        {13, 31, 7},
+                          {70, 33, 9},      {37, 1001, 130}};
+  for (const Shape& s : shapes) {
+    const Bf16Matrix w = MakeBf16(s.rows, s.cols, static_cast<uint32_t>(s.rows + s.cols));
+    const int64_t ldx = s.cols + 3, ldy = s.rows + 5;
+    const auto x = Normal(static_cast<size_t>(s.n * ldx), 1.0f, 9);
+    std::vector<float> got(s.n * ldy, -7.0f), twin(s.n * ldy), f32(s.n * ldy);
+    MatMul(w.view, x.data(), s.n, ldx, got.data(), ldy);
+    if (MatMulRoundsActivationsToBf16(DType::kBF16)) {
+      MatMulRefBf16Activations(w.view, x.data(), s.n, ldx, twin.data(), ldy);
+    } else {
+      MatMulRef(w.view, x.data(), s.n, ldx, twin.data(), ldy);
+    }
+    MatMulRef(w.view, x.data(), s.n, ldx, f32.data(), ldy);
+    for (int64_t t = 0; t < s.n; ++t)
+      for (int64_t r = s.rows; r < ldy; ++r) ASSERT_EQ(got[t * ldy + r], -7.0f) << "wrote past the outputs";
+    const Errors e = CompareRows(w.values.data(), s.cols, x.data(), ldx, s.n, s.rows, got.data(), twin.data(),
+                                 f32.data(), ldy);
+    EXPECT_LT(e.twin, 1.0) << s.rows << "x" << s.cols << " n=" << s.n;
+    EXPECT_LT(e.f32, 1.0) << s.rows << "x" << s.cols << " n=" << s.n;
+  }
+}
+
+TEST(Bf16Dot, MatMulGemvAndGemmAgreeBitForBit) {
+  const Bf16Matrix w = MakeBf16(70, 1001, 5);
+  const int64_t n = 13;
+  const auto x = Normal(static_cast<size_t>(n * 1001), 1.0f, 6);
+  std::vector<float> all(n * 70), one(70);
+  MatMul(w.view, x.data(), n, all.data());
+  for (int64_t t = 0; t < n; ++t) {
+    MatMul(w.view, x.data() + t * 1001, 1, one.data());
+    for (int r = 0; r < 70; ++r) ASSERT_EQ(one[r], all[t * 70 + r]) << "t=" << t << " r=" << r;
+  }
+}
+
+// Vision GEMM with the pair layout, packed explicitly so every ISA path runs it (AVX512_BF16 kernel
+// or the portable loops), at SigLIP2 shapes (768 hidden, 3072 MLP, 1024 patches of a 512x512 tile)
+// with a partial last panel, odd K and token tails.
+TEST(Bf16Dot, VisionGemmPairLayoutRealSizesAndTails) {
+  struct Shape {
+    int64_t rows, cols, n;
+  };
+  const Shape shapes[] = {{100, 3072, 1024}, {2304, 768, 67}, {768, 3072, 9}, {50, 37, 13}, {48, 1, 8}, {7, 257, 300}};
+  for (const Shape& s : shapes) {
+    const Bf16Matrix w = MakeBf16(s.rows, s.cols, static_cast<uint32_t>(s.rows * 3 + s.cols));
+    auto packed = PackedGemmMatrix::PackStacked({w.view}, /*bf16_pairs=*/true);
+    ASSERT_TRUE(packed.ok()) << packed.status().ToString();
+    ASSERT_TRUE(packed->bf16_pairs());
+    const int64_t ldx = s.cols + 3, ldy = s.rows + 5;
+    const auto x = Normal(static_cast<size_t>(s.n * ldx), 1.0f, 10);
+    const auto bias = Normal(static_cast<size_t>(s.rows), 1.0f, 11);
+    std::vector<float> got(s.n * ldy, -9.0f), twin(s.n * ldy), f32(s.n * ldy);
+    GemmPacked(*packed, x.data(), s.n, ldx, bias.data(), got.data(), ldy);
+    GemmPackedRef(*packed, x.data(), s.n, ldx, bias.data(), twin.data(), ldy);
+    MatMulRef(w.view, x.data(), s.n, ldx, f32.data(), ldy);
+    for (int64_t t = 0; t < s.n; ++t) {
+      for (int64_t r = 0; r < s.rows; ++r) {
+        got[t * ldy + r] -= bias[r];  // compare the products; the bias is exact in both
+        twin[t * ldy + r] -= bias[r];
+      }
+      for (int64_t r = s.rows; r < ldy; ++r) ASSERT_EQ(got[t * ldy + r], -9.0f) << "wrote past the outputs";
+    }
+    const Errors e = CompareRows(w.values.data(), s.cols, x.data(), ldx, s.n, s.rows, got.data(), twin.data(),
+                                 f32.data(), ldy);
+    // The bias subtraction above adds one f32 rounding of |y| + |bias|: allowed via the 2x margin.
+    EXPECT_LT(e.twin, 2.0) << s.rows << "x" << s.cols << " n=" << s.n;
+    EXPECT_LT(e.f32, 1.0) << s.rows << "x" << s.cols << " n=" << s.n;
+  }
+}
+
+TEST(Bf16Dot, VisionGemmF32LayoutKeepsF32Math) {
+  // bf16_pairs = false: the k-major layout and f32 math on the widened weights, on every CPU.
+  const Bf16Matrix w = MakeBf16(60, 200, 12);
+  auto packed = PackedGemmMatrix::PackStacked({w.view}, false);
+  ASSERT_TRUE(packed.ok());
+  EXPECT_FALSE(packed->bf16_pairs());
+  const auto x = Normal(9 * 200, 1.0f, 13);
+  std::vector<float> got(9 * 60), ref(9 * 60);
+  GemmPacked(*packed, x.data(), 9, 200, nullptr, got.data(), 60);
+  MatMulRef(w.view, x.data(), 9, 200, ref.data(), 60);
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], ref[i], 1e-4);
+}
+
+}  // namespace
+}  // namespace lfm
