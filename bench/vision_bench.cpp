@@ -95,7 +95,9 @@ void BM_Crop(benchmark::State& state, const std::string& shape_name, bool tower_
 // The encoder's biggest product (fc1 of the 450M tower, [3072, 768] bf16, 1024 patches) on one
 // thread: the packed vision GEMM against the general MatMul. CPU time is the figure to compare on a
 // shared machine.
-void BM_Fc1(benchmark::State& state, bool packed, DType dt) {
+// layout: 0 = Pack() as the model does, 1 = bf16 pair layout (AVX512_BF16 dot, activations rounded
+// to bf16), 2 = k-major bf16 (f32 math on widened weights): 1 vs 2 is the bf16-dot speed-up in one run.
+void BM_Fc1(benchmark::State& state, bool packed, DType dt, int layout = 0) {
   const int64_t rows = 3072, cols = 768, n = 1024;
   std::vector<uint8_t> w(DTypeBytes(dt, rows * cols));
   std::mt19937 rng(1);
@@ -106,7 +108,11 @@ void BM_Fc1(benchmark::State& state, bool packed, DType dt) {
     QuantizeRow(dt, row.data(), w.data() + r * DTypeBytes(dt, cols), cols);
   }
   const TensorView view{dt, {rows, cols}, w.data(), "fc1"};
-  auto pw = PackedGemmMatrix::Pack(view);
+  auto pw = layout == 0 ? PackedGemmMatrix::Pack(view) : PackedGemmMatrix::PackStacked({view}, layout == 1);
+  if (layout == 1 && !GemmPackedUsesBf16Dot()) {
+    state.SkipWithError("no AVX512_BF16 here (or LFM_ISA lowers it): the pair layout would run portable loops");
+    return;
+  }
   const std::vector<float> x = RandomPixels(n, cols);
   std::vector<float> y(n * rows);
   SetDefaultThreads(1);
@@ -123,6 +129,8 @@ void BM_Fc1(benchmark::State& state, bool packed, DType dt) {
                                                  benchmark::Counter::kIsRate);
 }
 BENCHMARK_CAPTURE(BM_Fc1, packed_bf16_1thread, true, DType::kBF16)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Fc1, packed_bf16dot_1thread, true, DType::kBF16, 1)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Fc1, packed_bf16widen_1thread, true, DType::kBF16, 2)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Fc1, matmul_bf16_1thread, false, DType::kBF16)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Fc1, packed_f32_1thread, true, DType::kF32)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Fc1, matmul_f32_1thread, false, DType::kF32)->Unit(benchmark::kMillisecond);

@@ -41,12 +41,15 @@ inline void MicroKernel(const float* x, int64_t ldx, const typename L::T* w, int
                         bool first, const float* bias, const __mmask16 (&mask)[3]) {
   constexpr int P = PackedGemmMatrix::kPanel;
   __m512 acc[MR][3];
+#pragma GCC unroll 8
   for (int c = 0; c < 3; ++c) {
     const __m512 init = bias ? _mm512_maskz_loadu_ps(mask[c], bias + 16 * c) : _mm512_setzero_ps();
+#pragma GCC unroll 8
     for (int m = 0; m < MR; ++m) acc[m][c] = first ? init : _mm512_maskz_loadu_ps(mask[c], y + m * ldy + 16 * c);
   }
   for (int64_t k = 0; k < kc; ++k) {
     const __m512 w0 = L::Load(w + k * P), w1 = L::Load(w + k * P + 16), w2 = L::Load(w + k * P + 32);
+#pragma GCC unroll 8
     for (int m = 0; m < MR; ++m) {
       const __m512 xb = _mm512_set1_ps(x[m * ldx + k]);
       acc[m][0] = _mm512_fmadd_ps(xb, w0, acc[m][0]);
@@ -54,7 +57,9 @@ inline void MicroKernel(const float* x, int64_t ldx, const typename L::T* w, int
       acc[m][2] = _mm512_fmadd_ps(xb, w2, acc[m][2]);
     }
   }
+#pragma GCC unroll 8
   for (int m = 0; m < MR; ++m)
+#pragma GCC unroll 8
     for (int c = 0; c < 3; ++c) _mm512_mask_storeu_ps(y + m * ldy + 16 * c, mask[c], acc[m][c]);
 }
 

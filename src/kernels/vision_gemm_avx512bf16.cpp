@@ -37,14 +37,17 @@ inline void MicroKernel(const uint32_t* x, int64_t ldx, const uint16_t* w, int64
                         bool first, const float* bias, const __mmask16 (&mask)[3]) {
   constexpr int P = PackedGemmMatrix::kPanel;
   __m512 acc[MR][3];
+#pragma GCC unroll 8
   for (int c = 0; c < 3; ++c) {
     const __m512 init = bias ? _mm512_maskz_loadu_ps(mask[c], bias + 16 * c) : _mm512_setzero_ps();
+#pragma GCC unroll 8
     for (int m = 0; m < MR; ++m) acc[m][c] = first ? init : _mm512_maskz_loadu_ps(mask[c], y + m * ldy + 16 * c);
   }
   for (int64_t kp = 0; kp < kpc; ++kp) {
     const uint16_t* wk = w + kp * 2 * P;
     const __m512bh w0 = AsBh(_mm512_loadu_si512(wk)), w1 = AsBh(_mm512_loadu_si512(wk + 32)),
                    w2 = AsBh(_mm512_loadu_si512(wk + 64));
+#pragma GCC unroll 8
     for (int m = 0; m < MR; ++m) {
       const __m512bh xb = AsBh(_mm512_set1_epi32(static_cast<int>(x[m * ldx + kp])));
       acc[m][0] = _mm512_dpbf16_ps(acc[m][0], xb, w0);
@@ -52,7 +55,9 @@ inline void MicroKernel(const uint32_t* x, int64_t ldx, const uint16_t* w, int64
       acc[m][2] = _mm512_dpbf16_ps(acc[m][2], xb, w2);
     }
   }
+#pragma GCC unroll 8
   for (int m = 0; m < MR; ++m)
+#pragma GCC unroll 8
     for (int c = 0; c < 3; ++c) _mm512_mask_storeu_ps(y + m * ldy + 16 * c, mask[c], acc[m][c]);
 }
 
