@@ -89,7 +89,7 @@ TEST(Bf16Dot, ConversionKernelMatchesTwinBitForBit) {
 
 TEST(Bf16Dot, DispatchPicksTheBf16PathOnlyWithTheFeature) {
   const char* env = std::getenv("LFM_ISA");
-  const bool expected = ResolveAvx512Bf16(ActiveIsa(), DetectCpuAvx512Bf16(), env);
+  const bool expected = ResolveAvx512Bf16(ActiveIsa(), CpuHasAvx512Bf16(), env);
   EXPECT_EQ(ActiveAvx512Bf16(), expected);
   EXPECT_EQ(MatMulRoundsActivationsToBf16(DType::kBF16), expected);
   EXPECT_EQ(GemmPackedUsesBf16Dot(), expected);
