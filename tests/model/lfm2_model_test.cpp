@@ -1,6 +1,7 @@
 // The LFM2 decoder against llama.cpp's logits for the tiny random model (shared testdata
 // lfm2-synthetic/tiny-lfm2, see its PROVENANCE.md): prefill rows, decode rows, greedy ids.
 #include "lfm2_test_util.h"
+#include "kernels/matmul.h"
 #include "model/lfm2_model.h"
 
 #include <gtest/gtest.h>
@@ -135,12 +136,16 @@ TEST(Lfm2Model, GreedyIdsOfBothReferencePrompts) {
 // bf16 weights (converted from the f32 file at load). bf16 keeps 8 significant bits (relative
 // rounding error <= 2^-9 per weight); through 6 random layers that moves logits by ~1-3% of the
 // row's max |logit|. Measured worst rows: ~1.8e-2 with bf16 block matrices and f32 embeddings,
-// ~3.2e-2 with bf16 everywhere (embedding table = tied lm_head included).
+// ~3.2e-2 with bf16 everywhere (embedding table = tied lm_head included); with AVX512_BF16 (activations
+// rounded to bf16 too) 3.3e-2 and 4.2e-2.
 double WorstRow(const std::vector<float>& rows, const std::vector<float>& ref, int V) {
   double worst = 0;
   for (size_t r = 0; r * V < ref.size(); ++r) worst = std::max(worst, RelDiff(rows.data() + r * V, ref.data() + r * V, V));
   return worst;
 }
+
+// bf16 greedy checks: the plain prompt's ids exact, the chat prompt's pick a near-tie (below).
+void CheckBf16Greedy(Lfm2Model& m);
 
 TEST(Lfm2Model, Bf16BlockWeightsKeepGreedyIds) {
   auto m = LoadTiny(DType::kBF16);
@@ -154,6 +159,15 @@ TEST(Lfm2Model, Bf16BlockWeightsKeepGreedyIds) {
   ASSERT_EQ(rows.size(), ref.size());
   const double worst = WorstRow(rows, ref, V);
   std::printf("bf16 blocks: worst row rel diff %.3g\n", worst);
+  if (MatMulRoundsActivationsToBf16(DType::kBF16)) {
+    // AVX512_BF16: the activations entering every bf16 matrix are rounded to bf16 too (another
+    // <= 2^-9 per value, kernels/bf16_dot.h), which about doubles the drift (measured 3.3e-2) and can
+    // flip the chat prompt's near-tie (top-2 margin 1.1e-3 of the row max): the bounds of the
+    // bf16-everywhere test below apply.
+    EXPECT_LT(worst, 5e-2);
+    CheckBf16Greedy(*m);
+    return;
+  }
   EXPECT_LT(worst, 2e-2);
   double rel = 1;
   CheckGreedy(*m, &rel);  // all 32 greedy ids exact
@@ -175,6 +189,11 @@ TEST(Lfm2Model, Bf16EverywhereStaysWithinTolerance) {
   const double worst = WorstRow(rows, ref, V);
   std::printf("bf16 everywhere: worst row rel diff %.3g\n", worst);
   EXPECT_LT(worst, 5e-2);
+  CheckBf16Greedy(m);
+}
+
+void CheckBf16Greedy(Lfm2Model& m) {
+  const int V = m.config().vocab_size;
   auto plain = ReadIdLines(testing::TestData(std::string(kTiny) + "/ref-plain.ids.txt"));
   EXPECT_EQ(Greedy(m, plain[0], 16, nullptr), std::vector<int>(plain[1].begin(), plain[1].end()));
   // The chat prompt's top-2 margin is 0.039 logits (1.1e-3 of the row max), far below bf16

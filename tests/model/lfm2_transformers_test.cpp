@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/matmul.h"
 #include "lfm2_test_util.h"
 #include "model/lfm2_model.h"
 #include "test_util.h"
@@ -74,8 +75,12 @@ std::vector<GoldenPrompt> ReadGolden(const std::string& path) {
 }
 
 // Compares one checkpoint directory with its golden.txt; *worst gets the largest relative difference.
+// bf16_activations: our bf16 matrices round their activations to bf16 (AVX512_BF16), so the logits
+// may differ from transformers' (f32 activations) by up to `tol` of the row max; then near-ties may
+// flip: the greedy ids are not compared (the rows are still computed on transformers' greedy ids),
+// and our pick per row must be one of its top 8 within `tol` of its top logit.
 void CompareWithTransformers(const std::string& dir, int expect_prompt_count, double* worst,
-                             DType weight_dtype = DType::kAuto) {
+                             DType weight_dtype = DType::kAuto, double tol = 1e-4, bool bf16_activations = false) {
   *worst = 1e9;
   ModelLoadOptions options;
   options.weight_dtype = weight_dtype;
@@ -90,7 +95,7 @@ void CompareWithTransformers(const std::string& dir, int expect_prompt_count, do
   for (const GoldenPrompt& g : golden) {
     SCOPED_TRACE("prompt " + g.name);
     ASSERT_FALSE(g.greedy.empty());
-    EXPECT_EQ(testing::GreedyIds(m, g.ids, static_cast<int>(g.greedy.size())), g.greedy);
+    if (!bf16_activations) EXPECT_EQ(testing::GreedyIds(m, g.ids, static_cast<int>(g.greedy.size())), g.greedy);
     const std::vector<int32_t> fed(g.greedy.begin(), g.greedy.end() - 1);
     const std::vector<float> rows = testing::RunSequence(m, g.ids, fed);
     const int n_rows = static_cast<int>(g.ids.size() + fed.size());
@@ -101,13 +106,20 @@ void CompareWithTransformers(const std::string& dir, int expect_prompt_count, do
       ASSERT_EQ(r.top.size(), 8u);
       ASSERT_EQ(r.sample.size(), static_cast<size_t>((V + kSampleStride - 1) / kSampleStride));
       const float* ours = rows.data() + static_cast<size_t>(r.pos) * V;
-      EXPECT_EQ(testing::Argmax(ours, V), r.top[0].first) << "row " << r.pos;
+      const int pick = testing::Argmax(ours, V);
+      if (bf16_activations) {
+        auto it = std::find_if(r.top.begin(), r.top.end(), [&](const auto& e) { return e.first == pick; });
+        ASSERT_NE(it, r.top.end()) << "row " << r.pos << ": pick " << pick << " not in transformers' top 8";
+        EXPECT_LE((r.top[0].second - it->second) / r.absmax, tol) << "row " << r.pos;
+      } else {
+        EXPECT_EQ(pick, r.top[0].first) << "row " << r.pos;
+      }
       double d = 0;
       for (const auto& [id, val] : r.top) d = std::max(d, std::fabs(static_cast<double>(ours[id]) - val));
       for (size_t i = 0; i < r.sample.size(); ++i) {
         d = std::max(d, std::fabs(static_cast<double>(ours[i * kSampleStride]) - r.sample[i]));
       }
-      EXPECT_LE(d / r.absmax, 1e-4) << "row " << r.pos;
+      EXPECT_LE(d / r.absmax, tol) << "row " << r.pos;
       prompt_worst = std::max(prompt_worst, d / r.absmax);
     }
     std::printf("[ transformers ] %s: %zu prompt ids, %zu checked rows, max |ours - transformers| = %.3g of the row max\n",
@@ -119,8 +131,14 @@ void CompareWithTransformers(const std::string& dir, int expect_prompt_count, do
 TEST(Lfm2Transformers, TinyCheckpointWrittenByTransformersMatchesItsLogits) {
   const std::string dir = testing::SourceDir() + "/tests/model/data/lfm2-tiny-hf";
   double worst = 0;
-  CompareWithTransformers(dir, 3, &worst);
-  EXPECT_LE(worst, 1e-4);
+  // With AVX512_BF16 the bf16 matrices round their activations to bf16 (<= 2^-9 per value,
+  // kernels/bf16_dot.h); through this random model that moves logits by up to 2.2e-2 of the row max
+  // (measured, chat prompt), so the bound is 4e-2. The f32-activation match (1e-4) is still checked: below, with
+  // the weights widened to f32, and on CPUs without the feature (ctest's LFM_ISA runs).
+  const bool bf16_act = MatMulRoundsActivationsToBf16(DType::kBF16);
+  const double tol = bf16_act ? 4e-2 : 1e-4;
+  CompareWithTransformers(dir, 3, &worst, DType::kAuto, tol, bf16_act);
+  EXPECT_LE(worst, tol);
 }
 
 // The same with the bf16 weights widened to f32 at load (the GEMV paths differ; the numbers must not).
