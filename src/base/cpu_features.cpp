@@ -1,5 +1,8 @@
 #include "base/cpu_features.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -47,8 +50,14 @@ bool CpuHasAvx512Vnni() {
 
 bool CpuHasAvx512Bf16() {
 #if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  return DetectCpuIsa() == Isa::kAvx512 && __builtin_cpu_supports("avx512bf16");
+  // CPUID leaf 7 sub-leaf 1, EAX bit 5, read directly: not every compiler's __builtin_cpu_supports
+  // knows "avx512bf16". The ZMM state the OS must save is checked by the avx512 probe.
+  static const bool has = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return DetectCpuIsa() == Isa::kAvx512 && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) &&
+           (eax & (1u << 5)) != 0;
+  }();
+  return has;
 #else
   return false;
 #endif

@@ -103,21 +103,6 @@ const VisionKernels& Kernels() {
 
 }  // namespace
 
-bool CpuHasAvx512Bf16() {
-#if defined(__x86_64__)
-  // CPUID leaf 7 sub-leaf 1, EAX bit 5 (read directly: not every compiler's __builtin_cpu_supports
-  // knows "avx512bf16"). The ZMM state the OS must save is checked by ActiveIsa()'s avx512 probe,
-  // which every caller requires first.
-  static const bool has = [] {
-    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-    return __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) && (eax & (1u << 5)) != 0;
-  }();
-  return has;
-#else
-  return false;
-#endif
-}
-
 bool VisionAttentionUsesBf16() { return VisionOpsIsa() == Isa::kAvx512 && CpuHasAvx512Bf16(); }
 
 Isa VisionOpsIsa() {

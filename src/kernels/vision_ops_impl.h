@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "base/cpu_features.h"
 #include "kernels/vision_ops.h"
 
 namespace lfm {
@@ -18,8 +19,7 @@ struct VisionKernels {
                                   int64_t n_k, const BidirectionalAttentionShape& s, float* out, int64_t ld_out);
 };
 
-// The CPU runs AVX512_BF16 (vdpbf16ps, vcvtne2ps2bf16); baseline code, callable anywhere.
-bool CpuHasAvx512Bf16();
+// CpuHasAvx512Bf16() (base/cpu_features.h): the CPU runs AVX512_BF16 (vdpbf16ps, vcvtne2ps2bf16).
 
 namespace avx512 {
 const VisionKernels* VisionKernelSet();  // null when not compiled (non-x86)
