@@ -1,8 +1,5 @@
 #include "base/cpu_features.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#endif
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
