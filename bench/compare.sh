@@ -22,7 +22,9 @@
 #   LFM_BENCH_MODELS  cache of random models and GGUF files              [/work/models]
 #   LFM_BENCH_PYTHON  Python with torch, transformers, numpy (for the converter) [/work/venv-refs/bin/python]
 #   REPS [5]  THREADS [all cores]  DTYPES ["f32 bf16 q8_0 q4_0"]  PP [512]  TG [128]
-#   VISION_DTYPE [f32]  (vision tower weights on both sides)   SKIP_VISION=1 skips the VL part
+#   VISION_DTYPE [f32]  (llama.cpp's mmproj GGUF: its vision tower weights)   SKIP_VISION=1 skips the VL part
+#   LFM_VISION_DTYPE [auto]  (lfm.cpp's weights for the VL runs: auto = as stored, bf16 for these models, which
+#                     is lfm.cpp's default and what the issue's target compares with llama.cpp's f32 mmproj)
 # Nothing here is part of the product build; the product itself never downloads anything.
 set -euo pipefail
 
@@ -38,6 +40,7 @@ DTYPES=${DTYPES:-"f32 bf16 q8_0 q4_0"}
 PP=${PP:-512}
 TG=${TG:-128}
 VISION_DTYPE=${VISION_DTYPE:-f32}
+LFM_VISION_DTYPE=${LFM_VISION_DTYPE:-auto}
 IMAGES=${IMAGES:-$ROOT/../shared/testdata/images}
 PROMPT="The history of the city begins with a small harbour where fishermen"
 
@@ -160,7 +163,7 @@ e2e = float(sys.argv[3]) - start_ms if start_ms is not None else None
 print(json.dumps({"engine": "llama.cpp", "image": sys.argv[1], "slices": slices, "e2e_ms": e2e}))
 EOF
     done
-    "$LFM" bench -m "$VL" --dtype "$VISION_DTYPE" -p 1 -n 1 -r 1 -t "$THREADS" --image "$TILE" --image "$PHOTO" \
+    "$LFM" bench -m "$VL" --dtype "$LFM_VISION_DTYPE" -p 1 -n 1 -r 1 -t "$THREADS" --image "$TILE" --image "$PHOTO" \
       --image-tokens 16 -o json --no-bandwidth-probe >"$WORK/lv.json" 2>"$WORK/lv.err" ||
       { tail -5 "$WORK/lv.err"; die "lfm bench --image failed"; }
     record "{\"engine\":\"lfm.cpp\",\"vision\":$(cat "$WORK/lv.json")}"
