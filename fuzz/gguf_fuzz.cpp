@@ -1,8 +1,10 @@
-// Fuzz target: the GGUF reader (header, metadata, tensor infos) and the LFM2 metadata mapping must
-// reject or accept any byte string without crashing; accepted spans must lie inside the input.
+// Fuzz target: the GGUF reader (header, metadata, tensor infos), the LFM2 metadata mapping and the
+// tokenizer rebuilt from GGUF metadata (Engine::Load on a .gguf) must reject or accept any byte string
+// without crashing; accepted spans must lie inside the input.
 #include <cstdint>
 #include <cstdlib>
 
+#include "engine/gguf_tokenizer.h"
 #include "model/lfm2_gguf.h"
 #include "weights/gguf.h"
 
@@ -16,5 +18,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)lfm::Lfm2HfNameFromGguf(t.name);
   }
   (void)lfm::Lfm2ConfigFromGguf(*h, "fuzz.gguf");
+  (void)lfm::TokenizerJsonFromGguf(*h, "fuzz.gguf");
   return static_cast<int>(sum & 0);
 }
