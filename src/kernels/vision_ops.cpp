@@ -12,10 +12,6 @@
 #include "base/thread_pool.h"
 #include "kernels/vision_ops_impl.h"
 
-#if defined(__x86_64__)
-#include <cpuid.h>
-#endif
-
 namespace lfm {
 
 namespace scalar {
