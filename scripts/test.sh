@@ -5,35 +5,44 @@
 # Set LFM_SKIP_SANITIZE=1 to skip the ASan+UBSan pass, LFM_SKIP_TSAN=1 to skip the TSan pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+START=$SECONDS
+# Wall time of each phase, so a slow CI run shows where the time went.
+phase() { echo "== [$(( SECONDS - START )) s] $*"; }
+phase "setup"
 bash scripts/setup.sh
 JOBS=${JOBS:-$(nproc)}
 TESTDATA=${LFM_TESTDATA_DIR:-$(cd .. && pwd)/shared/testdata}
 
+phase "Release build"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLFM_TESTDATA_DIR="$TESTDATA" >/dev/null
 cmake --build build -j"$JOBS"
+phase "Release tests"
 ctest --test-dir build -j"$JOBS" --output-on-failure --timeout 900
 
 if [ "${LFM_SKIP_SANITIZE:-0}" != 1 ]; then
-  echo "== ASan + UBSan pass =="
+  phase "ASan + UBSan build"
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLFM_SANITIZE=ON \
     -DLFM_BUILD_BENCH=OFF -DLFM_TESTDATA_DIR="$TESTDATA" >/dev/null
   cmake --build build-asan -j"$JOBS"
   # ASan frames are several times larger than plain ones: deep-but-bounded recursion tests (validator
   # and template depth limits) need a bigger main-thread stack than the default 8 MiB.
   ulimit -s 262144 || true
+  phase "ASan + UBSan tests"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan -j"$JOBS" --output-on-failure --timeout 1800 -LE nosan
 fi
 
 if [ "${LFM_SKIP_TSAN:-0}" != 1 ]; then
-  echo "== ThreadSanitizer pass (base, kernels, engine) =="
+  phase "ThreadSanitizer build (base, kernels, engine)"
   # Only the modules that run threads: a whole-suite TSan build would double the CI time.
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Release -DLFM_TSAN=ON \
     -DLFM_BUILD_BENCH=OFF -DLFM_TESTDATA_DIR="$TESTDATA" >/dev/null
   cmake --build build-tsan -j"$JOBS" --target test_base test_kernels test_engine
   # The full-size random-model writers are single-threaded file output (minutes under TSan, no threads);
   # the ISA leak check reads the `lfm` binary, which this pass does not build (the Release pass ran it).
+  phase "ThreadSanitizer tests"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     ctest --test-dir build-tsan -j"$JOBS" --output-on-failure --timeout 1800 -L '^(base|kernels|engine)$' \
       -LE nosan -E 'WritesEveryPublishedTensor|isa_no_avx_outside_kernels'
 fi
+phase "done"
