@@ -53,6 +53,7 @@ echo "refs: venv ready ($VENV)"
 TESTDATA=${LFM_TESTDATA_DIR:-$(cd .. && pwd)/shared/testdata}
 "$VENV/bin/python" tools/refs/make_gguf_quant_refs.py "$TESTDATA/lfm2-synthetic/tiny-lfm2/model-f32.gguf" \
   tests/model/data/gguf_quant
+"$VENV/bin/python" tools/refs/make_ggml_quant_goldens.py tests/tensor/data/ggml_quants
 
 # Tensor names and shapes of the published checkpoints (tests/engine/random_model_test.cpp).
 if [ "${LFM_REFS_TORCH:-0}" = 1 ]; then

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "tensor/ggml_blocks.h"
+
 namespace lfm {
 
 float F16ToF32(uint16_t h) {
@@ -93,6 +95,12 @@ void DequantizeRow(DType t, const void* src, float* dst, int64_t n) {
       }
       return;
     }
+    case DType::kQ4_1: return DequantizeQ4_1(static_cast<const BlockQ4_1*>(src), dst, n);
+    case DType::kQ5_0: return DequantizeQ5_0(static_cast<const BlockQ5_0*>(src), dst, n);
+    case DType::kQ5_1: return DequantizeQ5_1(static_cast<const BlockQ5_1*>(src), dst, n);
+    case DType::kQ4_K: return DequantizeQ4_K(static_cast<const BlockQ4_K*>(src), dst, n);
+    case DType::kQ5_K: return DequantizeQ5_K(static_cast<const BlockQ5_K*>(src), dst, n);
+    case DType::kQ6_K: return DequantizeQ6_K(static_cast<const BlockQ6_K*>(src), dst, n);
     case DType::kAuto:
       return;
   }
@@ -150,6 +158,12 @@ void QuantizeRow(DType t, const float* src, void* dst, int64_t n) {
       }
       return;
     }
+    case DType::kQ4_1:  // GGUF-only types: never a conversion target (ParseDTypeName refuses them)
+    case DType::kQ5_0:
+    case DType::kQ5_1:
+    case DType::kQ4_K:
+    case DType::kQ5_K:
+    case DType::kQ6_K:
     case DType::kAuto:
       return;
   }

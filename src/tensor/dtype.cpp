@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "tensor/ggml_blocks.h"
+
 namespace lfm {
 
 const char* DTypeName(DType t) {
@@ -12,6 +14,12 @@ const char* DTypeName(DType t) {
     case DType::kBF16: return "bf16";
     case DType::kQ8_0: return "q8_0";
     case DType::kQ4_0: return "q4_0";
+    case DType::kQ4_1: return "q4_1";
+    case DType::kQ5_0: return "q5_0";
+    case DType::kQ5_1: return "q5_1";
+    case DType::kQ4_K: return "q4_k";
+    case DType::kQ5_K: return "q5_k";
+    case DType::kQ6_K: return "q6_k";
   }
   return "?";
 }
@@ -29,6 +37,12 @@ int64_t DTypeBlockSize(DType t) {
   switch (t) {
     case DType::kQ8_0: return kQ8_0BlockSize;
     case DType::kQ4_0: return kQ4_0BlockSize;
+    case DType::kQ4_1:
+    case DType::kQ5_0:
+    case DType::kQ5_1: return 32;
+    case DType::kQ4_K:
+    case DType::kQ5_K:
+    case DType::kQ6_K: return kQK_K;
     default: return 1;
   }
 }
@@ -40,12 +54,18 @@ int64_t DTypeBlockBytes(DType t) {
     case DType::kBF16: return 2;
     case DType::kQ8_0: return sizeof(BlockQ8_0);
     case DType::kQ4_0: return sizeof(BlockQ4_0);
+    case DType::kQ4_1: return sizeof(BlockQ4_1);
+    case DType::kQ5_0: return sizeof(BlockQ5_0);
+    case DType::kQ5_1: return sizeof(BlockQ5_1);
+    case DType::kQ4_K: return sizeof(BlockQ4_K);
+    case DType::kQ5_K: return sizeof(BlockQ5_K);
+    case DType::kQ6_K: return sizeof(BlockQ6_K);
     case DType::kAuto: return 0;
   }
   return 0;
 }
 
-bool DTypeIsQuantized(DType t) { return t == DType::kQ8_0 || t == DType::kQ4_0; }
+bool DTypeIsQuantized(DType t) { return DTypeBlockSize(t) > 1; }
 
 int64_t DTypeBytes(DType t, int64_t n) { return n / DTypeBlockSize(t) * DTypeBlockBytes(t); }
 

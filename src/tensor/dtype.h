@@ -18,10 +18,19 @@ enum class DType : uint8_t {
   kBF16,
   kQ8_0,  // 32 int8 weights + f16 scale: 34 bytes / block
   kQ4_0,  // 32 4-bit weights (offset 8) + f16 scale: 18 bytes / block
+  // Read from GGUF files only (llama.cpp's other block types; layouts in tensor/ggml_blocks.h). Matmuls
+  // run them via a conversion at load (see Lfm2Model::Matrix); QuantizeRow does not write them.
+  kQ4_1,  // 32 x 4 bit, f16 scale + f16 min: 20 bytes
+  kQ5_0,  // 32 x 5 bit (offset 16), f16 scale: 22 bytes
+  kQ5_1,  // 32 x 5 bit, f16 scale + f16 min: 24 bytes
+  kQ4_K,  // 256 x 4 bit in 8 sub-blocks with 6-bit scales and mins: 144 bytes
+  kQ5_K,  // 256 x 5 bit, same scales as Q4_K: 176 bytes
+  kQ6_K,  // 256 x 6 bit (offset 32) in 16 sub-blocks with int8 scales: 210 bytes
 };
 
 const char* DTypeName(DType t);
 // Parses our own names ("f32", "bf16", "f16", "q8_0", "q4_0"; case-insensitive); used by options/CLI.
+// The GGUF-only types are not accepted: nothing can convert to them.
 std::optional<DType> ParseDTypeName(std::string_view name);
 
 // Elements per block (1 for plain types) and bytes per block.
