@@ -10,10 +10,7 @@
 
 namespace lfm {
 
-bool MatMulSupports(DType t) {
-  return t == DType::kF32 || t == DType::kBF16 || t == DType::kF16 || t == DType::kQ8_0 ||
-         t == DType::kQ4_0;
-}
+bool MatMulSupports(DType t) { return t != DType::kAuto; }
 
 namespace {
 
@@ -42,7 +39,7 @@ namespace {
 // dtype leaves the next lower one's (AVX-512 -> AVX2 -> portable rows).
 struct RowKernels {
   static constexpr int kTypes = 16;  // room for new dtypes: they get the portable rows until they have kernels
-  static_assert(static_cast<int>(DType::kQ4_0) < kTypes);
+  static_assert(static_cast<int>(DType::kQ6_K) < kTypes);
   MatMulRowsFn fn[kTypes] = {};
   Isa isa[kTypes] = {};
   RowKernels() {

@@ -11,6 +11,7 @@
 #include "kernels/ops.h"
 #include "model/lfm2_gguf.h"
 #include "tensor/convert.h"
+#include "tensor/ggml_blocks.h"
 
 namespace lfm {
 
@@ -51,6 +52,18 @@ Result<std::unique_ptr<Lfm2Model>> Lfm2Model::FromWeights(const Lfm2Config& conf
 Result<TensorView> Lfm2Model::Matrix(const std::string& name, int64_t rows, int64_t cols, DType want_dtype) {
   LFM_ASSIGN_OR_RETURN(TensorView v, weights_->Get(name, {rows, cols}));
   const DType want = want_dtype == DType::kAuto ? v.dtype : want_dtype;
+  if (want == DType::kQ5_0) {  // only as stored: ParseDTypeName never yields q5_0
+    // Exact repack to q8_0 (same scale, values fit int8): runs on the q8_0 kernels instead of the
+    // portable widening rows. The source's pages are dropped once copied (clean file pages).
+    if (v.dtype != DType::kQ5_0) return Unsupported("tensor '" + name + "': conversion to q5_0 is not supported");
+    std::vector<uint8_t> buf(static_cast<size_t>(DTypeBytes(DType::kQ8_0, cols) * rows));
+    RepackQ5_0ToQ8_0(static_cast<const BlockQ5_0*>(v.data), buf.data(), rows * cols);
+    ReleaseResidentPages(v.data, static_cast<size_t>(v.nbytes()));
+    v.dtype = DType::kQ8_0;
+    v.data = buf.data();
+    owned_.push_back(std::move(buf));
+    return v;
+  }
   if (!MatMulSupports(want)) {
     return Unsupported(weights_->SourceFile(name) + ": tensor '" + name + "': dtype " + DTypeName(want) +
                        " has no matmul kernel");

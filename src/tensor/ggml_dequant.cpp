@@ -56,6 +56,18 @@ void DequantizeQ5_1(const BlockQ5_1* b, float* y, int64_t n) {
   }
 }
 
+void RepackQ5_0ToQ8_0(const BlockQ5_0* b, void* q8_0_out, int64_t n) {
+  BlockQ8_0* o = static_cast<BlockQ8_0*>(q8_0_out);
+  for (int64_t i = 0; i < n / 32; ++i) {
+    const uint32_t qh = LoadU32(b[i].qh);
+    o[i].d = b[i].d;
+    for (int j = 0; j < 16; ++j) {
+      o[i].qs[j] = static_cast<int8_t>(static_cast<int>((b[i].qs[j] & 0x0f) | (((qh >> j) & 1u) << 4)) - 16);
+      o[i].qs[j + 16] = static_cast<int8_t>(static_cast<int>((b[i].qs[j] >> 4) | (((qh >> (j + 16)) & 1u) << 4)) - 16);
+    }
+  }
+}
+
 namespace {
 
 // One Q4_K / Q5_K super-block; high(l, c, half) gives the 5th bit (0 for Q4_K) of element 64c + 32half + l.

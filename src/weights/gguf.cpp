@@ -125,11 +125,18 @@ Result<DType> GgmlType(uint32_t t, const std::string& tensor, const std::string&
     case 0: return DType::kF32;
     case 1: return DType::kF16;
     case 2: return DType::kQ4_0;
+    case 3: return DType::kQ4_1;
+    case 6: return DType::kQ5_0;
+    case 7: return DType::kQ5_1;
     case 8: return DType::kQ8_0;
+    case 12: return DType::kQ4_K;
+    case 13: return DType::kQ5_K;
+    case 14: return DType::kQ6_K;
     case 30: return DType::kBF16;
     default:
       return Unsupported(path + ": tensor '" + tensor + "': ggml type " + std::to_string(t) +
-                         " is not supported (supported: F32, F16, BF16, Q8_0, Q4_0)");
+                         " is not supported (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, "
+                         "Q6_K)");
   }
 }
 
