@@ -15,6 +15,7 @@
 #include "base/thread_pool.h"
 #include "kernels/matmul.h"
 #include "kernels/matmul_impl.h"
+#include "kernels/vision_gemm.h"
 #include "tensor/convert.h"
 
 namespace lfm {
@@ -115,6 +116,31 @@ void Bf16Shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"rows", "cols", "n"})->UseRealTime()->Unit(benchmark::kMicrosecond);
 }
 
+// The same shapes through the packed bf16 GEMM (vision_gemm.h: pair-interleaved panels, vdpbf16ps).
+void BM_Bf16Packed(benchmark::State& state) {
+  const int64_t rows = state.range(0), cols = state.range(1), n = state.range(2);
+  if (!GemmPackedUsesBf16Dot()) {
+    state.SkipWithError("this CPU (or LFM_ISA) does not run the bf16 packed kernel");
+    return;
+  }
+  static std::map<std::tuple<int64_t, int64_t>, PackedGemmMatrix> cache;
+  auto key = std::make_tuple(rows, cols);
+  if (!cache.count(key)) cache[key] = *PackedGemmMatrix::Pack(MakeWeights(DType::kBF16, rows, cols).view);
+  const PackedGemmMatrix& w = cache[key];
+  std::vector<float> x(n * cols, 0.5f), y(n * rows);
+  if (const char* th = std::getenv("LFM_THREADS")) SetDefaultThreads(std::atoi(th));
+  for (auto _ : state) {
+    GemmPacked(w, x.data(), n, cols, nullptr, y.data(), rows);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  const double iters = static_cast<double>(state.iterations());
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * rows * cols * n * iters * 1e-9, benchmark::Counter::kIsRate);
+  state.counters["GB/s"] =
+      benchmark::Counter(static_cast<double>(w.nbytes()) * iters * 1e-9, benchmark::Counter::kIsRate);
+}
+
+BENCHMARK(BM_Bf16Packed)->Apply(Bf16Shapes);
 BENCHMARK_CAPTURE(BM_Bf16Path, Bf16Path_widen, false)->Apply(Bf16Shapes);
 BENCHMARK_CAPTURE(BM_Bf16Path, Bf16Path_dot, true)->Apply(Bf16Shapes);
 

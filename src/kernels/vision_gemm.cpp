@@ -47,19 +47,35 @@ Result<PackedGemmMatrix> PackedGemmMatrix::PackStacked(const std::vector<TensorV
     for (int64_t r = 0; r < w.rows(); ++r, ++out_row) {
       const int64_t p = out_row / kPanel, lane = out_row % kPanel;
       uint8_t* base = m.data_.data() + p * panel_elems * eb;
-      if (m.dtype_ == DType::kBF16) {
+      if (m.bf16_pairs_) {
+        // bf16 stays bf16 (exact); in the pair layout each pair of k is one 32-bit copy (the decoder's
+        // ~180 M weights are packed at every load, so this loop matters).
+        const uint16_t* src = reinterpret_cast<const uint16_t*>(w.row(r));
+        uint16_t* dst = reinterpret_cast<uint16_t*>(base) + 2 * lane;
+        for (int64_t kp = 0; kp < K / 2; ++kp) std::memcpy(dst + kp * 2 * kPanel, src + 2 * kp, 4);
+        if (K & 1) dst[(K / 2) * 2 * kPanel] = src[K - 1];
+      } else if (m.dtype_ == DType::kBF16) {
         // bf16 stays bf16: a plain copy, exact.
         const uint16_t* src = reinterpret_cast<const uint16_t*>(w.row(r));
         uint16_t* dst = reinterpret_cast<uint16_t*>(base);
         for (int64_t k = 0; k < K; ++k) dst[m.index(k, lane)] = src[k];
       } else {
-        DequantizeRow(w.dtype, w.row(r), row.data(), K);
+        lfm::DequantizeRow(w.dtype, w.row(r), row.data(), K);
         float* dst = reinterpret_cast<float*>(base);
         for (int64_t k = 0; k < K; ++k) dst[m.index(k, lane)] = row[k];
       }
     }
   }
   return m;
+}
+
+void PackedGemmMatrix::DequantizeRow(int64_t r, float* out) const {
+  const uint8_t* p = panel(r / kPanel);
+  const int64_t lane = r % kPanel;
+  for (int64_t k = 0; k < cols_; ++k) {
+    out[k] = dtype_ == DType::kBF16 ? BF16ToF32(reinterpret_cast<const uint16_t*>(p)[index(k, lane)])
+                                    : reinterpret_cast<const float*>(p)[index(k, lane)];
+  }
 }
 
 void GemmPackedRef(const PackedGemmMatrix& w, const float* x, int64_t n, int64_t ldx, const float* bias, float* y,
@@ -155,28 +171,74 @@ Isa GemmPackedIsa() { return Kernel().isa; }
 
 bool GemmPackedUsesBf16Dot() { return ActiveAvx512Bf16() && avx512::GemmPanelKernelBf16() != nullptr; }
 
+namespace {
+
+// Rows [0, n) of x as bf16 pairs for the pair layout (row stride ldxb = padded cols), in a buffer kept
+// per calling thread (the tower calls GemmPacked ~80 times a crop, the decoder ~50 times a token: no
+// allocation once warm). A few rows (decode) are converted right here: a thread hand-off costs more.
+const uint16_t* ActivationsToBf16(const float* x, int64_t n, int64_t ldx, int64_t K, int64_t ldxb) {
+  thread_local std::vector<uint16_t> xb;
+  if (xb.size() < static_cast<size_t>(n * ldxb)) xb.resize(static_cast<size_t>(n * ldxb));
+  uint16_t* xbp = xb.data();
+  if (n * K <= (int64_t{1} << 16)) {
+    RowsToBf16(x, n, ldx, K, xbp, ldxb);
+  } else {
+    DefaultThreadPool().ParallelFor(static_cast<size_t>(n), [&](size_t b, size_t e, int) {
+      RowsToBf16(x + b * ldx, static_cast<int64_t>(e - b), ldx, K, xbp + b * ldxb, ldxb);
+    });
+  }
+  return xbp;
+}
+
+}  // namespace
+
 void GemmPacked(const PackedGemmMatrix& w, const float* x, int64_t n, int64_t ldx, const float* bias, float* y,
                 int64_t ldy) {
-  if (n <= 0) return;
-  if (w.bf16_pairs()) {
-    // The activations rounded to bf16 once per call (each token row once, in parallel), then every
-    // panel reads them. The buffer is kept per calling thread: the tower calls this ~80 times a crop.
-    const int64_t ldxb = w.padded_cols();
-    thread_local std::vector<uint16_t> xb;
-    if (xb.size() < static_cast<size_t>(n * ldxb)) xb.resize(static_cast<size_t>(n * ldxb));
-    uint16_t* xbp = xb.data();
-    DefaultThreadPool().ParallelFor(static_cast<size_t>(n), [&](size_t b, size_t e, int) {
-      RowsToBf16(x + b * ldx, static_cast<int64_t>(e - b), ldx, w.cols(), xbp + b * ldxb, ldxb);
-    });
+  const GemmPackedJob job{&w, bias, y, ldy};
+  GemmPackedMany(&job, 1, x, n, ldx);
+}
+
+void GemmPackedMany(const GemmPackedJob* jobs, int count, const float* x, int64_t n, int64_t ldx) {
+  if (n <= 0 || count <= 0) return;
+  for (int j = 1; j < count; ++j) {
+    if (jobs[j].w->cols() != jobs[0].w->cols() || jobs[j].w->bf16_pairs() != jobs[0].w->bf16_pairs()) {
+      for (int i = 0; i < count; ++i) GemmPackedMany(&jobs[i], 1, x, n, ldx);
+      return;
+    }
+  }
+  // Panel q of the concatenation of all jobs' panels: starts[j] <= q < starts[j + 1] is job j's.
+  constexpr int kMaxJobs = 8;
+  if (count > kMaxJobs) {
+    GemmPackedMany(jobs, kMaxJobs, x, n, ldx);
+    GemmPackedMany(jobs + kMaxJobs, count - kMaxJobs, x, n, ldx);
+    return;
+  }
+  int64_t starts[kMaxJobs + 1] = {0};
+  for (int j = 0; j < count; ++j) starts[j + 1] = starts[j] + jobs[j].w->panels();
+  // Calls fn(job, p0, p1) for every job's share of the global panel range [b, e).
+  auto for_pieces = [&](size_t b, size_t e, auto&& fn) {
+    for (int j = 0; j < count; ++j) {
+      const int64_t p0 = std::max<int64_t>(static_cast<int64_t>(b), starts[j]) - starts[j];
+      const int64_t p1 = std::min<int64_t>(static_cast<int64_t>(e), starts[j + 1]) - starts[j];
+      if (p0 < p1) fn(jobs[j], p0, p1);
+    }
+  };
+  if (jobs[0].w->bf16_pairs()) {
+    const int64_t ldxb = jobs[0].w->padded_cols();
+    const uint16_t* xb = ActivationsToBf16(x, n, ldx, jobs[0].w->cols(), ldxb);
     const GemmPanelRangeBf16Fn fn = Bf16Kernel();
-    DefaultThreadPool().ParallelFor(static_cast<size_t>(w.panels()), [&](size_t b, size_t e, int) {
-      fn(w, xbp, n, ldxb, bias, y, ldy, static_cast<int64_t>(b), static_cast<int64_t>(e));
+    DefaultThreadPool().ParallelFor(static_cast<size_t>(starts[count]), [&](size_t b, size_t e, int) {
+      for_pieces(b, e, [&](const GemmPackedJob& jb, int64_t p0, int64_t p1) {
+        fn(*jb.w, xb, n, ldxb, jb.bias, jb.y, jb.ldy, p0, p1);
+      });
     });
     return;
   }
   const GemmPanelRangeFn fn = Kernel().fn;
-  DefaultThreadPool().ParallelFor(static_cast<size_t>(w.panels()), [&](size_t b, size_t e, int) {
-    fn(w, x, n, ldx, bias, y, ldy, static_cast<int64_t>(b), static_cast<int64_t>(e));
+  DefaultThreadPool().ParallelFor(static_cast<size_t>(starts[count]), [&](size_t b, size_t e, int) {
+    for_pieces(b, e, [&](const GemmPackedJob& jb, int64_t p0, int64_t p1) {
+      fn(*jb.w, x, n, ldx, jb.bias, jb.y, jb.ldy, p0, p1);
+    });
   });
 }
 

@@ -47,6 +47,9 @@ class PackedGemmMatrix {
   // Panel p: padded_cols() x kPanel elements of dtype(), laid out as above.
   const uint8_t* panel(int64_t p) const { return data_.data() + p * padded_cols() * kPanel * elem_bytes(); }
   int elem_bytes() const { return dtype_ == DType::kBF16 ? 2 : 4; }
+  // Row r (< rows()) as f32 [cols()], exactly the source row (bf16 and f32 panels hold the source values):
+  // lets a tied embedding table be read from the packed lm_head once the source bytes are released.
+  void DequantizeRow(int64_t r, float* out) const;
   // Index within a panel of the weight of column k, output lane `lane` (< kPanel).
   int64_t index(int64_t k, int64_t lane) const {
     return bf16_pairs_ ? (k / 2) * 2 * kPanel + lane * 2 + (k & 1) : k * kPanel + lane;
@@ -68,6 +71,18 @@ bool GemmPackedUsesBf16Dot();
 // bias: [w.rows()] or null. Threaded over panels with DefaultThreadPool().
 void GemmPacked(const PackedGemmMatrix& w, const float* x, int64_t n, int64_t ldx, const float* bias, float* y,
                 int64_t ldy);
+// Several matrices with equal cols() and layout (e.g. the decoder's q/k/v or w1/w3) on the same input in
+// one parallel region: the activations are rounded to bf16 once and the threads split all panels of all
+// jobs, so a small product (decode, M = 1..8) pays one thread hand-off instead of one per matrix. Jobs
+// that do not share cols() and layout run one GemmPacked each. Results equal GemmPacked's bit for bit.
+struct GemmPackedJob {
+  const PackedGemmMatrix* w;
+  const float* bias;  // [w->rows()] or null
+  float* y;
+  int64_t ldy;
+};
+void GemmPackedMany(const GemmPackedJob* jobs, int count, const float* x, int64_t n, int64_t ldx);
+
 // Plain single-threaded twin (double accumulation), reading the same packed layout; with
 // w.bf16_pairs() it rounds the activations to bf16 exactly as GemmPacked does (kernels/bf16_dot.h).
 void GemmPackedRef(const PackedGemmMatrix& w, const float* x, int64_t n, int64_t ldx, const float* bias, float* y,

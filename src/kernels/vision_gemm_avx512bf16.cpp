@@ -67,10 +67,15 @@ void GemmPanelRangeBf16(const PackedGemmMatrix& w, const uint16_t* xb, int64_t n
   const int64_t KP = w.padded_cols() / 2, ldx = ldxb / 2;
   // Pairs of bf16 read as one 32-bit word (ldxb and padded_cols() are even, xb 4-byte aligned).
   const uint32_t* x = reinterpret_cast<const uint32_t*>(xb);
+  // K blocks keep a panel slice in L1 while several micro-tiles of tokens reuse it. With one micro-tile
+  // of tokens or fewer (decode, M = 1..8) nothing reuses it, so each panel streams whole, start to end:
+  // one sequential read per panel for the prefetcher and no round trips of y. The sums are the same
+  // bits either way (same k order; y holds the exact f32 partial sums between blocks).
+  const int64_t kb = n <= kMR ? KP : kKP;
   for (int64_t t0 = 0; t0 < n; t0 += kMC) {
     const int64_t t1 = std::min(n, t0 + kMC);
-    for (int64_t k0 = 0; k0 < KP; k0 += kKP) {
-      const int64_t kpc = std::min(kKP, KP - k0);
+    for (int64_t k0 = 0; k0 < KP; k0 += kb) {
+      const int64_t kpc = std::min(kb, KP - k0);
       const bool first = k0 == 0;
       for (int64_t p = p0; p < p1; ++p) {
         const uint16_t* wp = reinterpret_cast<const uint16_t*>(w.panel(p)) + k0 * 2 * P;

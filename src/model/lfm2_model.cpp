@@ -90,7 +90,7 @@ Result<LinearWeight> Lfm2Model::Linear(const std::string& name, int64_t rows, in
   const size_t owned_before = owned_.size();
   LFM_ASSIGN_OR_RETURN(TensorView v, Matrix(name, rows, cols, want_dtype));
   LFM_ASSIGN_OR_RETURN(LinearWeight w, Wrap(v));
-  if (w.packed) {
+  if (w.is_packed()) {
     // The packed panels are the only copy used from now on: free a converted buffer, or drop the
     // source's pages (a mapped file's: clean, re-readable; never changes contents) so they do not stay
     // resident next to the copy.
@@ -226,7 +226,7 @@ void Lfm2Model::EmbedTokens(const int32_t* ids, int n, float* out) const {
       continue;
     }
     if (embed_tokens_.data == nullptr) {  // tied and packed: the lm_head panels hold the table
-      lm_head_.packed->DequantizeRow(ids[t], out + t * D);
+      lm_head_.DequantizeRow(ids[t], out + t * D);
     } else {
       DequantizeRow(embed_tokens_.dtype, embed_tokens_.row(ids[t]), out + t * D, D);
     }

@@ -15,6 +15,7 @@
 
 #include "base/cpu_features.h"
 #include "kernels/bf16_dot.h"
+#include "kernels/linear.h"
 #include "kernels/matmul.h"
 #include "kernels/vision_gemm.h"
 #include "tensor/convert.h"
@@ -223,6 +224,113 @@ TEST(Bf16Dot, VisionGemmF32LayoutKeepsF32Math) {
   GemmPacked(*packed, x.data(), 9, 200, nullptr, got.data(), 60);
   MatMulRef(w.view, x.data(), 9, 200, ref.data(), 60);
   for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], ref[i], 1e-4);
+}
+
+// The decoder's Linear on bf16 weights: packed into the pair-interleaved GEMM panels where
+// LinearPacks(kBF16) (AVX512_BF16), else MatMul's row-major kernels. At every LFM2-350M shape (the tied
+// 65536-row lm_head too), decode (n = 1), batched decode (n = 2..8, the serving streams) and prefill
+// GEMMs with token tails, partial last panels and odd K: against the twin rounding the activations as
+// the path does and against f32 math; nothing written past the outputs.
+TEST(Bf16Dot, LinearRealSizesAndTails) {
+  struct Shape {
+    int64_t rows, cols, n;
+  };
+  const Shape shapes[] = {{1024, 1024, 1}, {4608, 1024, 1}, {1024, 4608, 1}, {65536, 1024, 1}, {3072, 1024, 1},
+                          {512, 1024, 2},   {4608, 1024, 5}, {1024, 4608, 8}, {1024, 1024, 9},  {3072, 1024, 67},
+                          {1024, 4608, 13}, {100, 4608, 70}, {9, 1, 3},       {13, 31, 7},      {70, 33, 9},
+                          {37, 1001, 130}};
+  for (const Shape& s : shapes) {
+    const Bf16Matrix w = MakeBf16(s.rows, s.cols, static_cast<uint32_t>(s.rows + 7 * s.cols));
+    auto lw = MakeLinearWeight(w.view);
+    ASSERT_TRUE(lw.ok()) << lw.status().ToString();
+    EXPECT_EQ(lw->bf16_packed != nullptr, LinearPacks(DType::kBF16));
+    const int64_t ldx = s.cols + 3, ldy = s.rows + 5;
+    const auto x = Normal(static_cast<size_t>(s.n * ldx), 1.0f, 19);
+    std::vector<float> got(s.n * ldy, -7.0f), twin(s.n * ldy), f32(s.n * ldy);
+    Linear(*lw, x.data(), s.n, ldx, got.data(), ldy);
+    if (lw->bf16_packed || MatMulRoundsActivationsToBf16(DType::kBF16)) {
+      MatMulRefBf16Activations(w.view, x.data(), s.n, ldx, twin.data(), ldy);
+    } else {
+      MatMulRef(w.view, x.data(), s.n, ldx, twin.data(), ldy);
+    }
+    MatMulRef(w.view, x.data(), s.n, ldx, f32.data(), ldy);
+    for (int64_t t = 0; t < s.n; ++t)
+      for (int64_t r = s.rows; r < ldy; ++r) ASSERT_EQ(got[t * ldy + r], -7.0f) << "wrote past the outputs";
+    const Errors e = CompareRows(w.values.data(), s.cols, x.data(), ldx, s.n, s.rows, got.data(), twin.data(),
+                                 f32.data(), ldy);
+    EXPECT_LT(e.twin, 1.0) << s.rows << "x" << s.cols << " n=" << s.n;
+    EXPECT_LT(e.f32, 1.0) << s.rows << "x" << s.cols << " n=" << s.n;
+  }
+}
+
+// Decode and prefill must give the same logits bits for the same token (a prompt re-read token by token
+// equals the batched prefill; the serving batch of streams equals each stream alone): every token's row
+// of one n-token call equals the n = 1 call on that token, for the packed and the row-major path.
+TEST(Bf16Dot, LinearGemvAndGemmAgreeBitForBit) {
+  for (const int64_t cols : {1001, 1024}) {
+    const int64_t rows = 130;
+    const Bf16Matrix w = MakeBf16(rows, cols, 5);
+    auto lw = MakeLinearWeight(w.view);
+    ASSERT_TRUE(lw.ok());
+    for (const int64_t n : {2, 8, 13, 300}) {
+      const auto x = Normal(static_cast<size_t>(n * cols), 1.0f, 6);
+      std::vector<float> all(n * rows), one(rows);
+      Linear(*lw, x.data(), n, all.data());
+      for (int64_t t = 0; t < n; ++t) {
+        Linear(*lw, x.data() + t * cols, 1, one.data());
+        for (int64_t r = 0; r < rows; ++r)
+          ASSERT_EQ(one[r], all[t * rows + r]) << "cols=" << cols << " n=" << n << " t=" << t << " r=" << r;
+      }
+    }
+  }
+}
+
+// LinearMany (q/k/v, w1/w3 in one parallel region) equals one Linear per matrix bit for bit, and the
+// tied-embedding row read from the packed copy equals the source row.
+TEST(Bf16Dot, LinearManyEqualsSeparateAndRowsReadBack) {
+  const int64_t D = 1024;
+  const Bf16Matrix q = MakeBf16(1024, D, 31), k = MakeBf16(512, D, 32), v = MakeBf16(512, D, 33);
+  auto lq = MakeLinearWeight(q.view), lk = MakeLinearWeight(k.view), lv = MakeLinearWeight(v.view);
+  ASSERT_TRUE(lq.ok() && lk.ok() && lv.ok());
+  for (const int64_t n : {1, 3, 40}) {
+    const auto x = Normal(static_cast<size_t>(n * D), 1.0f, 34);
+    std::vector<float> yq(n * 1024), yk(n * 512), yv(n * 512), sq(n * 1024), sk(n * 512), sv(n * 512);
+    const LinearJob jobs[] = {{&*lq, yq.data(), 1024}, {&*lk, yk.data(), 512}, {&*lv, yv.data(), 512}};
+    LinearMany(jobs, 3, x.data(), n, D);
+    Linear(*lq, x.data(), n, sq.data());
+    Linear(*lk, x.data(), n, sk.data());
+    Linear(*lv, x.data(), n, sv.data());
+    EXPECT_EQ(yq, sq) << "n=" << n;
+    EXPECT_EQ(yk, sk) << "n=" << n;
+    EXPECT_EQ(yv, sv) << "n=" << n;
+  }
+  std::vector<float> row(D);
+  for (const int64_t r : {0, 47, 48, 511}) {
+    lk->DequantizeRow(r, row.data());
+    for (int64_t c = 0; c < D; ++c) ASSERT_EQ(row[c], k.values[r * D + c]) << "r=" << r << " c=" << c;
+  }
+}
+
+// GemmPackedMany with jobs of different layouts or widths falls back to one product each.
+TEST(Bf16Dot, GemmPackedManyMixedJobs) {
+  const Bf16Matrix a = MakeBf16(50, 64, 41), b = MakeBf16(60, 64, 42), c = MakeBf16(20, 33, 43);
+  auto pa = PackedGemmMatrix::PackStacked({a.view}, true), pb = PackedGemmMatrix::PackStacked({b.view}, false);
+  auto pc = PackedGemmMatrix::PackStacked({c.view}, true);
+  ASSERT_TRUE(pa.ok() && pb.ok() && pc.ok());
+  const int64_t n = 5;
+  const auto x = Normal(static_cast<size_t>(n * 64), 1.0f, 44);
+  std::vector<float> ya(n * 50), yb(n * 60), ra(n * 50), rb(n * 60);
+  const GemmPackedJob jobs[] = {{&*pa, nullptr, ya.data(), 50}, {&*pb, nullptr, yb.data(), 60}};
+  GemmPackedMany(jobs, 2, x.data(), n, 64);
+  GemmPacked(*pa, x.data(), n, 64, nullptr, ra.data(), 50);
+  GemmPacked(*pb, x.data(), n, 64, nullptr, rb.data(), 60);
+  EXPECT_EQ(ya, ra);
+  EXPECT_EQ(yb, rb);
+  std::vector<float> yc(n * 20), rc(n * 20);
+  const GemmPackedJob jobs2[] = {{&*pa, nullptr, ya.data(), 50}, {&*pc, nullptr, yc.data(), 20}};
+  GemmPackedMany(jobs2, 2, x.data(), n, 64);  // different cols: x rows are 64 wide, c reads the first 33
+  GemmPacked(*pc, x.data(), n, 64, nullptr, rc.data(), 20);
+  EXPECT_EQ(yc, rc);
 }
 
 }  // namespace
