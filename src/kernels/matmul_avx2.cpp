@@ -11,6 +11,7 @@
 
 #include "kernels/matmul_impl.h"
 #include "tensor/convert.h"
+#include "tensor/ggml_blocks.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -194,6 +195,8 @@ void RowsQ4_0(const TensorView& w, const float* x, int64_t n, int64_t ldx, float
   Rows<LoadQ4_0>(w, x, n, ldx, y, ldy, r0, r1);
 }
 
+#include "kernels/matmul_ggml_avx2-inl.h"  // Q4_1 / Q5_0 / Q5_1 / K-quant loaders and their Rows
+
 }  // namespace
 }  // namespace lfm::avx2
 
@@ -210,6 +213,12 @@ MatMulRowsFn MatMulRowsKernel(DType t) {
     case DType::kF16: return RowsF16;
     case DType::kQ8_0: return RowsQ8_0;
     case DType::kQ4_0: return RowsQ4_0;
+    case DType::kQ4_1: return RowsQ4_1;
+    case DType::kQ5_0: return RowsQ5_0;
+    case DType::kQ5_1: return RowsQ5_1;
+    case DType::kQ4_K: return RowsQ4_K;
+    case DType::kQ5_K: return RowsQ5_K;
+    case DType::kQ6_K: return RowsQ6_K;
     default: break;
   }
 #endif
