@@ -29,6 +29,9 @@ struct ChatOptions {
   // Image-token budget overrides (0 = the processor config's min/max_image_tokens).
   int image_min_tokens = 0;
   int image_max_tokens = 0;
+  // LFM2-VL do_image_splitting override (large images as tiles + thumbnail, or one resized image);
+  // unset = the processor config's value.
+  std::optional<bool> image_splitting;
   // Request limits for this call; unset = the engine's LoadOptions::admission (lfm/admission.h).
   std::optional<AdmissionLimits> admission;
 };

@@ -78,6 +78,9 @@ struct GenerateOptions {
   std::optional<SamplingParams> sampling;
   std::vector<std::string> stop;    // stop strings; the text ends before the first one found
   bool ignore_eos = false;          // keep going past the model's EOS ids
+  // EOS ids are masked until this many tokens are generated (HF's min_new_tokens). Under a grammar,
+  // EOS stays allowed where the grammar allows nothing else.
+  int min_new_tokens = 0;
   bool add_special_tokens = true;   // raw completion: the tokenizer's post-processor adds BOS
   // Constrain the output to a grammar (Engine::CompileGrammar). The output then matches it in full
   // when the run ends with EOS (finish_reason "eos"); a run cut by max_tokens is a valid prefix.

@@ -110,6 +110,7 @@ Result<PreparedPrompt> PreparePrompt(const Engine::Impl& m, const std::string& r
   if (!sources.empty()) {
     if (options != nullptr && options->image_min_tokens > 0) config.min_image_tokens = options->image_min_tokens;
     if (options != nullptr && options->image_max_tokens > 0) config.max_image_tokens = options->image_max_tokens;
+    if (options != nullptr && options->image_splitting) config.do_image_splitting = *options->image_splitting;
     LFM_RETURN_IF_ERROR(config.Validate());
     LFM_ASSIGN_OR_RETURN(headers, AdmitImages(sources, limits));
   }

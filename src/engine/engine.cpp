@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 
 #include <nlohmann/json.hpp>
@@ -108,6 +109,23 @@ void FillModelInfo(const std::string& path, Engine::Impl& impl) {
   info.kv_bytes_per_position = static_cast<int64_t>(c.num_attention_layers()) * 2 * c.num_key_value_heads *
                                c.head_dim * static_cast<int64_t>(sizeof(float));
   info.has_vision = impl.vision != nullptr;
+}
+
+// min_new_tokens: EOS ids get -inf logits, unless a grammar allows nothing but EOS here (then the
+// grammar wins: masking would leave the sampler no candidate).
+void MaskEos(const std::vector<int32_t>& eos_ids, int vocab, const std::vector<uint32_t>* allowed, float* logits) {
+  if (allowed != nullptr) {
+    bool other = false;
+    for (int w = 0; w < static_cast<int>(allowed->size()) && !other; ++w) {
+      uint32_t bits = (*allowed)[w];
+      for (int32_t id : eos_ids)
+        if (id >= 0 && id / 32 == w) bits &= ~(1u << (id % 32));
+      other = bits != 0;
+    }
+    if (!other) return;
+  }
+  for (int32_t id : eos_ids)
+    if (id >= 0 && id < vocab) logits[id] = -std::numeric_limits<float>::infinity();
 }
 
 }  // namespace
@@ -378,6 +396,8 @@ Result<Generation> Session::Generate(const GenerateOptions& options, const Token
   ScopedThreadLimit thread_limit(m.threads);
   if (options.max_tokens < 0)
     return InvalidArgument("max_tokens must be >= 0, got " + std::to_string(options.max_tokens));
+  if (options.min_new_tokens < 0)
+    return InvalidArgument("min_new_tokens must be >= 0, got " + std::to_string(options.min_new_tokens));
   for (size_t i = 0; i < options.stop.size(); ++i)
     LFM_RETURN_IF_ERROR(CheckUtf8(options.stop[i], "stop string " + std::to_string(i)));
   if (s.processed == s.tokens.size())
@@ -433,6 +453,7 @@ Result<Generation> Session::Generate(const GenerateOptions& options, const Token
         break;
       }
     }
+    if (step < options.min_new_tokens) MaskEos(m.info.eos_ids, vocab, matcher ? &allowed : nullptr, s.logits.data());
     // The repetition penalty sees the whole session, as HF sees the whole input_ids.
     int32_t id = sampler.Sample(s.logits.data(), vocab, s.tokens, matcher ? allowed.data() : nullptr);
     if (id < 0) {

@@ -11,7 +11,9 @@
 namespace lfm::cli {
 
 void ChatRequestOptions::Add(CLI::App* sub) {
-  sub->add_option("-p,--prompt", prompt, "User message");
+  auto* p = sub->add_option("-p,--prompt", prompt, "User message");
+  auto* f = sub->add_option("-f,--file", prompt_file, "Read the user message from a file (instead of -p)");
+  p->excludes(f);
   sub->add_option("--system", system, "System prompt");
   sub->add_option("--messages", messages_file,
                   "JSON file: an array of messages, or {\"messages\": [...], \"tools\": [...], "
@@ -40,7 +42,14 @@ Status CheckRequestFileSize(const std::string& path, const AdmissionLimits& limi
 Result<std::string> ChatRequestOptions::Build(const AdmissionLimits& limits) const {
   LFM_RETURN_IF_ERROR(CheckRequestFileSize(messages_file, limits));
   LFM_RETURN_IF_ERROR(CheckRequestFileSize(tools_file, limits));
+  LFM_RETURN_IF_ERROR(CheckRequestFileSize(prompt_file, limits));
   // Text must be UTF-8; refused here with the flag's or file's name rather than deep inside the engine.
+  std::string prompt = this->prompt;
+  if (!prompt_file.empty()) {
+    LFM_ASSIGN_OR_RETURN(prompt, ReadFileToString(prompt_file, file_limits::kRequest));
+    LFM_RETURN_IF_ERROR(CheckUtf8(prompt, prompt_file));
+    if (prompt.empty()) return InvalidArgument(prompt_file + ": the prompt file is empty");
+  }
   LFM_RETURN_IF_ERROR(CheckUtf8(prompt, "--prompt"));
   LFM_RETURN_IF_ERROR(CheckUtf8(system, "--system"));
   nlohmann::ordered_json request = {{"messages", nlohmann::ordered_json::array()}};

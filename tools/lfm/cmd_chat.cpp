@@ -23,8 +23,9 @@ void RegisterChat(CLI::App& app, Runners& runners) {
     ModelOptions model;
     SamplingOptions sampling;
     AdmissionOptions admission;
-    std::string system, tools_file;
-    bool json = false, escape_special = false;
+    ConstraintOptions constraint;
+    std::string system, tools_file, prompt_file;
+    bool json = false, escape_special = false, show_tokens = false;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand(
@@ -35,11 +36,16 @@ void RegisterChat(CLI::App& app, Runners& runners) {
   SetExamples(sub, {
       R"ex(lfm chat -m models/LFM2-350M --system "You are concise.")ex",
       R"ex(printf 'Hi\nMore\n' | lfm chat -m models/LFM2-350M --json)ex",
+      R"ex(lfm chat -m models/LFM2-350M -f prompt.txt --show-tokens --seed -1 -v)ex",
   });
   o->model.Add(sub);
   o->sampling.Add(sub);
   o->admission.Add(sub);
+  o->constraint.Add(sub);
   sub->add_option("--system", o->system, "System prompt");
+  sub->add_option("-f,--file", o->prompt_file,
+                  "Send this file's content as the first message (then read stdin as usual)");
+  sub->add_flag("--show-tokens", o->show_tokens, "Print each generated token as [id 'piece'] instead of plain text");
   sub->add_option("--tools", o->tools_file, "JSON file with a tools array (OpenAI function-tool shape)");
   sub->add_flag("--escape-special", o->escape_special,
                 "Defuse special-token strings in your messages instead of refusing them");
@@ -51,7 +57,9 @@ void RegisterChat(CLI::App& app, Runners& runners) {
     auto engine = o->model.Load();
     if (!engine) return 1;
     ChatOptions co;
-    co.generate = o->sampling.Resolve(*engine);
+    co.generate = o->sampling.Resolve(*engine, &o->model);
+    // One grammar for every reply (compiled once).
+    if (!o->constraint.Apply(*engine, &co.generate)) return 2;
     co.escape_special_tokens = o->escape_special;
     co.admission = o->admission.limits;
     std::string tools_json;
@@ -101,34 +109,60 @@ void RegisterChat(CLI::App& app, Runners& runners) {
     if (interactive) std::fprintf(stderr, "lfm chat: type a message (/reset, /stats, /exit)\n");
     std::string line;
     int line_number = 0;
+    std::string first_message;
+    if (!o->prompt_file.empty()) {
+      auto text = ReadFileToString(o->prompt_file, file_limits::kRequest);
+      if (!text.ok()) {
+        std::fprintf(stderr, "lfm chat: %s\n", text.status().ToString().c_str());
+        return 2;
+      }
+      if (Status st = CheckUtf8(*text, o->prompt_file); !st.ok()) return UsageError("chat", st);
+      if (text->empty()) {
+        std::fprintf(stderr, "lfm chat: %s: the prompt file is empty\n", o->prompt_file.c_str());
+        return 2;
+      }
+      first_message = std::move(text).value();
+    }
     // A turn that fails is reported and the chat goes on (the user can try again); the exit code
     // still says that something failed, for scripts.
     bool any_failed = false;
     while (true) {
-      if (interactive) std::fprintf(stderr, "> ");
-      if (!std::getline(std::cin, line)) break;
-      ++line_number;
+      const bool from_file = !first_message.empty();
+      if (from_file) {
+        line = std::move(first_message);
+        first_message.clear();
+      } else {
+        if (interactive) std::fprintf(stderr, "> ");
+        if (!std::getline(std::cin, line)) break;
+        ++line_number;
+      }
       if (line.empty()) continue;
-      if (Status st = CheckUtf8(line, "stdin line " + std::to_string(line_number)); !st.ok()) {
+      if (from_file) {
+        // The file's whole content is one message, even if it starts with "/": no commands here.
+      } else if (Status st = CheckUtf8(line, "stdin line " + std::to_string(line_number)); !st.ok()) {
         std::fprintf(stderr, "lfm chat: %s\n", st.message().c_str());
         any_failed = true;
         continue;
       }
-      if (line == "/exit" || line == "/quit") break;
-      if (line == "/reset") {
+      if (!from_file && (line == "/exit" || line == "/quit")) break;
+      if (!from_file && line == "/reset") {
         conv = start();
         if (!conv) return 2;
         continue;
       }
-      if (line == "/stats") {
+      if (!from_file && line == "/stats") {
         std::fprintf(stderr, "turns %d, tokens prefilled %lld, history re-runs %d\n", conv->turns(),
                      static_cast<long long>(conv->prefilled_tokens()), conv->history_reprefills());
         continue;
       }
       TokenCallback cb;
       if (!o->json) {
-        cb = [](int32_t, std::string_view piece) {
-          std::fwrite(piece.data(), 1, piece.size(), stdout);
+        cb = [&engine, show = o->show_tokens](int32_t id, std::string_view piece) {
+          if (!show) {
+            std::fwrite(piece.data(), 1, piece.size(), stdout);
+          } else if (id >= 0) {
+            std::printf("[%d '%s']", id, engine->TokenString(id).c_str());
+          }
           std::fflush(stdout);
           return true;
         };

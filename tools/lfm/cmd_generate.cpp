@@ -58,7 +58,7 @@ void RegisterGenerate(CLI::App& app, std::vector<std::pair<CLI::App*, CommandRun
     }
     auto engine = o->model.Load();
     if (!engine) return 1;
-    GenerateOptions go = o->sampling.Resolve(*engine);
+    GenerateOptions go = o->sampling.Resolve(*engine, &o->model);
     go.add_special_tokens = !o->no_bos;
     if (!o->constraint.Apply(*engine, &go)) return 2;
     TokenCallback cb;

@@ -1,6 +1,7 @@
 // lfm run: one chat turn through the model's chat template (system prompt, messages file, tools,
 // images), streamed to stdout or printed as JSON.
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "admission_options.h"
@@ -23,7 +24,8 @@ void RegisterRun(CLI::App& app, Runners& runners) {
     ConstraintOptions constraint;
     ChatRequestOptions request;
     AdmissionOptions admission;
-    bool json = false;
+    bool json = false, show_tokens = false;
+    std::optional<bool> split_image;
     std::string task;
     int image_min_tokens = 0, image_max_tokens = 0;
   };
@@ -39,6 +41,10 @@ void RegisterRun(CLI::App& app, Runners& runners) {
       R"ex(lfm run -m models/LFM2.5-VL-450M --image photo.jpg -p "Describe this image." --temp 0.1 --min-p 0.15)ex",
       R"ex(lfm run -m models/LFM2.5-VL-450M --image photo.jpg -p "List the objects." --json-schema objects.schema.json --json)ex",
       R"ex(lfm run -m models/LFM2.5-VL-450M --task image-analysis --image photo.jpg --json)ex",
+      R"ex(lfm run -m models/LFM2-350M -p "Yes or no?" --json-schema '{"enum": ["yes", "no"]}' --seed -1 --json)ex",
+      R"ex(lfm run -m models/LFM2-350M -f prompt.txt --grammar 'start: "yes" | "no"' --show-tokens)ex",
+      R"ex(lfm run -m models/LFM2-350M -p "Tell a story" --repeat-penalty 1.1 --repeat-last-n 64 --min-new-tokens 4)ex",
+      R"ex(lfm run -m models/LFM2.5-VL-450M --image photo.jpg -p "Describe it." --no-split-image)ex",
   });
   o->model.Add(sub);
   o->request.Add(sub);
@@ -51,6 +57,15 @@ void RegisterRun(CLI::App& app, Runners& runners) {
       ->check(CLI::IsMember({"image-analysis"}));
   sub->add_option("--image-min-tokens", o->image_min_tokens, "Override min_image_tokens (VL models)");
   sub->add_option("--image-max-tokens", o->image_max_tokens, "Override max_image_tokens (VL models)");
+  auto* split = sub->add_flag_callback(
+      "--split-image", [o] { o->split_image = true; },
+      "VL models: cut a large image into 512x512 tiles plus a thumbnail (do_image_splitting; default: the "
+      "model's preprocessor config, true for LFM2-VL)");
+  auto* no_split =
+      sub->add_flag_callback("--no-split-image", [o] { o->split_image = false; },
+                             "VL models: one resized image, no tiles (fewer image tokens, less detail)");
+  split->excludes(no_split);
+  sub->add_flag("--show-tokens", o->show_tokens, "Print each generated token as [id 'piece'] instead of plain text");
   sub->add_flag("--json", o->json,
                 "Print one JSON object: prompt_ids, ids, text, content, tool_calls, tool_call_errors, prompt, "
                 "finish_reason, sampling, timings");
@@ -62,7 +77,7 @@ void RegisterRun(CLI::App& app, Runners& runners) {
         std::fprintf(stderr, "lfm run: --task image-analysis needs at least one --image\n");
         return 2;
       }
-      if (!o->constraint.json_schema_file.empty() || !o->constraint.lark_file.empty() || o->constraint.regex) {
+      if (o->constraint.any()) {
         std::fprintf(stderr, "lfm run: --task brings its own grammar; drop --json-schema/--grammar/--regex\n");
         return 2;
       }
@@ -80,11 +95,12 @@ void RegisterRun(CLI::App& app, Runners& runners) {
     auto engine = o->model.Load();
     if (!engine) return 1;
     ChatOptions co;
-    co.generate = o->sampling.Resolve(*engine);
+    co.generate = o->sampling.Resolve(*engine, &o->model);
     if (!o->constraint.Apply(*engine, &co.generate)) return 2;
     co.escape_special_tokens = o->request.escape_special;
     co.image_min_tokens = o->image_min_tokens;
     co.image_max_tokens = o->image_max_tokens;
+    co.image_splitting = o->split_image;
     co.admission = o->admission.limits;
     if (!o->task.empty()) {
       ImageAnalysisTask task(o->request.images, o->request.prompt);
@@ -101,8 +117,12 @@ void RegisterRun(CLI::App& app, Runners& runners) {
     }
     TokenCallback cb;
     if (!o->json) {
-      cb = [](int32_t, std::string_view piece) {
-        std::fwrite(piece.data(), 1, piece.size(), stdout);
+      cb = [&engine, show = o->show_tokens](int32_t id, std::string_view piece) {
+        if (!show) {
+          std::fwrite(piece.data(), 1, piece.size(), stdout);
+        } else if (id >= 0) {
+          std::printf("[%d '%s']", id, engine->TokenString(id).c_str());
+        }
         std::fflush(stdout);
         return true;
       };

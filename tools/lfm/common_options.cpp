@@ -1,9 +1,12 @@
 #include "common_options.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <random>
 #include <nlohmann/json.hpp>
 
 #include "base/mapped_file.h"
@@ -81,7 +84,28 @@ void SamplingOptions::Add(CLI::App* sub) {
   sub->add_option("--top-p", top_p, "Top-p / nucleus (1 = off)");
   sub->add_option("--min-p", min_p, "Min-p (0 = off); Liquid recommends 0.15 with --temp 0.1");
   sub->add_option("--repeat-penalty", repeat_penalty, "Repetition penalty, HF semantics (1 = off)");
-  sub->add_option("--seed", seed, "Random seed (same seed, same output)");
+  sub->add_option("--repeat-last-n", repeat_last_n,
+                  "Window of --repeat-penalty: the last N ids of the context (prompt and output) are penalised; "
+                  "-1 = the whole context (default, as HF's repetition_penalty), 0 = off. llama.cpp's default is 64");
+  // A string, so that -1 can mean "random" (llama.cpp's convention) next to the full uint64 range.
+  sub->add_option_function<std::string>(
+      "--seed",
+      [this](const std::string& v) {
+        if (v == "-1") {
+          seed = std::random_device{}() * 0x100000000ull + std::random_device{}();
+          seed_random = true;
+          return;
+        }
+        uint64_t n = 0;
+        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (v.empty() || ec != std::errc() || end != v.data() + v.size())
+          throw CLI::ValidationError("--seed", "must be -1 (random) or an integer in [0, 2^64), got '" + v + "'");
+        seed = n;
+        seed_random = false;
+      },
+      "Random seed (same seed, same output); -1 = a random seed, printed with --json and -v");
+  sub->add_option("--min-new-tokens", min_new_tokens,
+                  "End-of-sequence is masked until N tokens are generated (HF min_new_tokens; default 0)");
   sub->add_option("--stop", stop, "Stop string (repeatable); the output ends before it");
   sub->add_flag("--ignore-eos", ignore_eos, "Keep generating past the model's end-of-sequence token");
 }
@@ -108,6 +132,10 @@ Status SamplingOptions::Validate() const {
     return bad("--min-p must be in [0, 1] (0 = off), got " + Num(*min_p));
   if (repeat_penalty && !(*repeat_penalty > 0.0f && std::isfinite(*repeat_penalty)))
     return bad("--repeat-penalty must be a finite number > 0 (1 = off), got " + Num(*repeat_penalty));
+  if (repeat_last_n && *repeat_last_n < -1)
+    return bad("--repeat-last-n must be -1 (whole context), 0 (off) or a window > 0, got " +
+               std::to_string(*repeat_last_n));
+  if (min_new_tokens < 0) return bad("--min-new-tokens must be >= 0, got " + std::to_string(min_new_tokens));
   for (size_t i = 0; i < stop.size(); ++i) {
     if (stop[i].empty()) return bad("--stop: an empty stop string would match everywhere");
     LFM_RETURN_IF_ERROR(CheckUtf8(stop[i], "--stop"));
@@ -115,7 +143,7 @@ Status SamplingOptions::Validate() const {
   return Status::Ok();
 }
 
-GenerateOptions SamplingOptions::Resolve(const Engine& engine) const {
+GenerateOptions SamplingOptions::Resolve(const Engine& engine, const ModelOptions* model) const {
   GenerateOptions o;
   SamplingParams p = engine.DefaultSampling();
   if (temperature) p.temperature = *temperature;
@@ -125,9 +153,14 @@ GenerateOptions SamplingOptions::Resolve(const Engine& engine) const {
   if (top_p) p.top_p = *top_p;
   if (min_p) p.min_p = *min_p;
   if (repeat_penalty) p.repetition_penalty = *repeat_penalty;
+  if (repeat_last_n) p.repeat_last_n = *repeat_last_n;
   p.seed = seed.value_or(0);
+  if (seed_random && model != nullptr && model->ShowProgress())
+    std::fprintf(stderr, "lfm: random seed %llu (--seed %llu repeats this run)\n", static_cast<unsigned long long>(p.seed),
+                 static_cast<unsigned long long>(p.seed));
   o.sampling = p;
   o.max_tokens = max_tokens;
+  o.min_new_tokens = min_new_tokens;
   o.stop = stop;
   o.ignore_eos = ignore_eos;
   o.on_progress = TerminalProgress();
@@ -135,48 +168,92 @@ GenerateOptions SamplingOptions::Resolve(const Engine& engine) const {
 }
 
 void ConstraintOptions::Add(CLI::App* sub) {
-  auto* js = sub->add_option("--json-schema", json_schema_file,
-                             "Constrain the output to JSON valid under this JSON Schema file (draft 2020-12 / 07)");
-  auto* lark = sub->add_option("--grammar", lark_file, "Constrain the output to this Lark grammar file");
+  auto* js = sub->add_option("--json-schema", json_schema,
+                             "Constrain the output to JSON valid under this JSON Schema (draft 2020-12 / 07): inline "
+                             "JSON when the value starts with '{' or is true/false, else a file path");
+  auto* lark = sub->add_option("--grammar", grammar,
+                               "Constrain the output to this Lark grammar: a file path when the value names an "
+                               "existing file, else inline Lark text (e.g. 'start: \"yes\" | \"no\"')");
+  auto* lark_file = sub->add_option("--grammar-file", grammar_file,
+                                    "Constrain the output to the Lark grammar in this file (Lark, not GBNF)");
   auto* re = sub->add_option("--regex", regex, "Constrain the output to match this regular expression in full");
-  js->excludes(lark)->excludes(re);
-  lark->excludes(re);
+  js->excludes(lark)->excludes(lark_file)->excludes(re);
+  lark->excludes(lark_file)->excludes(re);
+  lark_file->excludes(re);
+}
+
+namespace {
+
+bool IsRegularFile(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// llama.cpp's --grammar takes GBNF ("root ::= ..."); the same text given here would fail deep in the
+// Lark parser with a message that does not say why. Lark never contains "::=".
+Status RefuseGbnf(const std::string& source, const std::string& where) {
+  if (source.find("::=") == std::string::npos) return Status::Ok();
+  return InvalidArgument(where +
+                         " looks like GBNF (llama.cpp's 'rule ::= ...'); lfm expects Lark syntax: write "
+                         "'rule: ...' instead of 'rule ::= ...' and name the top rule 'start' instead of 'root'");
+}
+
+Result<std::string> ReadConstraintFile(const std::string& path) {
+  LFM_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, file_limits::kRequest));
+  LFM_RETURN_IF_ERROR(CheckUtf8(text, path));
+  return text;
+}
+
+}  // namespace
+
+Result<ConstraintOptions::Source> ConstraintOptions::Resolve() const {
+  Source src;
+  if (!json_schema.empty()) {
+    src.kind = GrammarKind::kJsonSchema;
+    const size_t first = json_schema.find_first_not_of(" \t\r\n");
+    const std::string_view head = first == std::string::npos ? "" : std::string_view(json_schema).substr(first);
+    if (head.rfind('{', 0) == 0 || head == "true" || head == "false") {
+      LFM_RETURN_IF_ERROR(CheckUtf8(json_schema, "--json-schema"));
+      src.text = json_schema;
+      src.where = "--json-schema (inline)";
+    } else {
+      LFM_ASSIGN_OR_RETURN(src.text, ReadConstraintFile(json_schema));
+      src.where = json_schema;
+    }
+  } else if (!grammar_file.empty() || !grammar.empty()) {
+    src.kind = GrammarKind::kLark;
+    if (!grammar_file.empty() || IsRegularFile(grammar)) {
+      src.where = grammar_file.empty() ? grammar : grammar_file;
+      LFM_ASSIGN_OR_RETURN(src.text, ReadConstraintFile(src.where));
+    } else {
+      LFM_RETURN_IF_ERROR(CheckUtf8(grammar, "--grammar"));
+      src.text = grammar;
+      src.where = "--grammar (inline)";
+    }
+    LFM_RETURN_IF_ERROR(RefuseGbnf(src.text, src.where));
+  } else if (regex) {
+    LFM_RETURN_IF_ERROR(CheckUtf8(*regex, "--regex"));
+    src.kind = GrammarKind::kRegex;
+    src.text = *regex;
+    src.where = "--regex";
+  }
+  return src;
 }
 
 bool ConstraintOptions::Apply(Engine& engine, GenerateOptions* opts) const {
-  GrammarKind kind;
-  std::string source;
-  if (!json_schema_file.empty() || !lark_file.empty()) {
-    const std::string& path = json_schema_file.empty() ? lark_file : json_schema_file;
-    kind = json_schema_file.empty() ? GrammarKind::kLark : GrammarKind::kJsonSchema;
-    auto text = ReadFileToString(path, file_limits::kRequest);
-    if (!text.ok()) {
-      std::fprintf(stderr, "lfm: %s\n", text.status().ToString().c_str());
-      return false;
-    }
-    source = *text;
-    if (Status st = CheckUtf8(source, path); !st.ok()) {
-      std::fprintf(stderr, "lfm: %s\n", st.message().c_str());
-      return false;
-    }
-  } else if (regex) {
-    if (Status st = CheckUtf8(*regex, "--regex"); !st.ok()) {
-      std::fprintf(stderr, "lfm: %s\n", st.message().c_str());
-      return false;
-    }
-    kind = GrammarKind::kRegex;
-    source = *regex;
-  } else {
-    return true;
+  auto src = Resolve();
+  if (!src.ok()) {
+    std::fprintf(stderr, "lfm: %s\n", src.status().message().c_str());
+    return false;
   }
+  if (src->text.empty() && src->where.empty()) return true;
   auto g = [&] {
-    SlowStepNotice notice(std::string("compiling the ") + GrammarKindName(kind));
-    return engine.CompileGrammar(kind, source);
+    SlowStepNotice notice(std::string("compiling the ") + GrammarKindName(src->kind));
+    return engine.CompileGrammar(src->kind, src->text);
   }();
   if (!g.ok()) {
-    const std::string& file = json_schema_file.empty() ? lark_file : json_schema_file;
-    std::fprintf(stderr, "lfm: cannot compile the %s%s: %s\n", GrammarKindName(kind),
-                 file.empty() ? "" : (" " + file).c_str(), g.status().ToString().c_str());
+    std::fprintf(stderr, "lfm: cannot compile the %s %s: %s\n", GrammarKindName(src->kind), src->where.c_str(),
+                 g.status().ToString().c_str());
     return false;
   }
   opts->grammar = std::move(g).value();
@@ -215,7 +292,9 @@ std::string GenerationJson(const Generation& g, const GenerateOptions& opts) {
   }
   const SamplingParams& p = *opts.sampling;
   j["sampling"] = {{"temperature", p.temperature}, {"top_k", p.top_k},   {"top_p", p.top_p},
-                   {"min_p", p.min_p},             {"repeat_penalty", p.repetition_penalty}, {"seed", p.seed}};
+                   {"min_p", p.min_p},             {"repeat_penalty", p.repetition_penalty}, {"repeat_last_n", p.repeat_last_n},
+                   {"seed", p.seed}};
+  if (opts.min_new_tokens > 0) j["sampling"]["min_new_tokens"] = opts.min_new_tokens;
   const Timings& t = g.timings;
   j["timings"] = {{"prompt_tokens", t.prompt_tokens},
                   {"generated_tokens", t.generated_tokens},

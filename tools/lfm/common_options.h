@@ -35,25 +35,39 @@ struct ModelOptions {
 
 struct SamplingOptions {
   std::optional<float> temperature, top_p, min_p, repeat_penalty;
-  std::optional<int> top_k;
+  std::optional<int> top_k, repeat_last_n;
   std::optional<uint64_t> seed;
+  bool seed_random = false;  // --seed -1: `seed` holds the seed drawn at parse time
   int max_tokens = 256;
   bool max_tokens_set = false;  // -n given explicitly
+  int min_new_tokens = 0;
   std::vector<std::string> stop;
   bool ignore_eos = false;
   void Add(CLI::App* sub);
   // Flag values out of range, NaN, or stop strings that are empty or not UTF-8: InvalidArgument
   // naming the flag (checked before any work).
   Status Validate() const;
-  // Flags override the model's generation_config.json defaults.
-  GenerateOptions Resolve(const Engine& engine) const;
+  // Flags override the model's generation_config.json defaults. With --seed -1 the seed drawn is
+  // printed to stderr when `model` shows progress (-v or a terminal); --json prints it always.
+  GenerateOptions Resolve(const Engine& engine, const ModelOptions* model = nullptr) const;
 };
 
-// --json-schema FILE | --grammar FILE.lark | --regex RE: constrains the output (at most one).
+// --json-schema JSON|FILE | --grammar LARK|FILE | --grammar-file FILE | --regex RE: constrains the
+// output (at most one).
 struct ConstraintOptions {
-  std::string json_schema_file, lark_file;
+  std::string json_schema;  // inline JSON (starts with '{', or is true/false) or a file path
+  std::string grammar;      // inline Lark text, or a file path when it names an existing file
+  std::string grammar_file;
   std::optional<std::string> regex;
+  bool any() const { return !json_schema.empty() || !grammar.empty() || !grammar_file.empty() || regex.has_value(); }
   void Add(CLI::App* sub);
+  // The constraint's kind and source text (files read, inline values taken as they are); `where`
+  // names it in messages ("--grammar (inline)", a path). Empty `where`: no constraint given.
+  struct Source {
+    GrammarKind kind = GrammarKind::kRegex;
+    std::string text, where;
+  };
+  Result<Source> Resolve() const;
   // Compiles the constraint, if any, into opts->grammar; prints the error and returns false on failure.
   bool Apply(Engine& engine, GenerateOptions* opts) const;
 };
