@@ -30,5 +30,7 @@ void RegisterRun(CLI::App& app, Runners& runners);
 void RegisterChat(CLI::App& app, Runners& runners);
 void RegisterRender(CLI::App& app, Runners& runners);
 void RegisterServe(CLI::App& app, Runners& runners);
+void RegisterBatch(CLI::App& app, Runners& runners);
+void RegisterInspect(CLI::App& app, Runners& runners);
 
 }  // namespace lfm::cli

@@ -27,6 +27,7 @@ void PrintLine(const std::string& text, bool final_line) {
 }  // namespace
 
 void ForceProgressLines() { g_forced = true; }
+bool ProgressLinesForced() { return g_forced; }
 
 ProgressCallback TerminalProgress() {
   if (!g_forced && !StderrIsTerminal()) return nullptr;

@@ -15,6 +15,7 @@ namespace lfm::cli {
 
 // --progress: print progress lines whatever stderr is and however short the step.
 void ForceProgressLines();
+bool ProgressLinesForced();
 
 // A GenerateOptions::on_progress that prints "prefill 1536/4096 tokens, 312 tok/s" (and
 // "vision 2/5 crops"); empty when progress lines are off (stderr not a terminal, no --progress).
