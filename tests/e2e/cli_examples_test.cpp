@@ -161,6 +161,10 @@ Scratch MakeScratch() {
   std::ofstream(s.dir + "/answer.lark") << "start: \"yes\" | \"no\"\n";
   std::ofstream(s.dir + "/prompt.txt") << "Is the sky blue? Answer:";
   std::ofstream(s.dir + "/stdin.txt") << "Hello\n";
+  // lfm batch's examples: a text job and an image job (their results file is written fresh per run).
+  std::ofstream(s.dir + "/jobs.jsonl") << R"({"id": "t", "prompt": "Hi", "max_tokens": 4})" << "\n"
+                                       << R"({"id": "i", "images": [")" << s.image
+                                       << R"("], "prompt": "Describe it.", "max_tokens": 4})" << "\n";
   return s;
 }
 
@@ -172,7 +176,7 @@ std::string Substitute(std::string c, const Scratch& s) {
   c = std::regex_replace(c, std::regex(R"([\w./-]+\.(jpg|jpeg|png))"), q(s.image));
   c = std::regex_replace(c, std::regex(R"([\w./-]+\.schema\.json)"), q(s.dir + "/objects.schema.json"));
   c = std::regex_replace(c, std::regex(R"([\w./-]+\.lark)"), q(s.dir + "/answer.lark"));
-  for (const char* f : {"chat.json", "tools.json", "prompt.txt"})
+  for (const char* f : {"chat.json", "tools.json", "prompt.txt", "jobs.jsonl", "results.jsonl"})
     c = std::regex_replace(c, std::regex(std::string(R"((^|\s))") + f + R"((\s|$))"), "$1" + q(s.dir + "/" + f) + "$2");
   c = std::regex_replace(c, std::regex(R"(models/[\w.-]*VL[\w.-]*)"), q(s.vl_model));
   c = std::regex_replace(c, std::regex(R"(models/[\w.-]+)"), q(s.text_model));
