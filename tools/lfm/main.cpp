@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   lfm::cli::RegisterRender(app, runners);
   lfm::cli::RegisterServe(app, runners);
   lfm::cli::RegisterBatch(app, runners);
+  lfm::cli::RegisterInspect(app, runners);
   lfm::cli::RegisterTokenize(app, runners);
   lfm::cli::RegisterPreprocess(app, runners);
   lfm::cli::RegisterBench(app, runners);
