@@ -2,6 +2,8 @@
 //  * AttentionDecode: one query position against a KV cache of `depth` positions at LFM2-350M's shape
 //    (16 heads, 8 kv heads, head_dim 64); GB/s counts the K/V bytes of the cache (read once per GQA
 //    group = the bytes decode attention must read).
+//  * SwiGlu: the FFN activation over the FFN width (4608 per token; serial, once per layer).
+//    LFM_ISA=scalar gives the portable loop (libm expf) for comparison.
 //  * ParallelForOverhead: a parallel region whose chunks do nothing, i.e. the fork/join cost that each
 //    of the ~70 regions of a decode step pays on top of its work.
 // Run: ./build/decode_ops_bench   (LFM_THREADS=N sets the pool size; the machine's load skews both)
@@ -43,6 +45,22 @@ void BM_AttentionDecode(benchmark::State& state) {
 }
 BENCHMARK(BM_AttentionDecode)->Arg(128)->Arg(1024)->Arg(4096)->ArgName("depth")->UseRealTime()->Unit(
     benchmark::kMicrosecond);
+
+void BM_SwiGlu(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd(0, 2);
+  std::vector<float> g(n), u(n), out(n);
+  for (auto* vec : {&g, &u})
+    for (auto& x : *vec) x = nd(rng);
+  for (auto _ : state) {
+    SwiGlu(g.data(), u.data(), n, out.data());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+BENCHMARK(BM_SwiGlu)->Arg(4608)->Arg(512 * 4608)->ArgName("n")->Unit(benchmark::kMicrosecond);
 
 void BM_ParallelForOverhead(benchmark::State& state) {
   SetThreadsFromEnv();

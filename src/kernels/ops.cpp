@@ -22,6 +22,13 @@ void Axpy(float a, const float* x, int64_t n, float* y) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
+void SwiGlu(const float* gate, const float* up, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    out[i] = g / (1.0f + std::exp(-g)) * up[i];
+  }
+}
+
 }  // namespace
 }  // namespace lfm::scalar
 
@@ -44,7 +51,7 @@ const ActiveOps& Active() {
     const Isa isa = ActiveIsa();
     if (isa >= Isa::kAvx512 && avx512::OpsKernelSet()) return {*avx512::OpsKernelSet(), Isa::kAvx512};
     if (isa >= Isa::kAvx2 && avx2::OpsKernelSet()) return {*avx2::OpsKernelSet(), Isa::kAvx2};
-    return {{scalar::Dot, scalar::Axpy, scalar::AttentionCausalJobs}, Isa::kScalar};
+    return {{scalar::Dot, scalar::Axpy, scalar::SwiGlu, scalar::AttentionCausalJobs}, Isa::kScalar};
   }();
   return ops;
 }
@@ -78,10 +85,19 @@ void Silu(const float* x, int64_t n, float* out) {
 }
 
 void SwiGlu(const float* gate, const float* up, int64_t n, float* out) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float g = gate[i];
-    out[i] = g / (1.0f + std::exp(-g)) * up[i];
+  const auto fn = Kernels().swiglu;
+  // Decode (one token, 4608 values: ~2 us) stays on the calling thread, below a region's fork/join
+  // cost; prefill (512 x 4608) splits over the pool in 16-value chunks (whole SIMD vectors).
+  if (n < (1 << 16)) {
+    fn(gate, up, n, out);
+    return;
   }
+  DefaultThreadPool().ParallelFor(
+      static_cast<size_t>(n),
+      [&](size_t b, size_t e, int) {
+        fn(gate + b, up + b, static_cast<int64_t>(e - b), out + b);
+      },
+      16);
 }
 
 void Softmax(float* x, int64_t n) {

@@ -40,6 +40,20 @@ void Axpy(float a, const float* x, int64_t n, float* y) {
   for (; i < n; ++i) y[i] = std::fma(a, x[i], y[i]);
 }
 
+#include "kernels/exp_avx2-inl.h"  // Exp256
+
+// g / (1 + exp(-g)) * u, 8 at a time; the tail with libm as the portable loop.
+void SwiGlu(const float* gate, const float* up, int64_t n, float* out) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i);
+    const __m256 e = Exp256(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, e)), _mm256_loadu_ps(up + i)));
+  }
+  for (; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
 }  // namespace
 }  // namespace lfm::avx2
 
@@ -52,7 +66,7 @@ namespace lfm::avx2 {
 
 const OpsKernels* OpsKernelSet() {
 #if defined(__x86_64__)
-  static const OpsKernels k{Dot, Axpy, AttentionCausalJobs};
+  static const OpsKernels k{Dot, Axpy, SwiGlu, AttentionCausalJobs};
   return &k;
 #else
   return nullptr;

@@ -44,6 +44,20 @@ void Axpy(float a, const float* x, int64_t n, float* y) {
   }
 }
 
+#include "kernels/exp_avx512-inl.h"  // Exp512
+
+// g / (1 + exp(-g)) * u; the tail under a mask (masked-off lanes are never stored).
+void SwiGlu(const float* gate, const float* up, int64_t n, float* out) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
+    const __m512 e = Exp512(_mm512_sub_ps(_mm512_setzero_ps(), g));
+    const __m512 s = _mm512_div_ps(g, _mm512_add_ps(one, e));
+    _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(s, _mm512_maskz_loadu_ps(m, up + i)));
+  }
+}
+
 }  // namespace
 }  // namespace lfm::avx512
 
@@ -56,7 +70,7 @@ namespace lfm::avx512 {
 
 const OpsKernels* OpsKernelSet() {
 #if defined(__x86_64__)
-  static const OpsKernels k{Dot, Axpy, AttentionCausalJobs};
+  static const OpsKernels k{Dot, Axpy, SwiGlu, AttentionCausalJobs};
   return &k;
 #else
   return nullptr;

@@ -13,6 +13,9 @@ namespace lfm {
 struct OpsKernels {
   float (*dot)(const float* a, const float* b, int64_t n);
   void (*axpy)(float a, const float* x, int64_t n, float* y);
+  // out = gate * sigmoid(gate) * up (decode runs it serially on 4608 values per layer: libm's
+  // scalar expf made it a few percent of a token).
+  void (*swiglu)(const float* gate, const float* up, int64_t n, float* out);
   // AttentionCausal's jobs [job_begin, job_end) (job = token * n_heads + head) on the calling thread.
   void (*attention_causal_jobs)(const float* q, int64_t p0, const float* k, const float* v, const AttentionShape& s,
                                 float* out, size_t job_begin, size_t job_end);

@@ -39,11 +39,19 @@ TEST(Ops, RmsNorm) {
 }
 
 TEST(Ops, SwiGluAndSilu) {
-  auto g = Rand(300, 1, 3), u = Rand(300, 2);
-  std::vector<float> a(300), b(300);
-  SwiGlu(g.data(), u.data(), 300, a.data());
-  SwiGluRef(g.data(), u.data(), 300, b.data());
-  ExpectNear(a, b, 1e-6);
+  // The FFN width (4608), SIMD tails (1, 7, 15, 17, 300), a prefill-sized call split over the pool
+  // (70001), and gates far into both saturated ends.
+  for (int n : {1, 7, 15, 17, 300, 4608, 70001}) {
+    auto g = Rand(n, 1, 3), u = Rand(n, 2);
+    if (n >= 7) {
+      g[0] = -120, g[1] = 120, g[2] = -88.5f, g[3] = 90, g[4] = 0, g[5] = -30, g[6] = 30;
+    }
+    std::vector<float> a(n), b(n);
+    SwiGlu(g.data(), u.data(), n, a.data());
+    SwiGluRef(g.data(), u.data(), n, b.data());
+    SCOPED_TRACE(n);
+    ExpectNear(a, b, 1e-6);
+  }
   float z = 1, s;
   Silu(&z, 1, &s);
   EXPECT_NEAR(s, 1 / (1 + std::exp(-1.0)), 1e-7);
