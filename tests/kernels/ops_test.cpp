@@ -131,18 +131,24 @@ TEST(Ops, AttentionMatchesReference) {
     for (int i = 0; i < 16; ++i) EXPECT_NEAR(o[h * 16 + i], v[(h / 2) * 16 + i], 1e-6);
 }
 
-// GQA group sizes 1 (MHA), 2 (LFM2), 5 and 20, at decode (n = 1, short and longer caches) and prefill.
+// GQA group sizes 1 (MHA), 2 (LFM2), 5 and 20, at decode (n = 1, short and longer caches, key counts
+// on and off the 16-key blocks of the AVX-512 kernel) and prefill; head dims with a register kernel
+// (16, 32, 64, 128) and without (24).
 TEST(Ops, AttentionPerGroupMatchesReference) {
-  for (const auto& [heads, kv_heads] : std::vector<std::pair<int, int>>{{3, 3}, {16, 8}, {10, 2}, {40, 2}}) {
-    const AttentionShape s{heads, kv_heads, 24, 0.2f};
-    for (const auto& [p0, n] : std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {37, 1}, {5, 7}}) {
-      const int64_t qd = int64_t{heads} * 24, kvd = int64_t{kv_heads} * 24;
-      auto q = Rand(n * qd, 30 + heads), k = Rand((p0 + n) * kvd, 31), v = Rand((p0 + n) * kvd, 32);
-      std::vector<float> a(n * qd), b(n * qd);
-      AttentionCausal(q.data(), n, p0, k.data(), v.data(), s, a.data());
-      AttentionCausalRef(q.data(), n, p0, k.data(), v.data(), s, b.data());
-      SCOPED_TRACE(testing::Message() << heads << "/" << kv_heads << " heads, p0 " << p0 << ", n " << n);
-      ExpectNear(a, b, 1e-5);
+  const std::vector<std::pair<int, int>> head_counts{{3, 3}, {16, 8}, {10, 2}, {40, 2}};
+  const std::vector<std::pair<int64_t, int64_t>> spans{{0, 1}, {15, 1}, {31, 1}, {37, 1}, {5, 7}, {0, 33}};
+  for (const auto& [heads, kv_heads] : head_counts) {
+    for (int d : {16, 24, 32, 64, 128}) {
+      for (const auto& [p0, n] : spans) {
+        const AttentionShape s{heads, kv_heads, d, 1.0f / std::sqrt(static_cast<float>(d))};
+        const int64_t qd = int64_t{heads} * d, kvd = int64_t{kv_heads} * d;
+        auto q = Rand(n * qd, 30 + heads), k = Rand((p0 + n) * kvd, 31), v = Rand((p0 + n) * kvd, 32);
+        std::vector<float> a(n * qd), b(n * qd);
+        AttentionCausal(q.data(), n, p0, k.data(), v.data(), s, a.data());
+        AttentionCausalRef(q.data(), n, p0, k.data(), v.data(), s, b.data());
+        SCOPED_TRACE(testing::Message() << heads << "/" << kv_heads << " heads, d " << d << ", p0 " << p0 << ", n " << n);
+        ExpectNear(a, b, 1e-5);
+      }
     }
   }
 }
