@@ -1,5 +1,6 @@
 // q8_0 / q4_0 matmul at the real LFM2-350M shapes, the f32-widening MatMul ("widen") against the int8
-// VNNI QuantMatMul ("int8") in the same run: GEMV (decode, n = 1) and GEMM (prefill, n = 64 / 512).
+// VNNI QuantMatMul ("int8") in the same run: GEMV (decode, n = 1; batched decode, n = 2 / 4 / 8) and GEMM
+// (prefill, n = 64 / 512).
 // GB/s counts the weight bytes read once per call (DRAM roofline ~30 GB/s on the 2-core dev machine).
 // Run: ./build/quant_matmul_bench [--benchmark_filter=Gemv]   (LFM_THREADS=1: one core)
 #include <benchmark/benchmark.h>
@@ -75,7 +76,8 @@ void Shapes(benchmark::internal::Benchmark* b, bool gemm) {
         b->Args({rows, 1024, n});
       }
     } else {
-      b->Args({rows, 1024, 1});
+      // n = 1: decode; 2 / 4 / 8: batched decode of that many streams (weights still read once).
+      for (int64_t n : {1, 2, 4, 8}) b->Args({rows, 1024, n});
     }
   }
   b->Args({1024, 4608, gemm ? 512 : 1});  // ffn down projection
