@@ -4,7 +4,14 @@
 // full-width units shows zmm at twice ymm. One vdpbf16ps zmm = 16 lanes x 2 products = 64 FLOP.
 // Also BM_Bf16PeakTile: the GEMM micro-kernel's own instruction mix (8 tokens x 3 vectors of outputs,
 // 3 weight loads + 8 broadcasts per 24 vdpbf16ps, all from L1) -- the best a packed kernel can hope for.
-// Use with the FLOPs of a model's matmuls per token to get the prefill roofline (see issue 12 notes).
+// Use with the FLOPs of a model's matmuls per token to get the prefill roofline. LFM2-350M: per token
+// 16 FFNs (3 x 4608 x 1024), 10 conv in/out projections (3072 + 1024 rows x 1024), 6 attention q/k/v/o
+// (1024 + 512 + 512 + 1024 rows x 1024) = 287.3 M MACs = 574.6 MFLOP, + ~6 MFLOP causal attention at
+// pp512 = ~581 MFLOP/token. Measured here (Zen 4, 2026-12): ~229 GFLOP/s per core (1 zmm vdpbf16ps per
+// cycle at ~3.6 GHz; zmm = ymm, and the 8x3 micro-kernel mix also reaches it), so 2 cores ~458 GFLOP/s
+// = ~790 tok/s if nothing but matmuls ran at 100% of peak. llama.cpp's bf16 pp512 (452 tok/s) is 57% of
+// that; 1.5x llama.cpp (679 tok/s = 394 GFLOP/s) would need 86% of peak end to end, norms, conv,
+// attention and activations included.
 // Run: ./build/bf16_peak_bench   (needs AVX512_BF16; otherwise each benchmark reports an error)
 #include <benchmark/benchmark.h>
 
