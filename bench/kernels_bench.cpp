@@ -107,7 +107,7 @@ void BM_Bf16Path(benchmark::State& state, bool dot) {
 }
 
 void Bf16Shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t n : {1, 64, 256}) {
+  for (int64_t n : {1, 4, 8, 64, 256}) {  // 4, 8: the serving batch's streams (batched decode)
     for (auto [rows, cols] : {std::pair<int64_t, int64_t>{1024, 1024}, {4608, 1024}, {1024, 4608}, {65536, 1024}}) {
       if (rows == 65536 && n > 1) continue;
       b->Args({rows, cols, n});
