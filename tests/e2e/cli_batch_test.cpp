@@ -98,6 +98,9 @@ TEST(CliBatch, DuplicateAndMissingIdsRefusedUpFront) {
   EXPECT_NE(r.err.find("line 4: no \"id\""), std::string::npos) << r.err;
   EXPECT_FALSE(std::ifstream(out).good()) << "nothing may run";
   EXPECT_EQ(RunLfm(Batch(dir + "/jobs.jsonl", out, "--parallel 0")).exit_code, 2);
+  auto big = RunLfm(Batch(dir + "/jobs.jsonl", out, "--max-request-bytes 20"));
+  EXPECT_EQ(big.exit_code, 2);
+  EXPECT_NE(big.err.find("over the request limit of 20"), std::string::npos) << big.err;
   EXPECT_EQ(RunLfm(Batch(dir + "/missing.jsonl", out)).exit_code, 2);
 }
 

@@ -196,6 +196,12 @@ void RegisterBatch(CLI::App& app, Runners& runners) {
       int n = 0;
       std::vector<std::string> problems;
       while ((*reader)->Next(&line, &n)) {
+        if (line.size() > o->admission.limits.max_request_bytes) {
+          problems.push_back(o->in + ": line " + std::to_string(n) + ": " + std::to_string(line.size()) +
+                             " bytes, over the request limit of " +
+                             std::to_string(o->admission.limits.max_request_bytes) + " (--max-request-bytes)");
+          continue;
+        }
         auto id = ParseJobId(line);
         if (!id.ok()) {
           problems.push_back(o->in + ": line " + std::to_string(n) + ": " + id.status().message());

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "admission_options.h"
+#include "base/mapped_file.h"
 #include "chat_output.h"
 #include "chat_request.h"
 #include "commands.h"
@@ -103,7 +104,12 @@ void RegisterRun(CLI::App& app, Runners& runners) {
     co.image_splitting = o->split_image;
     co.admission = o->admission.limits;
     if (!o->task.empty()) {
-      ImageAnalysisTask task(o->request.images, o->request.prompt);
+      std::string hint = o->request.prompt;
+      if (!o->request.prompt_file.empty()) {  // read and checked by request.Build() above
+        auto text = ReadFileToString(o->request.prompt_file, file_limits::kRequest);
+        if (text.ok()) hint = std::move(text).value();
+      }
+      ImageAnalysisTask task(o->request.images, hint);
       if (!o->sampling.max_tokens_set) co.generate.max_tokens = 1024;  // the schema's worst case fits
       auto a = RunTask(*engine, task, co);
       if (!a.ok()) {
