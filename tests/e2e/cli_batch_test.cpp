@@ -120,9 +120,13 @@ TEST(CliBatch, ResumesAfterTornLastLine) {
   std::ofstream(out) << R"({"id":"j1","content":"EARLIER"})" << "\n"
                      << R"({"id":"j4","content":"EARLIER"})" << "\n"
                      << R"({"id":"j2","cont)";
-  auto r = RunLfm(Batch(jobs, out));
+  auto r = RunLfm(Batch(jobs, out, "--progress"));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("line 3 is incomplete"), std::string::npos) << r.err;
+  // --progress: a line per finished job (done/total, throughput, ETA) even into a pipe.
+  EXPECT_NE(r.err.find("batch 1/4 jobs"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("batch 4/4 jobs (0 failed)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ETA"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("2 of 6 jobs already in"), std::string::npos) << r.err;
   auto res = ById(out);
   ASSERT_EQ(res.size(), 6u);
