@@ -27,6 +27,12 @@ float* Buf(HybridCache& c, Slot s, size_t n) {
   return v.data();
 }
 
+float* Buf(BatchScratch& c, Slot s, size_t n) {
+  auto& v = c.buf[s];
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Lfm2Model>> Lfm2Model::Load(const std::string& model_dir, const ModelLoadOptions& o) {
@@ -386,6 +392,108 @@ void Lfm2Model::ForwardChunk(const float* embeds, int n, HybridCache& cache, flo
     for (int r = 0; r < rows; ++r) RmsNorm(h + (first + r) * D, final_norm_.data(), D, eps, f + r * D);
     lfm::Linear(lm_head_, f, rows, logits_out);
   }
+}
+
+Status Lfm2Model::ForwardBatch(const int32_t* ids, HybridCache* const* caches, int count, BatchScratch& scratch,
+                               float* logits) {
+  if (count <= 0) return InvalidArgument("ForwardBatch: no sequences");
+  for (int b = 0; b < count; ++b) {
+    if (ids[b] < 0 || ids[b] >= config_.vocab_size) {
+      return InvalidArgument("ForwardBatch: token id " + std::to_string(ids[b]) + " of sequence " +
+                             std::to_string(b) + " is outside the vocabulary [0, " +
+                             std::to_string(config_.vocab_size) + ")");
+    }
+    if (caches[b] == nullptr) return InvalidArgument("ForwardBatch: sequence " + std::to_string(b) + " has no cache");
+    LFM_RETURN_IF_ERROR(CheckRoom(1, *caches[b]));
+    for (int o = 0; o < b; ++o) {
+      if (caches[o] == caches[b]) {
+        return InvalidArgument("ForwardBatch: sequences " + std::to_string(o) + " and " + std::to_string(b) +
+                               " share one cache");
+      }
+    }
+  }
+  const int64_t D = config_.hidden_size, F = config_.intermediate_size;
+  const int H = config_.num_attention_heads, Hkv = config_.num_key_value_heads, d = config_.head_dim;
+  const int64_t qd = static_cast<int64_t>(H) * d, kvd = static_cast<int64_t>(Hkv) * d;
+  const size_t B = static_cast<size_t>(count);
+  for (int b = 0; b < count; ++b) caches[b]->Reserve(caches[b]->n_past() + 1);
+  // Every buffer is sized before the first pointer is taken, so none moves later.
+  float* h = Buf(scratch, kResidual, B * D);
+  float* u = Buf(scratch, kNormed, B * D);
+  float* out = Buf(scratch, kOut, B * D);
+  float* big1 = Buf(scratch, kBig1, B * std::max({3 * D, F, qd}));
+  float* big2 = Buf(scratch, kBig2, B * std::max(F, 2 * kvd));
+  float* tmp1 = Buf(scratch, kTmp1, B * std::max(D, qd));
+  float* cs = Buf(scratch, kRope, d);
+  EmbedTokens(ids, count, h);
+  const float eps = config_.norm_eps;
+  const AttentionShape shape{H, Hkv, d, 1.0f / std::sqrt(static_cast<float>(d))};
+  for (int l = 0; l < config_.num_hidden_layers; ++l) {
+    const Layer& ly = layers_[l];
+    for (size_t t = 0; t < B; ++t) RmsNorm(h + t * D, ly.operator_norm.data(), D, eps, u + t * D);
+    if (ly.type == Lfm2LayerType::kConv) {
+      // As ConvBlock, with the depthwise convolution run per sequence against its own state.
+      float* bcx = big1;
+      lfm::Linear(ly.in_proj, u, count, bcx);
+      float* v = tmp1;
+      for (size_t t = 0; t < B; ++t) {
+        float* row = bcx + t * 3 * D;
+        if (!ly.in_proj_bias.empty()) AddInPlace(ly.in_proj_bias.data(), 3 * D, row);
+        Mul(row, row + 2 * D, D, v + t * D);
+      }
+      for (size_t t = 0; t < B; ++t) {
+        float* zt = out + t * D;
+        CausalDepthwiseConv(v + t * D, 1, D, config_.conv_L_cache, ly.conv_kernel.data(), caches[t]->conv_state(l),
+                            zt);
+        if (!ly.conv_bias.empty()) AddInPlace(ly.conv_bias.data(), D, zt);
+        Mul(bcx + t * 3 * D + D, zt, D, v + t * D);
+      }
+      lfm::Linear(ly.conv_out_proj, v, count, out);
+      if (!ly.out_proj_bias.empty()) {
+        for (size_t t = 0; t < B; ++t) AddInPlace(ly.out_proj_bias.data(), D, out + t * D);
+      }
+    } else {
+      // As AttentionBlock: keys and values are made in scratch, then stored at each cache's position.
+      float* q = big1;
+      float* k = big2;
+      float* v = big2 + B * kvd;
+      const LinearJob qkv[3] = {{&ly.q_proj, q, qd}, {&ly.k_proj, k, kvd}, {&ly.v_proj, v, kvd}};
+      LinearMany(qkv, 3, u, count, D);
+      for (size_t t = 0; t < B; ++t) {
+        HybridCache& c = *caches[t];
+        const int64_t p0 = c.n_past();
+        float* qt = q + t * qd;
+        float* kt = c.keys(l) + p0 * kvd;
+        float* vt = c.values(l) + p0 * kvd;
+        std::memcpy(kt, k + t * kvd, static_cast<size_t>(kvd) * sizeof(float));
+        std::memcpy(vt, v + t * kvd, static_cast<size_t>(kvd) * sizeof(float));
+        for (int hh = 0; hh < H; ++hh) RmsNorm(qt + hh * d, ly.q_norm.data(), d, eps, qt + hh * d);
+        for (int hh = 0; hh < Hkv; ++hh) RmsNorm(kt + hh * d, ly.k_norm.data(), d, eps, kt + hh * d);
+        RopeCosSin(p0, inv_freq_.data(), d / 2, cs, cs + d / 2);
+        RopeNeox(qt, H, d / 2, cs, cs + d / 2);
+        RopeNeox(kt, Hkv, d / 2, cs, cs + d / 2);
+        AttentionCausal(qt, 1, p0, c.keys(l), c.values(l), shape, tmp1 + t * qd);
+      }
+      lfm::Linear(ly.attn_out_proj, tmp1, count, out);
+    }
+    for (size_t i = 0; i < B * D; ++i) h[i] += out[i];
+    for (size_t t = 0; t < B; ++t) RmsNorm(h + t * D, ly.ffn_norm.data(), D, eps, u + t * D);
+    float* g = big1;
+    float* up = big2;
+    const LinearJob gate_up[2] = {{&ly.w1, g, F}, {&ly.w3, up, F}};
+    LinearMany(gate_up, 2, u, count, D);
+    // Row by row, as the single-sequence pass calls it (a SIMD tail must fall where it falls there).
+    for (size_t t = 0; t < B; ++t) SwiGlu(g + t * F, up + t * F, F, g + t * F);
+    lfm::Linear(ly.w2, g, count, out);
+    for (size_t i = 0; i < B * D; ++i) h[i] += out[i];
+  }
+  for (int b = 0; b < count; ++b) caches[b]->Advance(1);
+  if (logits != nullptr) {
+    float* f = Buf(scratch, kFinal, B * D);
+    for (size_t t = 0; t < B; ++t) RmsNorm(h + t * D, final_norm_.data(), D, eps, f + t * D);
+    lfm::Linear(lm_head_, f, count, logits);
+  }
+  return Status::Ok();
 }
 
 }  // namespace lfm

@@ -40,6 +40,12 @@ struct ModelLoadOptions {
   static constexpr int kMaxUbatch = 1 << 16;
 };
 
+// Scratch buffers of ForwardBatch (the activations of all sequences of one batched pass), reused
+// across passes by whoever runs them (one pass at a time per scratch).
+struct BatchScratch {
+  std::vector<float> buf[HybridCache::kNumScratch];
+};
+
 class Lfm2Model {
  public:
   // model_dir holds config.json and model.safetensors (or a sharded index), or is a .gguf file.
@@ -67,6 +73,16 @@ class Lfm2Model {
                            bool all_rows = false);
   // out: [n, hidden]. Ids outside the vocabulary give zero rows (Forward rejects them first).
   void EmbedTokens(const int32_t* ids, int n, float* out) const;
+
+  // Batched decode: one new token for each of `count` sequences, ids[b] appended to *caches[b] at
+  // that cache's own position. The matrices run once as a [count, hidden] product (the weights are
+  // read once for all sequences: decode is memory bound), while the per-sequence parts (short-conv
+  // state, RoPE at each position, attention over each KV cache) loop over the sequences. logits:
+  // [count, vocab], row b for sequence b. The kernels give each output row the same reduction
+  // whatever the number of rows (kernels/matmul*.cpp), so row b equals Forward(&ids[b], 1, *caches[b]).
+  // The caches must be distinct. Checked like Forward; on an error no cache is touched.
+  Status ForwardBatch(const int32_t* ids, HybridCache* const* caches, int count, BatchScratch& scratch,
+                      float* logits);
 
  private:
   struct Layer {
