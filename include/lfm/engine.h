@@ -20,9 +20,13 @@
 //   destroyed while another thread is still inside one of its methods.
 // - Compute threads: kernels share one process-wide pool. LoadOptions::threads caps the threads an
 //   engine's work uses (the pool grows to the largest count asked for and never shrinks under running
-//   work). Parallel regions run one at a time, so concurrent generations take turns on the pool: the
-//   outputs are exactly those of running them one after another, and the total throughput is about
-//   that of one generation using all the threads.
+//   work). Parallel regions run one at a time.
+// - Continuous batching: concurrent generations on one Engine (any mix of Complete, Chat, sessions and
+//   conversations, from any threads) share the decoder: the decode steps of every sequence that is
+//   generating run as one batched pass (the weights are read once for all of them), and prompts are
+//   prefilled one LoadOptions::ubatch chunk per pass in between, so a long prompt does not stall the
+//   others (policy: src/engine/decode_batcher.h). The outputs are exactly those each generation gets
+//   alone; the total decode throughput grows with the number of concurrent generations.
 #pragma once
 
 #include <cstdint>
@@ -144,6 +148,15 @@ struct ModelInfo {
   bool has_vision = false;  // LFM2-VL: Chat() takes images
 };
 
+// What the engine's continuous batcher did so far (all sessions together): decoder passes run,
+// decode steps they carried (a pass with B concurrent sequences carries B), prefill chunks.
+struct BatchStats {
+  int64_t passes = 0;
+  int64_t decode_steps = 0;
+  int64_t prefill_chunks = 0;
+  int max_batch = 0;  // the most decode steps one pass carried
+};
+
 class Engine;
 class Conversation;
 struct ChatOptions;
@@ -219,6 +232,7 @@ class Engine {
   // Sampling defaults from generation_config.json.
   SamplingParams DefaultSampling() const;
   const ModelInfo& info() const;
+  BatchStats batch_stats() const;
 
   struct Impl;
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 #include <cmath>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -88,8 +89,10 @@ Status CheckLogitsFinite(const float* logits, int vocab, int generated_index) {
   return Status::Ok();
 }
 
-// The model-dependent facts of ModelInfo (both the directory and the .gguf path).
+// The model-dependent facts of ModelInfo (both the directory and the .gguf path), and the model's
+// batcher.
 void FillModelInfo(const std::string& path, Engine::Impl& impl) {
+  impl.batcher = std::make_unique<DecodeBatcher>(*impl.model);
   const Lfm2Config& c = impl.model->config();
   ModelInfo& info = impl.info;
   info.path = path;
@@ -236,6 +239,11 @@ Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const
 
 const ModelInfo& Engine::info() const { return impl_->info; }
 
+BatchStats Engine::batch_stats() const {
+  const DecodeBatcher::Stats s = impl_->batcher->stats();
+  return BatchStats{s.passes, s.decode_rows, s.prefill_chunks, s.max_batch};
+}
+
 SamplingParams SamplingParamsFromGeneration(const GenerationConfig& g) {
   SamplingParams p;
   // HF generate(): greedy unless do_sample is true.
@@ -368,7 +376,8 @@ static Status RunPrefill(Session::Impl& s, const ProgressCallback& on_progress, 
     const int chunk = std::min(m.model->ubatch(), total - done);
     const int32_t* ids = s.tokens.data() + s.processed;
     if (s.queued_image_rows.empty()) {
-      LFM_RETURN_IF_ERROR(m.model->Forward(ids, chunk, *s.cache, &s.logits));
+      // One chunk per batcher pass, interleaved with the other sequences' decode steps.
+      LFM_RETURN_IF_ERROR(m.batcher->Prefill([&] { return m.model->Forward(ids, chunk, *s.cache, &s.logits); }));
     } else {
       embeds.resize(static_cast<size_t>(chunk) * hidden);
       m.model->EmbedTokens(ids, chunk, embeds.data());
@@ -378,7 +387,8 @@ static Status RunPrefill(Session::Impl& s, const ProgressCallback& on_progress, 
                     embeds.begin() + static_cast<std::ptrdiff_t>(i * hidden));
         ++rows_used;
       }
-      LFM_RETURN_IF_ERROR(m.model->ForwardEmbeddings(embeds.data(), chunk, *s.cache, &s.logits));
+      LFM_RETURN_IF_ERROR(m.batcher->Prefill(
+          [&] { return m.model->ForwardEmbeddings(embeds.data(), chunk, *s.cache, &s.logits); }));
     }
     s.processed += static_cast<size_t>(chunk);
     s.prefilled += chunk;
@@ -442,6 +452,8 @@ Result<Generation> Session::Generate(const GenerateOptions& options, const Token
   // comes from the prefill's logits): it starts just before the first token's own forward pass, so
   // N generated tokens are N-1 timed passes and decode_tokens_per_s() divides by N-1.
   Timer decode_timer;
+  // From here on the session decodes: batcher leaders wait for its next step (see decode_batcher.h).
+  std::optional<DecodeBatcher::ActiveDecoder> decoding(std::in_place, *m.batcher);
   for (int step = 0; step < options.max_tokens; ++step) {
     if (Status st = CheckLogitsFinite(s.logits.data(), vocab, step); !st.ok()) {
       fail(st);
@@ -492,12 +504,13 @@ Result<Generation> Session::Generate(const GenerateOptions& options, const Token
       break;
     }
     if (step == 0) decode_timer.Reset();
-    if (Status st = m.model->Forward(&id, 1, *s.cache, &s.logits); !st.ok()) {
+    if (Status st = m.batcher->Decode(id, *s.cache, &s.logits); !st.ok()) {
       fail(st);
       break;
     }
     s.processed = s.tokens.size();
   }
+  decoding.reset();
   if (g.timings.generated_tokens > 1) g.timings.decode_ms = decode_timer.Millis();
   if (!stops.stopped()) {
     std::string tail = stops.Push(detok.Flush());

@@ -10,6 +10,7 @@
 
 #include "lfm/engine.h"
 #include "lfm/grammar.h"
+#include "engine/decode_batcher.h"
 #include "grammar/grammar.h"
 #include "model/generation_config.h"
 #include "image/lfm2vl_processor.h"
@@ -23,6 +24,9 @@ namespace lfm {
 struct Engine::Impl {
   ModelInfo info;
   std::unique_ptr<Lfm2Model> model;
+  // Every pass of the decoder goes through it, so concurrent sessions share their decode steps
+  // (engine/decode_batcher.h). Made right after the model.
+  std::unique_ptr<DecodeBatcher> batcher;
   Tokenizer tokenizer;
   GenerationConfig generation;
   // Threads this engine's parallel regions use (LoadOptions::threads resolved): the process-wide
