@@ -18,6 +18,7 @@
 
 #include "base/cpu_features.h"
 #include "base/mapped_file.h"
+#include "bench_streams.h"
 #include "commands.h"
 #include "common_options.h"
 #include "engine/random_model.h"
@@ -67,6 +68,8 @@ struct Opts {
   std::string output = "md";
   bool json = false;
   bool no_bandwidth_probe = false;
+  std::vector<int> streams;  // --streams: concurrent-generation tests instead of pp/tg
+  int stream_prompt = 32;
 };
 
 // One row of the results table.
@@ -78,6 +81,7 @@ struct Row {
   std::vector<double> samples;
   double bytes_per_token = 0;  // decode rows: weights + KV read per decoded token
   int prompt = 0, gen = 0, depth = 0;
+  int streams = 0;  // --streams rows: concurrent generations
 };
 
 std::string TestName(const char* kind, int n, int depth) {
@@ -178,6 +182,16 @@ void PrintMarkdown(const Opts& o, const ModelInfo& info, const std::vector<Row>&
     std::printf("| %s | %d | %s | %.2f %s | %.2f | %s | %s |\n", r.dtype.c_str(), r.threads, r.test.c_str(), med,
                 r.unit.c_str(), Stddev(r.samples), bytes.c_str(), gbs.c_str());
   }
+  // --streams: each aggregate against the single-stream one of the same run.
+  if (std::any_of(rows.begin(), rows.end(), [](const Row& r) { return r.streams > 1; })) std::printf("\n");
+  for (const Row& r : rows) {
+    if (r.streams <= 1 || r.unit != "tok/s") continue;
+    for (const Row& one : rows) {
+      if (one.streams == 1 && one.unit == "tok/s" && one.gen == r.gen && one.dtype == r.dtype &&
+          one.threads == r.threads && Median(one.samples) > 0)
+        std::printf("%s: %.2fx the single-stream aggregate\n", r.test.c_str(), Median(r.samples) / Median(one.samples));
+    }
+  }
   std::printf("\npeak RSS     %.0f MB\n", PeakRssMb());
 }
 
@@ -187,6 +201,7 @@ nlohmann::ordered_json RowJson(const Row& r) {
                               {"n_prompt", r.prompt},   {"n_gen", r.gen},         {"n_depth", r.depth},
                               {"unit", r.unit},         {"median", med},          {"stddev", Stddev(r.samples)},
                               {"samples", r.samples}};
+  if (r.streams > 0) j["n_streams"] = r.streams;
   if (r.bytes_per_token > 0) {
     j["bytes_per_token"] = r.bytes_per_token;
     j["gb_s"] = r.bytes_per_token * med / 1e9;
@@ -240,6 +255,10 @@ Status ValidateFlags(const Opts& o) {
     return InvalidArgument("need 1 <= -r <= " + std::to_string(kMaxReps) + " (got -r " + std::to_string(o.reps) + ")");
   if (o.image_gen < 1) return InvalidArgument("need --image-tokens >= 1 (got " + std::to_string(o.image_gen) + ")");
   if (o.max_context < 0) return InvalidArgument("-c/--ctx-size must be >= 0, got " + std::to_string(o.max_context));
+  for (int st : o.streams)
+    if (st < 1 || st > 256) return InvalidArgument("--streams values must be in [1, 256], got " + std::to_string(st));
+  if (o.stream_prompt < 1)
+    return InvalidArgument("need --stream-prompt >= 1 (got " + std::to_string(o.stream_prompt) + ")");
   if (o.output != "md" && o.output != "json" && o.output != "csv")
     return InvalidArgument("-o must be md, json or csv, got '" + o.output + "'");
   for (const std::string& d : o.dtypes)
@@ -264,6 +283,7 @@ void RegisterBench(CLI::App& app, Runners& runners) {
       R"ex(lfm bench -m /tmp/tiny --shape tiny -p 16,64 -n 8 -d 0,32 -t 1,2 -r 3 -o csv)ex",
       R"ex(lfm bench -m /tmp/tiny-vl --shape tiny-vl -p 32 -n 8 --image photo.jpg -o json)ex",
       R"ex(lfm bench -m /tmp/lfm2-350m --shape lfm2-350m -p 512 -n 128 --dtype f32,bf16,q8_0,q4_0)ex",
+      R"ex(lfm bench -m /tmp/tiny --shape tiny --streams 1,2,4,8 -n 32 -r 2)ex",
   });
   sub->add_option("-m,--model", o->model, "Model directory (Hugging Face layout) or a llama.cpp .gguf file")
       ->required();
@@ -294,6 +314,12 @@ void RegisterBench(CLI::App& app, Runners& runners) {
   sub->add_option("-c,--ctx-size", o->max_context, "Context length (0 = the model's max_position_embeddings)");
   sub->add_option("-o,--output", o->output, "Output format: md (a table), json or csv")->capture_default_str();
   sub->add_flag("--json", o->json, "Same as -o json");
+  sub->add_option("--streams", o->streams,
+                  "Concurrent generations, comma-separated (e.g. 1,2,4,8): instead of the pp/tg tests, run that many\n"
+                  "streams at once on one engine (continuous batching) and report the aggregate decode tok/s of -n\n"
+                  "tokens per stream, and p50/p99 time to first token of the streams started together")
+      ->delimiter(',');
+  sub->add_option("--stream-prompt", o->stream_prompt, "Prompt tokens of each --streams stream")->capture_default_str();
   sub->add_flag("--no-bandwidth-probe", o->no_bandwidth_probe, "Skip the machine read-bandwidth measurement");
   runners.emplace_back(sub, [o]() {
     if (o->json) o->output = "json";
@@ -356,6 +382,42 @@ void RegisterBench(CLI::App& app, Runners& runners) {
           rows.push_back(std::move(row));
           return true;
         };
+        if (!o->streams.empty()) {
+          // Interleaved: each repetition runs every stream count once, so a slow patch of a loaded
+          // machine hits all counts alike and their ratios stay comparable.
+          for (int n : o->gen) {
+            std::vector<Row> agg, p50, p99;
+            std::vector<std::vector<double>> ttft(o->streams.size());
+            for (int st : o->streams) {
+              const std::string name = "tg" + std::to_string(n) + " x" + std::to_string(st) + " streams";
+              agg.push_back(Row{dtype_name, nthreads, name + " (aggregate)", "tok/s", {}, 0, o->stream_prompt, n, 0, st});
+              p50.push_back(Row{dtype_name, nthreads, "ttft p50 x" + std::to_string(st) + " streams (pp" +
+                                std::to_string(o->stream_prompt) + ")", "ms", {}, 0, o->stream_prompt, n, 0, st});
+              p99.push_back(p50.back());
+              p99.back().test.replace(5, 3, "p99");
+            }
+            for (int r = 0; r <= o->reps; ++r) {
+              for (size_t i = 0; i < o->streams.size(); ++i) {
+                auto run = RunStreams(engine, o->streams[i], o->stream_prompt, n, rng);
+                if (!run.ok()) {
+                  std::fprintf(stderr, "lfm bench: %s: %s\n", agg[i].test.c_str(), run.status().ToString().c_str());
+                  return kExitFailure;
+                }
+                if (r == 0) continue;
+                agg[i].samples.push_back(run->aggregate_tok_s);
+                ttft[i].insert(ttft[i].end(), run->ttft_ms.begin(), run->ttft_ms.end());
+              }
+            }
+            for (size_t i = 0; i < o->streams.size(); ++i) {
+              p50[i].samples = {Percentile(ttft[i], 50)};
+              p99[i].samples = {Percentile(ttft[i], 99)};
+              rows.push_back(agg[i]);
+            }
+            for (size_t i = 0; i < o->streams.size(); ++i) rows.push_back(p50[i]);
+            for (size_t i = 0; i < o->streams.size(); ++i) rows.push_back(p99[i]);
+          }
+          continue;
+        }
         for (int depth : o->depth) {
           for (int p : o->prompt) {
             Row row{dtype_name, nthreads, TestName("pp", p, depth), "tok/s", {}, 0, p, 0, depth};
