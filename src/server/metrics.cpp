@@ -90,4 +90,21 @@ std::string Metrics::Render(int queue_depth, int active, int parallel, int queue
   return out;
 }
 
+std::string RenderBatchStats(const BatchStats& b) {
+  std::string out;
+  out += "# HELP lfm_batch_passes_total Decoder passes run by the continuous batcher.\n"
+         "# TYPE lfm_batch_passes_total counter\n";
+  out += "lfm_batch_passes_total " + std::to_string(b.passes) + "\n";
+  out += "# HELP lfm_batch_decode_steps_total Decode steps those passes carried (one per sequence per pass).\n"
+         "# TYPE lfm_batch_decode_steps_total counter\n";
+  out += "lfm_batch_decode_steps_total " + std::to_string(b.decode_steps) + "\n";
+  out += "# HELP lfm_batch_prefill_chunks_total Prompt chunks prefilled between decode steps.\n"
+         "# TYPE lfm_batch_prefill_chunks_total counter\n";
+  out += "lfm_batch_prefill_chunks_total " + std::to_string(b.prefill_chunks) + "\n";
+  out += "# HELP lfm_batch_max_size The most decode steps one pass carried so far.\n"
+         "# TYPE lfm_batch_max_size gauge\n";
+  out += "lfm_batch_max_size " + std::to_string(b.max_batch) + "\n";
+  return out;
+}
+
 }  // namespace lfm::server

@@ -10,7 +10,13 @@
 #include <string>
 #include <utility>
 
+#include "lfm/engine.h"
+
 namespace lfm::server {
+
+// The engine's continuous batcher (lfm/engine.h BatchStats): passes, decode steps they carried, the
+// largest batch, prefill chunks.
+std::string RenderBatchStats(const BatchStats& b);
 
 class Metrics {
  public:

@@ -401,7 +401,8 @@ void Server::Impl::Routes() {
     s.set_content(HealthJson(), "application/json");
   });
   http.Get("/metrics", [this](const httplib::Request&, httplib::Response& s) {
-    s.set_content(metrics.Render(slots.waiting(), slots.active(), slots.parallel(), slots.queue()),
+    s.set_content(metrics.Render(slots.waiting(), slots.active(), slots.parallel(), slots.queue()) +
+                      RenderBatchStats(engine.batch_stats()),
                   "text/plain; version=0.0.4");
   });
 

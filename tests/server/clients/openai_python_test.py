@@ -10,6 +10,7 @@ import argparse
 import base64
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -343,6 +344,45 @@ def test_sigterm_drains(lfm, model):
         check(any("stopped" in l for l in srv.stderr), "".join(srv.stderr))
 
 
+def test_parallel_clients_match_one_at_a_time(lfm, model):
+    """N clients at once get exactly what each gets alone (same seeds): the engine batches their decode
+    steps (continuous batching), which must not change any output. Plain and streamed requests mixed."""
+    import concurrent.futures
+    n = 8
+    reqs = []
+    for i in range(n):
+        msgs = [{"role": "system", "content": "You are terse."},
+                {"role": "user", "content": "Request number %d: %s" % (i, "say something " * (1 + i % 3))}]
+        reqs.append(dict(messages=msgs, max_tokens=10 + 4 * (i % 4), seed=100 + i,
+                         temperature=0.0 if i % 2 == 0 else 0.9, stream=(i % 3 == 0)))
+
+    def one(url, r):
+        c = client(url)
+        kw = dict(r)
+        if kw.pop("stream"):
+            parts, finish = [], None
+            for ch in c.chat.completions.create(model="tiny", stream=True, **kw):
+                if ch.choices:
+                    parts.append(ch.choices[0].delta.content or "")
+                    finish = ch.choices[0].finish_reason or finish
+            return "".join(parts), finish
+        out = c.chat.completions.create(model="tiny", **kw)
+        return out.choices[0].message.content, out.choices[0].finish_reason
+
+    with Server(lfm, model, "--parallel", str(n)) as srv:
+        alone = [one(srv.url, r) for r in reqs]
+        for _ in range(2):
+            with concurrent.futures.ThreadPoolExecutor(n) as ex:
+                together = list(ex.map(lambda r: one(srv.url, r), reqs))
+            for i in range(n):
+                check(together[i] == alone[i], "request %d: concurrent %r != alone %r" % (i, together[i], alone[i]))
+        text = get(srv.url + "/metrics")[1]
+        m = re.search(r"^lfm_batch_max_size (\d+)$", text, re.M)
+        check(m is not None, "no lfm_batch_max_size in /metrics")
+        check(int(m.group(1)) >= 2, "concurrent requests were never batched: " + m.group(0))
+        check(srv.stop() == 0, "exit code")
+
+
 def run(name, fn, *args):
     t0 = time.time()
     try:
@@ -389,6 +429,7 @@ def main():
     with Server(args.lfm, args.vl_model) as vl:
         run("image_data_url", test_image_data_url, vl.url, args.image)
         vl.stop()
+    run("parallel_clients_match_one_at_a_time", test_parallel_clients_match_one_at_a_time, args.lfm, args.model)
     run("queue_full_and_disconnects", test_queue_full_and_disconnects, args.lfm, args.model)
     run("sigterm_drains", test_sigterm_drains, args.lfm, args.model)
     if FAILURES:
