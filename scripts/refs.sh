@@ -74,6 +74,11 @@ if [ "${LFM_REFS_TORCH:-0}" = 1 ]; then
   # (tests/model/data/lfm2-vl-tiny-hf; tests/e2e/cli_transformers_test.cpp).
   "$VENV/bin/python" tools/refs/make_lfm2vl_transformers_refs.py
   "$VENV/bin/python" tools/refs/make_lfm2vl_feature_refs.py
+
+  # Full-size shapes in CI: transformers' logits and image features on the checkpoints our deterministic
+  # `lfm make-test-model` writes (CI rewrites them bit for bit), kept small in tests/model/data/fullsize
+  # (tests/e2e/fullsize_transformers_test.cpp). Needs the lfm binary: LFM_BIN, default build/lfm.
+  "$VENV/bin/python" tools/refs/make_fullsize_refs.py "${LFM_BIN:-build/lfm}"
 fi
 
 # Older goldens from Debian's Python (python3-pil, python3-jinja2, python3-numpy: scripts/setup.sh installs
