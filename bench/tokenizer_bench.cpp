@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "base/mapped_file.h"
 #include "text/detokenizer.h"
 #include "text/tokenizer.h"
@@ -108,6 +110,40 @@ void BM_LoadTokenizerJson(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_LoadTokenizerJson)->Unit(benchmark::kMillisecond);
+
+// The real LFM2.5-VL-450M tokenizer (tests/text/data/lfm2.5-vl-450m) on its 25k-string test corpus (prose,
+// code, JSON, numbers, whitespace runs, CJK, Arabic, Devanagari, emoji, special tokens in text), one Encode
+// per string as an application calls it. bench/tokenizer_compare.py runs HF tokenizers on the same strings.
+void BM_EncodeRealTokenizerCorpus(benchmark::State& state) {
+  const std::string dir = std::string(LFM_SOURCE_DIR) + "/tests/text/data/lfm2.5-vl-450m";
+  auto tok = lfm::Tokenizer::FromFile(dir + "/tokenizer.json");
+  auto corpus_text = lfm::ReadFileToString(dir + "/corpus.jsonl");
+  if (!tok.ok() || !corpus_text.ok()) {
+    state.SkipWithError("tests/text/data/lfm2.5-vl-450m missing");
+    return;
+  }
+  std::vector<std::string> corpus;
+  size_t bytes = 0;
+  size_t start = 0;
+  while (start < corpus_text->size()) {
+    size_t end = corpus_text->find('\n', start);
+    if (end == std::string::npos) end = corpus_text->size();
+    if (end > start) {
+      corpus.push_back(nlohmann::json::parse(corpus_text->substr(start, end - start)).get<std::string>());
+      bytes += corpus.back().size();
+    }
+    start = end + 1;
+  }
+  size_t tokens = 0;
+  for (auto _ : state) {
+    tokens = 0;
+    for (const std::string& s : corpus) tokens += tok->Encode(s, false)->size();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
+  state.counters["strings"] = static_cast<double>(corpus.size());
+  state.counters["tokens"] = static_cast<double>(tokens);
+}
+BENCHMARK(BM_EncodeRealTokenizerCorpus)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
 }  // namespace
 
