@@ -11,6 +11,8 @@ phase() { echo "== [$(( SECONDS - START )) s] $*"; }
 phase "setup"
 bash scripts/setup.sh
 JOBS=${JOBS:-$(nproc)}
+# Tests at the published models' full shapes, by name (see the sanitizer passes).
+FULL_SIZE_TESTS='FullSize|Lfm2_350m|Lfm25Vl450m'
 TESTDATA=${LFM_TESTDATA_DIR:-$(cd .. && pwd)/shared/testdata}
 
 phase "Release build"
@@ -28,12 +30,13 @@ if [ "${LFM_SKIP_SANITIZE:-0}" != 1 ]; then
   # and template depth limits) need a bigger main-thread stack than the default 8 MiB.
   ulimit -s 262144 || true
   phase "ASan + UBSan tests"
-  # The full-size checks (transformers goldens on rewritten 0.7-0.9 GB checkpoints, the full-size random-model
-  # writers) are single-threaded numerics and file output, 2-6 min each under ASan; the Release pass runs
-  # them, and the same code paths run here on the tiny models.
+  # The full-size checks -- the tests named FullSize*, *Lfm2_350m* or *Lfm25Vl450m*: transformers goldens on
+  # rewritten 0.7-0.9 GB checkpoints, the full-size random-model writers, quantized and long-context runs at
+  # the real shapes -- are single-threaded numerics and file output, 1-6 min each under ASan; the Release pass
+  # runs them, the same code paths run here on the tiny models, and the kernel tests cover the real sizes.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan -j"$JOBS" --output-on-failure --timeout 1800 -LE nosan \
-      -E 'FullSizeTransformers|Lfm2_350mWritesEveryPublishedTensor|Lfm25Vl450mWritesEveryPublishedTensor'
+      -E "$FULL_SIZE_TESTS"
 fi
 
 if [ "${LFM_SKIP_TSAN:-0}" != 1 ]; then
@@ -42,13 +45,13 @@ if [ "${LFM_SKIP_TSAN:-0}" != 1 ]; then
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Release -DLFM_TSAN=ON \
     -DLFM_BUILD_BENCH=OFF -DLFM_TESTDATA_DIR="$TESTDATA" >/dev/null
   cmake --build build-tsan -j"$JOBS" --target test_base test_kernels test_engine
-  # The full-size random-model writers are single-threaded file output (minutes under TSan, no threads);
+  # The full-size tests are single-threaded numerics and file output (minutes under TSan, no threads);
   # the ISA leak check reads the `lfm` binary, which this pass does not build (the Release pass ran it);
   # the kernel tests run once, on the default ISA: the isa_* reruns (2 min each under TSan) test the lower
   # ISA paths, not threading, and the Release and ASan passes run them.
   phase "ThreadSanitizer tests"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     ctest --test-dir build-tsan -j"$JOBS" --output-on-failure --timeout 1800 -L '^(base|kernels|engine)$' \
-      -LE nosan -E 'WritesEveryPublishedTensor|isa_no_avx_outside_kernels|^isa_'
+      -LE nosan -E "$FULL_SIZE_TESTS|isa_no_avx_outside_kernels|^isa_"
 fi
 phase "done"

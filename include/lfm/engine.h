@@ -57,6 +57,12 @@ struct LoadOptions {
   int ubatch = 512;                   // [1, 65536]
   // Limits every chat request to this engine is checked against before any work (lfm/admission.h).
   AdmissionLimits admission;
+  // LFM2-VL as llama.cpp GGUFs: the path of the mmproj-*.gguf (vision tower + projector) that goes
+  // with a text .gguf model. Its hyper-parameters come from its clip.* metadata; the image
+  // processor settings it does not state (tiling, min/max tiles and image tokens, thumbnail) are
+  // the published models' preprocessor_config.json values. Empty: no vision (a model directory
+  // holds its own vision tower; giving both is an error).
+  std::string mmproj;
 };
 
 // The largest LoadOptions::threads accepted: 4x the hardware threads, at most 1024. More threads than
@@ -94,10 +100,15 @@ struct GenerateOptions {
   // Progress of prefill (and, through Engine::Chat, of image encoding); may stop them, which ends
   // the run with finish_reason "callback" and no generated ids.
   ProgressCallback on_progress;
+  // Polled (every ~20 ms) while this run waits for its turn on the engine's shared decoder (other
+  // sequences' passes); once it returns true the run stops at once without waiting further, as a
+  // stopping callback would (finish_reason "callback"). The server passes "the client went away".
+  std::function<bool()> cancelled;
 };
 
 struct Timings {
   int prompt_tokens = 0;
+  int cached_prompt_tokens = 0;  // of prompt_tokens, restored from the engine's prefix cache (not prefilled)
   int generated_tokens = 0;
   double prefill_ms = 0;  // prompt processing
   double decode_ms = 0;   // every token after the first
@@ -157,6 +168,29 @@ struct BatchStats {
   int max_batch = 0;  // the most decode steps one pass carried
 };
 
+// Caches shared by all requests to one Engine (both off by default; `lfm serve` turns them on):
+// - prefix cache: decoder-state snapshots at the end of each prompt, of each reply and at the start
+//   of a chat's last user turn; a later Chat/Complete/GenerateFromIds whose tokens (and images)
+//   start with a cached sequence restores it and prefills only the rest. Bit-exact: the outputs are
+//   those of a full prefill.
+// - image cache: the vision tower's rows per image (keyed by a hash of the preprocessed pixels), so
+//   an image sent again is not encoded again.
+// Each is bounded by its byte budget (least recently used evicted first); 0 turns it off.
+struct CacheOptions {
+  size_t prefix_cache_bytes = 0;
+  size_t image_cache_bytes = 0;
+};
+
+struct CacheStats {
+  uint64_t prefix_hits = 0, prefix_misses = 0;
+  uint64_t prefix_tokens_reused = 0;  // prompt positions restored instead of prefilled
+  uint64_t prefix_evictions = 0;
+  size_t prefix_entries = 0, prefix_bytes = 0, prefix_max_bytes = 0;
+  uint64_t image_hits = 0, image_misses = 0;  // a miss is an image run through the vision tower
+  uint64_t image_evictions = 0;
+  size_t image_entries = 0, image_bytes = 0, image_max_bytes = 0;
+};
+
 class Engine;
 class Conversation;
 struct ChatOptions;
@@ -187,6 +221,7 @@ class Session {
 
  private:
   friend class Engine;
+  friend void UsePrefixCache(Session& session, std::vector<size_t> snapshot_points);
   explicit Session(std::unique_ptr<Impl> impl);
   Status AppendTokens(const std::vector<int32_t>& ids);  // no image-placeholder check
   std::unique_ptr<Impl> impl_;
@@ -233,6 +268,11 @@ class Engine {
   SamplingParams DefaultSampling() const;
   const ModelInfo& info() const;
   BatchStats batch_stats() const;
+
+  // Sets the shared caches' budgets (see CacheOptions); safe while requests run (a smaller budget
+  // evicts at once).
+  void SetCacheOptions(const CacheOptions& options);
+  CacheStats cache_stats() const;
 
   struct Impl;
 

@@ -158,6 +158,7 @@ void ThreadPool::ParallelFor(size_t n, const std::function<void(size_t, size_t, 
     job_grain_ = grain;
     job_parts_ = parts;
     pending_.store(parts - 1, std::memory_order_release);
+    regions_.fetch_add(1, std::memory_order_relaxed);
     generation_.fetch_add(1, std::memory_order_acq_rel);
   }
   cv_.notify_all();

@@ -10,6 +10,7 @@
 #include "base/thread_pool.h"
 #include "engine/admission.h"
 #include "engine/engine_impl.h"
+#include "engine/image_embedding_cache.h"
 #include "engine/image_input.h"
 #include "text/messages.h"
 #include "text/special_tokens_guard.h"
@@ -90,9 +91,60 @@ struct PreparedPrompt {
   bool stopped = false;            // the progress callback stopped image encoding
 };
 
+// The images' vision rows, in order: those in the engine's image cache are copied from it, the
+// others run through the tower together (one progress stage over them) and are then cached.
+Status EncodeWithCache(Engine::Impl& m, const std::vector<PreprocessedImage>& images, const ChatOptions* options,
+                       PreparedPrompt* out) {
+  const bool caching = m.image_cache.enabled();
+  std::vector<ContentHash> keys(images.size());
+  std::vector<std::shared_ptr<const std::vector<float>>> cached(images.size());
+  std::vector<PreprocessedImage> misses;
+  std::vector<size_t> miss_index;
+  for (size_t i = 0; i < images.size(); ++i) {
+    if (caching) {
+      keys[i] = ImageEmbeddingCache::KeyOf(images[i]);
+      cached[i] = m.image_cache.Find(keys[i]);
+    }
+    if (!cached[i]) {
+      misses.push_back(images[i]);
+      miss_index.push_back(i);
+    }
+  }
+  std::vector<float> miss_rows;
+  std::vector<double> miss_ms;
+  if (!misses.empty()) {
+    ScopedThreadLimit thread_limit(m.threads);
+    const ProgressCallback none;
+    LFM_RETURN_IF_ERROR(EncodeImages(*m.vision, misses, &miss_rows, &miss_ms,
+                                     options != nullptr ? options->generate.on_progress : none, &out->stopped));
+    if (out->stopped) return Status::Ok();
+  }
+  const size_t hidden = static_cast<size_t>(m.info.hidden_size);
+  out->image_rows.clear();
+  out->image_encode_ms.assign(images.size(), 0.0);
+  size_t next_miss = 0, miss_row = 0;
+  for (size_t i = 0; i < images.size(); ++i) {
+    if (cached[i]) {
+      out->image_rows.insert(out->image_rows.end(), cached[i]->begin(), cached[i]->end());
+      continue;
+    }
+    size_t n = 0;
+    for (const auto& c : images[i].crops) n += static_cast<size_t>(c.tokens) * hidden;
+    if (miss_row + n > miss_rows.size())
+      return Internal("image " + std::to_string(i) + ": the vision tower gave fewer rows than the processor expects");
+    const auto begin = miss_rows.begin() + static_cast<std::ptrdiff_t>(miss_row);
+    out->image_rows.insert(out->image_rows.end(), begin, begin + static_cast<std::ptrdiff_t>(n));
+    if (caching) m.image_cache.Insert(keys[i], std::vector<float>(begin, begin + static_cast<std::ptrdiff_t>(n)));
+    if (next_miss < miss_ms.size()) out->image_encode_ms[i] = miss_ms[next_miss];
+    ++next_miss;
+    miss_row += n;
+  }
+  return Status::Ok();
+}
+
 // Admission steps 1-6 (parse) -> image sizes (7-8) -> guard -> render -> token budget (9) -> decode,
 // preprocess, expand images -> tokenize -> encode images. Nothing is decoded before the budget holds.
-Result<PreparedPrompt> PreparePrompt(const Engine::Impl& m, const std::string& request_json,
+Result<PreparedPrompt> PreparePrompt(Engine::Impl& m, const std::string& request_json,
                                      const ChatOptions* options, bool tokenize, bool encode_images) {
   if (!m.chat_template)
     return Unsupported(m.info.path + " has no usable chat template: " + m.chat_template_error.message() +
@@ -140,10 +192,7 @@ Result<PreparedPrompt> PreparePrompt(const Engine::Impl& m, const std::string& r
     LFM_ASSIGN_OR_RETURN(out.ids, m.tokenizer.Encode(out.text, /*add_special_tokens=*/false));
   }
   if (encode_images && !images.empty()) {
-    ScopedThreadLimit thread_limit(m.threads);
-    const ProgressCallback none;
-    LFM_RETURN_IF_ERROR(EncodeImages(*m.vision, images, &out.image_rows, &out.image_encode_ms,
-                                     options != nullptr ? options->generate.on_progress : none, &out.stopped));
+    LFM_RETURN_IF_ERROR(EncodeWithCache(m, images, options, &out));
   }
   return out;
 }
@@ -178,6 +227,17 @@ Result<ChatResult> Engine::Chat(const std::string& request_json, const ChatOptio
   } else {
     LFM_RETURN_IF_ERROR(session->Append(p.ids));
   }
+  // Besides the end of the prompt and of the reply, a snapshot where the last message begins (the
+  // second-to-last <|im_start|>; the last opens the reply): a request with the same system prompt
+  // or history and a new last message starts from there.
+  std::vector<size_t> points;
+  if (auto im_start = impl_->tokenizer.TokenToId("<|im_start|>")) {
+    std::vector<size_t> starts;
+    for (size_t i = 0; i < p.ids.size(); ++i)
+      if (p.ids[i] == *im_start) starts.push_back(i);
+    if (starts.size() >= 2) points.push_back(starts[starts.size() - 2]);
+  }
+  UsePrefixCache(*session, std::move(points));
   ChatResult out;
   out.prompt = std::move(p.text);
   LFM_ASSIGN_OR_RETURN(out.generation, session->Generate(options.generate, on_token));

@@ -23,21 +23,24 @@ DecodeBatcher::Stats DecodeBatcher::stats() const {
   return stats_;
 }
 
-Status DecodeBatcher::Decode(int32_t id, HybridCache& cache, std::vector<float>* logits) {
+Status DecodeBatcher::Decode(int32_t id, HybridCache& cache, std::vector<float>* logits, const CancelCheck* cancelled,
+                             bool* dropped) {
   Request r;
   r.id = id;
   r.cache = &cache;
   r.logits = logits;
-  return Submit(r);
+  return Submit(r, cancelled, dropped);
 }
 
-Status DecodeBatcher::Prefill(const std::function<Status()>& chunk) {
+Status DecodeBatcher::Prefill(const std::function<Status()>& chunk, const CancelCheck* cancelled, bool* dropped) {
   Request r;
   r.prefill = &chunk;
-  return Submit(r);
+  return Submit(r, cancelled, dropped);
 }
 
-Status DecodeBatcher::Submit(Request& r) {
+Status DecodeBatcher::Submit(Request& r, const CancelCheck* cancelled, bool* dropped) {
+  if (dropped != nullptr) *dropped = false;
+  const bool can_cancel = cancelled != nullptr && *cancelled;
   std::unique_lock<std::mutex> lock(mu_);
   queue_.push_back(&r);
   if (r.prefill == nullptr) ++queued_decodes_;
@@ -48,7 +51,24 @@ Status DecodeBatcher::Submit(Request& r) {
       Lead(lock);
       continue;
     }
-    cv_.wait(lock);
+    if (!can_cancel) {
+      cv_.wait(lock);
+      continue;
+    }
+    cv_.wait_for(lock, std::chrono::milliseconds(kPollMs));
+    if (r.done) break;
+    lock.unlock();  // the check may be a system call (the server polls the client's socket)
+    const bool gone = (*cancelled)();
+    lock.lock();
+    if (!gone) continue;
+    // Still queued (no leader took it meanwhile): leave now. Taken: it is running; wait for it.
+    auto it = std::find(queue_.begin(), queue_.end(), &r);
+    if (it == queue_.end()) continue;
+    queue_.erase(it);
+    if (r.prefill == nullptr) --queued_decodes_;
+    cv_.notify_all();  // a gathering leader may have been waiting for this step
+    if (dropped != nullptr) *dropped = true;
+    return Status::Ok();
   }
   return r.status;
 }

@@ -14,8 +14,8 @@
 //   running alone never waits: it pays one mutex per step.
 // Sampling, grammar masks and callbacks stay on each request's own thread; outputs are exactly what
 // each request gets alone (ForwardBatch is bit-exact against single-token passes, and prefill chunks
-// are the same chunks as alone). A request that is cancelled simply queues nothing more: the most it
-// waits is the pass in flight.
+// are the same chunks as alone). A request that is cancelled queues nothing more, and one whose
+// cancellation check fires while it waits in the queue leaves it at once (Decode/Prefill below).
 #pragma once
 
 #include <condition_variable>
@@ -35,11 +35,19 @@ class DecodeBatcher {
  public:
   explicit DecodeBatcher(Lfm2Model& model) : model_(model) {}
 
+  // Cancellation while queued: with `cancelled` given, the waiting caller polls it every kPollMs;
+  // once it returns true and the request has not been taken into a pass yet, the request leaves the
+  // queue at once (nothing ran: the cache is as before) and *dropped is set; the Status is Ok.
+  using CancelCheck = std::function<bool()>;
+  static constexpr int kPollMs = 20;
+
   // One new token for `cache`'s sequence; logits receives [vocab]. Runs in the next pass together
   // with the other sequences' steps.
-  Status Decode(int32_t id, HybridCache& cache, std::vector<float>* logits);
+  Status Decode(int32_t id, HybridCache& cache, std::vector<float>* logits, const CancelCheck* cancelled = nullptr,
+                bool* dropped = nullptr);
   // Runs `chunk` (one prefill chunk of one sequence, which calls the model itself) as part of a pass.
-  Status Prefill(const std::function<Status()>& chunk);
+  Status Prefill(const std::function<Status()>& chunk, const CancelCheck* cancelled = nullptr,
+                 bool* dropped = nullptr);
 
   // Marks a sequence as decoding for its lifetime (between the end of its prefill and its last step),
   // so leaders wait for its next step instead of running without it.
@@ -76,7 +84,7 @@ class DecodeBatcher {
     Status status;
     bool done = false;
   };
-  Status Submit(Request& r);
+  Status Submit(Request& r, const CancelCheck* cancelled, bool* dropped);
   // Called with the lock held and busy_ just set; returns with the lock held and busy_ cleared.
   void Lead(std::unique_lock<std::mutex>& lock);
   void RunDecodes(const std::vector<Request*>& batch);

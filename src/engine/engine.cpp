@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <limits>
 #include <cmath>
+#include <functional>
 #include <optional>
 
 #include <nlohmann/json.hpp>
 
+#include "base/content_hash.h"
 #include "base/json_input.h"
 #include "base/mapped_file.h"
 #include "base/thread_pool.h"
@@ -155,23 +157,17 @@ Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const
   const bool is_file = ::stat(model_dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
   const bool is_gguf = is_file && model_dir.size() > 5 && model_dir.compare(model_dir.size() - 5, 5, ".gguf") == 0;
   if (is_gguf) {
-    // A llama.cpp text-model file: config, weights and tokenizer all come from it. It carries no
-    // generation_config.json or chat template, so it runs raw completions (chat refuses, naming why).
-    LFM_ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::Open(model_dir));
-    LFM_ASSIGN_OR_RETURN(std::string tokenizer_json, TokenizerJsonFromGguf(file->header(), model_dir));
-    file.reset();
-    LFM_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::FromJson(tokenizer_json, model_dir + " (tokenizer.ggml.*)"));
-    auto impl = std::make_unique<Impl>(std::move(tokenizer));
+    // A llama.cpp text-model file: config, weights, tokenizer and chat template all come from it
+    // (engine_gguf.cpp); LFM2-VL adds its mmproj GGUF (LoadOptions::mmproj).
+    LFM_ASSIGN_OR_RETURN(std::unique_ptr<Impl> impl, LoadGgufEngineImpl(model_dir, options, mo));
     impl->threads = threads;
-    impl->admission = options.admission;
-    LFM_ASSIGN_OR_RETURN(Lfm2Gguf g, OpenLfm2Gguf(model_dir));
-    LFM_ASSIGN_OR_RETURN(impl->model, Lfm2Model::FromWeights(g.config, g.weights, mo));
-    impl->chat_template_error =
-        Unsupported(model_dir + ": chat needs a model directory with a chat template; a .gguf file runs completions");
     FillModelInfo(model_dir, *impl);
-    for (const auto& t : impl->tokenizer.SpecialTokenStrings()) impl->special_tokens.push_back(t);
+    if (impl->vision) impl->info.model_type = "lfm2_vl";
     return std::unique_ptr<Engine>(new Engine(std::move(impl)));
   }
+  if (!options.mmproj.empty())
+    return InvalidArgument("mmproj '" + options.mmproj + "' goes with a llama.cpp .gguf text model, but '" + model_dir +
+                           "' is not a .gguf file (a model directory holds its own vision tower)");
   if (is_file)
     return InvalidArgument("'" + model_dir + "' is a file, not a model directory (give the directory that holds " +
                            "config.json, model.safetensors and tokenizer.json, or a llama.cpp .gguf file)");
@@ -239,6 +235,31 @@ Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const
 
 const ModelInfo& Engine::info() const { return impl_->info; }
 
+void Engine::SetCacheOptions(const CacheOptions& options) {
+  impl_->prefix_cache.SetMaxBytes(options.prefix_cache_bytes);
+  impl_->image_cache.SetMaxBytes(options.image_cache_bytes);
+}
+
+CacheStats Engine::cache_stats() const {
+  const PrefixCache::Stats p = impl_->prefix_cache.stats();
+  const ImageEmbeddingCache::Stats i = impl_->image_cache.stats();
+  CacheStats c;
+  c.prefix_hits = p.hits;
+  c.prefix_misses = p.misses;
+  c.prefix_tokens_reused = p.tokens_reused;
+  c.prefix_evictions = p.evictions;
+  c.prefix_entries = p.entries;
+  c.prefix_bytes = p.bytes;
+  c.prefix_max_bytes = p.max_bytes;
+  c.image_hits = i.hits;
+  c.image_misses = i.misses;
+  c.image_evictions = i.evictions;
+  c.image_entries = i.entries;
+  c.image_bytes = i.bytes;
+  c.image_max_bytes = i.max_bytes;
+  return c;
+}
+
 BatchStats Engine::batch_stats() const {
   const DecodeBatcher::Stats s = impl_->batcher->stats();
   return BatchStats{s.passes, s.decode_rows, s.prefill_chunks, s.max_batch};
@@ -285,7 +306,59 @@ struct Session::Impl {
   // The last position's logits. Per session, not per engine: sessions of one engine generate
   // concurrently on different threads.
   std::vector<float> logits;
+  // Prefix reuse through the engine's PrefixCache (UsePrefixCache): set on a fresh session only.
+  bool use_prefix_cache = false;
+  std::vector<size_t> snapshot_points;  // positions inside the prompt where a snapshot is stored
 };
+
+void UsePrefixCache(Session& session, std::vector<size_t> snapshot_points) {
+  session.impl_->use_prefix_cache = true;
+  std::sort(snapshot_points.begin(), snapshot_points.end());
+  session.impl_->snapshot_points = std::move(snapshot_points);
+}
+
+namespace {
+
+// The session's prefix key (engine/prefix_cache.h): token ids, image placeholders replaced by a
+// hash of the feature row that fills them. For a fresh session (nothing processed yet).
+std::vector<uint64_t> PrefixKey(const Session::Impl& s) {
+  const Engine::Impl& m = *s.engine;
+  const size_t hidden = static_cast<size_t>(m.info.hidden_size);
+  std::vector<uint64_t> key(s.tokens.size());
+  size_t row = 0;
+  for (size_t i = 0; i < s.tokens.size(); ++i) {
+    const int32_t id = s.tokens[i];
+    if (id == m.image_token_id && !s.queued_image_rows.empty()) {
+      const ContentHash h = HashBytes(s.queued_image_rows.data() + row * hidden, hidden * sizeof(float));
+      key[i] = h.lo | kPrefixKeyImageBit;
+      ++row;
+    } else {
+      key[i] = static_cast<uint32_t>(id);
+    }
+  }
+  return key;
+}
+
+// Restores the longest cached prefix of the session's queued prompt (the whole prompt only with the
+// logits that start the generation); returns the positions restored.
+size_t RestoreCachedPrefix(Session::Impl& s, const std::vector<uint64_t>& key) {
+  Engine::Impl& m = *s.engine;
+  PrefixCache::Hit hit = m.prefix_cache.Lookup(key);
+  if (!hit.snapshot || !s.cache->RestoreFrom(*hit.snapshot).ok()) return 0;
+  if (hit.length == s.tokens.size()) s.logits = *hit.logits;
+  const size_t placeholders =
+      m.image_token_id < 0 || s.queued_image_rows.empty()
+          ? 0
+          : static_cast<size_t>(std::count(s.tokens.begin(), s.tokens.begin() + static_cast<std::ptrdiff_t>(hit.length),
+                                           m.image_token_id));
+  s.queued_image_rows.erase(
+      s.queued_image_rows.begin(),
+      s.queued_image_rows.begin() + static_cast<std::ptrdiff_t>(placeholders * static_cast<size_t>(m.info.hidden_size)));
+  s.processed = hit.length;
+  return hit.length;
+}
+
+}  // namespace
 
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Session::~Session() = default;
@@ -350,7 +423,11 @@ std::unique_ptr<Session> Engine::NewSession() {
 // feature rows spliced in over the image placeholders, HF's masked_scatter), so no buffer grows with
 // the prompt. Between chunks the progress callback is told and may stop: *stopped is then set, the
 // positions already run stay in the session and the rest stays queued.
-static Status RunPrefill(Session::Impl& s, const ProgressCallback& on_progress, bool* stopped) {
+// at_cut(position) runs after the chunk that ends at each position of `cuts` (sorted, absolute):
+// chunks are cut there so that a prefix snapshot can be taken at exactly that position.
+static Status RunPrefill(Session::Impl& s, const ProgressCallback& on_progress, bool* stopped,
+                         const DecodeBatcher::CancelCheck* cancelled, const std::vector<size_t>& cuts = {},
+                         const std::function<void(size_t)>& at_cut = nullptr) {
   Engine::Impl& m = *s.engine;
   const size_t hidden = static_cast<size_t>(m.info.hidden_size);
   const int total = static_cast<int>(s.tokens.size() - s.processed);
@@ -373,11 +450,16 @@ static Status RunPrefill(Session::Impl& s, const ProgressCallback& on_progress, 
       *stopped = true;
       break;
     }
-    const int chunk = std::min(m.model->ubatch(), total - done);
+    bool dropped = false;
+    int chunk = std::min(m.model->ubatch(), total - done);
+    auto cut = std::upper_bound(cuts.begin(), cuts.end(), s.processed);
+    if (cut != cuts.end() && *cut < s.processed + static_cast<size_t>(chunk))
+      chunk = static_cast<int>(*cut - s.processed);
     const int32_t* ids = s.tokens.data() + s.processed;
     if (s.queued_image_rows.empty()) {
       // One chunk per batcher pass, interleaved with the other sequences' decode steps.
-      LFM_RETURN_IF_ERROR(m.batcher->Prefill([&] { return m.model->Forward(ids, chunk, *s.cache, &s.logits); }));
+      LFM_RETURN_IF_ERROR(m.batcher->Prefill([&] { return m.model->Forward(ids, chunk, *s.cache, &s.logits); },
+                                             cancelled, &dropped));
     } else {
       embeds.resize(static_cast<size_t>(chunk) * hidden);
       m.model->EmbedTokens(ids, chunk, embeds.data());
@@ -388,11 +470,17 @@ static Status RunPrefill(Session::Impl& s, const ProgressCallback& on_progress, 
         ++rows_used;
       }
       LFM_RETURN_IF_ERROR(m.batcher->Prefill(
-          [&] { return m.model->ForwardEmbeddings(embeds.data(), chunk, *s.cache, &s.logits); }));
+          [&] { return m.model->ForwardEmbeddings(embeds.data(), chunk, *s.cache, &s.logits); }, cancelled,
+          &dropped));
+    }
+    if (dropped) {  // cancelled while queued: this chunk did not run
+      *stopped = true;
+      break;
     }
     s.processed += static_cast<size_t>(chunk);
     s.prefilled += chunk;
     done += chunk;
+    if (at_cut && std::binary_search(cuts.begin(), cuts.end(), s.processed)) at_cut(s.processed);
     if (done == total && !go_on(done)) *stopped = true;
   }
   s.queued_image_rows.erase(s.queued_image_rows.begin(),
@@ -421,8 +509,28 @@ Result<Generation> Session::Generate(const GenerateOptions& options, const Token
   const int n_new = static_cast<int>(g.prompt_ids.size());
   g.timings.prompt_tokens = n_new;
   Timer t;
+  // Prefix reuse: restore the longest cached prefix, then snapshot at the prompt's chosen positions
+  // and at its end while prefilling the rest.
+  std::vector<uint64_t> key;
+  const bool caching = s.use_prefix_cache && s.processed == 0 && m.prefix_cache.enabled();
+  s.use_prefix_cache = false;  // once: a later turn's tokens were not keyed
+  std::vector<size_t> cuts;
+  if (caching) {
+    key = PrefixKey(s);
+    g.timings.cached_prompt_tokens = static_cast<int>(RestoreCachedPrefix(s, key));
+    for (size_t p : s.snapshot_points)
+      if (p > s.processed && p < s.tokens.size()) cuts.push_back(p);
+    cuts.push_back(s.tokens.size());
+  }
+  Engine::Impl& mm = *s.engine;
+  // The prompt's end keeps its logits too, so the same prompt again runs no prefill at all.
+  std::function<void(size_t)> snapshot = [&](size_t at) {
+    mm.prefix_cache.Insert(key, at, *s.cache, at == s.tokens.size() && at == key.size() ? &s.logits : nullptr);
+  };
   bool stopped = false;
-  LFM_RETURN_IF_ERROR(RunPrefill(s, options.on_progress, &stopped));
+  const DecodeBatcher::CancelCheck* cancelled = options.cancelled ? &options.cancelled : nullptr;
+  LFM_RETURN_IF_ERROR(RunPrefill(s, options.on_progress, &stopped, cancelled, cuts,
+                                 caching ? snapshot : std::function<void(size_t)>()));
   g.timings.prefill_ms = t.Millis();
   if (stopped) {
     g.finish_reason = "callback";
@@ -504,14 +612,24 @@ Result<Generation> Session::Generate(const GenerateOptions& options, const Token
       break;
     }
     if (step == 0) decode_timer.Reset();
-    if (Status st = m.batcher->Decode(id, *s.cache, &s.logits); !st.ok()) {
+    bool dropped = false;
+    if (Status st = m.batcher->Decode(id, *s.cache, &s.logits, cancelled, &dropped); !st.ok()) {
       fail(st);
+      break;
+    }
+    if (dropped) {  // cancelled while waiting for the decoder: the token stays queued, as after a callback stop
+      g.finish_reason = "callback";
       break;
     }
     s.processed = s.tokens.size();
   }
   decoding.reset();
   if (g.timings.generated_tokens > 1) g.timings.decode_ms = decode_timer.Millis();
+  // The reply's end is the next turn's likely prefix (its prompt repeats this one and the reply).
+  if (caching && g.finish_reason != "error" && s.processed > key.size()) {
+    for (size_t i = key.size(); i < s.processed; ++i) key.push_back(static_cast<uint32_t>(s.tokens[i]));
+    snapshot(s.processed);
+  }
   if (!stops.stopped()) {
     std::string tail = stops.Push(detok.Flush());
     tail += stops.Flush();
@@ -545,6 +663,7 @@ Result<Generation> Engine::GenerateFromIds(const std::vector<int32_t>& prompt_id
                       " tokens but the context length is " + std::to_string(impl_->info.max_context));
   auto session = NewSession();
   LFM_RETURN_IF_ERROR(session->Append(prompt_ids));
+  UsePrefixCache(*session);
   return session->Generate(options, on_token);
 }
 

@@ -11,6 +11,8 @@
 #include "lfm/engine.h"
 #include "lfm/grammar.h"
 #include "engine/decode_batcher.h"
+#include "engine/image_embedding_cache.h"
+#include "engine/prefix_cache.h"
 #include "grammar/grammar.h"
 #include "model/generation_config.h"
 #include "image/lfm2vl_processor.h"
@@ -51,10 +53,24 @@ struct Engine::Impl {
   std::shared_ptr<const TokenTrie> trie;
   std::map<std::pair<int, std::string>, std::shared_ptr<const CompiledGrammar>> grammar_cache;
 
+  // Shared across requests, off until Engine::SetCacheOptions (lfm/engine.h CacheOptions).
+  PrefixCache prefix_cache;
+  ImageEmbeddingCache image_cache;
+
   explicit Impl(Tokenizer t) : tokenizer(std::move(t)) {}
 };
 
 SamplingParams SamplingParamsFromGeneration(const GenerationConfig& g);
+
+// Turns on prefix reuse for a fresh session (Engine::Chat, Complete, GenerateFromIds): its next
+// Generate() restores the longest cached prefix of its tokens, stores snapshots at the end of the
+// prompt, at each of `snapshot_points` (positions inside the prompt) and at the end of the reply.
+void UsePrefixCache(Session& session, std::vector<size_t> snapshot_points = {});
+
+// The engine internals of a llama.cpp .gguf text model (+ LoadOptions::mmproj for LFM2-VL):
+// everything but threads and ModelInfo, which Engine::Load fills as for a directory.
+Result<std::unique_ptr<Engine::Impl>> LoadGgufEngineImpl(const std::string& path, const LoadOptions& options,
+                                                         const ModelLoadOptions& mo);
 
 // Parses a chat request (JSON) under the admission limits (steps 1-6 of lfm/admission.h), checks
 // the roles, applies the special-token guard to every string that enters the template and renders

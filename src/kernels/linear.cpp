@@ -37,9 +37,12 @@ void LinearWeight::DequantizeRow(int64_t r, float* out) const {
 
 bool LinearPacks(DType t) {
   if (t == DType::kBF16) return Bf16Packs();
-  if (t != DType::kQ8_0 && t != DType::kQ4_0) return false;
+  const bool kquant = t == DType::kQ4_K || t == DType::kQ5_K || t == DType::kQ6_K;
+  if (t != DType::kQ8_0 && t != DType::kQ4_0 && !kquant) return false;
   static const bool enabled = !EnvIsZero("LFM_INT8_MATMUL");
   if (!enabled) return false;
+  // K-quants have only the VNNI kernel; elsewhere MatMul's widening kernels beat the portable loops.
+  if (kquant) return QuantMatMulIsa() == Isa::kAvx512;
   // Measured (bench/quant_matmul_bench.cpp, Zen 4, LFM_ISA=avx2 vs the f32-widening kernels): the AVX2
   // int8 kernel wins decode for both types and prefill for q4_0, but q8_0 prefill runs ~0.8x (no
   // vpdpbusd: 4 ops per 32 products), so q8_0 keeps the widening path there.

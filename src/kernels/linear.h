@@ -1,6 +1,6 @@
-// A weight matrix as the model multiplies it: the plain view (f32 / bf16 / f16, or q8_0 / q4_0 on CPUs
-// without the int8 kernel, run by MatMul), or q8_0 / q4_0 repacked once into QuantPackedMatrix panels
-// (run by QuantMatMul: int8 dot products on AVX-512 VNNI), or bf16 repacked once into the
+// A weight matrix as the model multiplies it: the plain view (f32 / bf16 / f16, or q8_0 / q4_0 / K-quants
+// on CPUs without the int8 kernel, run by MatMul), or q8_0 / q4_0 / q4_K / q5_K / q6_K repacked once into
+// QuantPackedMatrix panels (run by QuantMatMul: int8 dot products on AVX-512 VNNI), or bf16 repacked once into the
 // pair-interleaved panels of the packed GEMM that also runs the vision tower (kernels/vision_gemm.h:
 // vdpbf16ps on AVX512_BF16, activations rounded to bf16 once per call). Model code calls Linear /
 // LinearMany and does not care which.
@@ -37,9 +37,9 @@ struct LinearWeight {
   void DequantizeRow(int64_t r, float* out) const;
 };
 
-// True when weights of dtype t are worth packing here: q8_0 / q4_0 with the AVX-512 VNNI kernel, q4_0
-// with the AVX2 one (see linear.cpp for why not q8_0 there), never on the portable path; and
-// LFM_INT8_MATMUL is not "0" (set it to 0 to measure or compare the f32-widening MatMul path).
+// True when weights of dtype t are worth packing here: q8_0 / q4_0 / q4_K / q5_K / q6_K with the
+// AVX-512 VNNI kernel, q4_0 with the AVX2 one (see linear.cpp for why not q8_0 there), never on the
+// portable path; and LFM_INT8_MATMUL is not "0" (set it to 0 to measure or compare the f32-widening MatMul path).
 // bf16 with the AVX512_BF16 packed GEMM (GemmPackedUsesBf16Dot()), unless LFM_BF16_PACKED is "0" (then
 // MatMul's row-major vdpbf16ps kernel runs them, to measure or compare).
 bool LinearPacks(DType t);

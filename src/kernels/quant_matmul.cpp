@@ -7,6 +7,7 @@
 
 #include "base/thread_pool.h"
 #include "kernels/quant_matmul_impl.h"
+#include "kernels/quant_matmul_kquant.h"
 #include "tensor/convert.h"
 
 namespace lfm {
@@ -14,9 +15,10 @@ namespace lfm {
 void QuantPackedMatrix::AlignedFree::operator()(uint8_t* p) const { ::operator delete[](p, std::align_val_t(64)); }
 
 Result<QuantPackedMatrix> QuantPackedMatrix::Pack(const TensorView& w) {
+  if (w.dtype == DType::kQ4_K || w.dtype == DType::kQ5_K || w.dtype == DType::kQ6_K) return PackKQuant(w);
   if (w.dtype != DType::kQ8_0 && w.dtype != DType::kQ4_0) {
     return InvalidArgument("QuantPackedMatrix: tensor '" + w.name + "' is " + DTypeName(w.dtype) +
-                           ", not q8_0 or q4_0");
+                           ", not q8_0, q4_0, q4_K, q5_K or q6_K");
   }
   if (w.rank() != 2 || w.rows() < 1 || w.cols() < kQuantBlock || w.cols() % kQuantBlock != 0) {
     return InvalidArgument("QuantPackedMatrix: tensor '" + w.name + "' has shape " + ShapeToString(w.shape) +
@@ -27,35 +29,33 @@ Result<QuantPackedMatrix> QuantPackedMatrix::Pack(const TensorView& w) {
   m.rows_ = w.rows();
   m.cols_ = w.cols();
   const int64_t nb = m.blocks();
-  // Scales first, padded so the weights start on a cache line (64-byte loads never split one).
-  m.scale_bytes_ = (nb * kQuantPanelRows * 2 + 63) / 64 * 64;
-  m.panel_bytes_ = m.scale_bytes_ + nb * m.block_weight_bytes();
-  const size_t total = static_cast<size_t>(m.panels() * m.panel_bytes_);
+  const size_t total = static_cast<size_t>(m.nbytes());
   m.data_.reset(static_cast<uint8_t*>(::operator new[](total, std::align_val_t(64))));
-  // Rows past rows() (the last panel's padding) get zero scales and weights: finite, never stored.
+  // Rows past rows() (the last panels' padding) get zero scales and weights: finite, never stored.
   std::memset(m.data_.get(), 0, total);
   const bool q4 = w.dtype == DType::kQ4_0;
   for (int64_t r = 0; r < m.rows_; ++r) {
-    uint8_t* panel = m.data_.get() + (r / kQuantPanelRows) * m.panel_bytes_;
-    const int64_t pr = r % kQuantPanelRows;
-    uint16_t* scales = reinterpret_cast<uint16_t*>(panel);
-    uint8_t* weights = panel + m.scale_bytes_;
+    const int64_t p = r / kQuantPanelRows, pr = r % kQuantPanelRows;
+    // The bytes are m's own (being filled); the accessors only hand out const views.
+    uint8_t* scales0 = const_cast<uint8_t*>(m.scales(p));
+    uint8_t* weights0 = const_cast<uint8_t*>(m.weights(p));
     for (int64_t b = 0; b < nb; ++b) {
-      uint8_t* wb = weights + b * m.block_weight_bytes();
+      uint8_t* wb = weights0 + b * m.block_stride();
+      uint16_t* scales = reinterpret_cast<uint16_t*>(scales0 + b * m.block_stride());
       if (q4) {
         // Vector j (64 bytes) holds, for row pr, bytes qs[4j .. 4j+3]: low nibbles are k = 4j..4j+3,
         // high nibbles k = 16+4j..16+4j+3 -- GGUF's own byte order, 4 bytes at a time.
         BlockQ4_0 blk;
         std::memcpy(&blk, w.row(r) + b * sizeof(BlockQ4_0), sizeof blk);
-        scales[b * kQuantPanelRows + pr] = blk.d;
-        for (int j = 0; j < 4; ++j) std::memcpy(wb + j * 64 + pr * 4, blk.qs + 4 * j, 4);
+        scales[pr] = blk.d;
+        for (int j = 0; j < 4; ++j) std::memcpy(wb + j * QuantPackedMatrix::kVectorStride + pr * 4, blk.qs + 4 * j, 4);
       } else {
         BlockQ8_0 blk;
         std::memcpy(&blk, w.row(r) + b * sizeof(BlockQ8_0), sizeof blk);
-        scales[b * kQuantPanelRows + pr] = blk.d;
+        scales[pr] = blk.d;
         for (int g = 0; g < 8; ++g)
           for (int i = 0; i < 4; ++i)
-            wb[g * 64 + pr * 4 + i] = static_cast<uint8_t>(static_cast<int32_t>(blk.qs[4 * g + i]) + 128);
+            wb[g * QuantPackedMatrix::kVectorStride + pr * 4 + i] = static_cast<uint8_t>(static_cast<int32_t>(blk.qs[4 * g + i]) + 128);
       }
     }
   }
@@ -63,23 +63,25 @@ Result<QuantPackedMatrix> QuantPackedMatrix::Pack(const TensorView& w) {
 }
 
 void QuantPackedMatrix::DequantizeRow(int64_t r, float* out) const {
-  const uint8_t* panel = data_.get() + (r / kQuantPanelRows) * panel_bytes_;
-  const int64_t pr = r % kQuantPanelRows;
-  const uint8_t* weights = panel + scale_bytes_;
+  if (is_kquant()) {
+    DequantizeKQuantRow(*this, r, out);
+    return;
+  }
+  const int64_t p = r / kQuantPanelRows, pr = r % kQuantPanelRows;
   const bool q4 = dtype_ == DType::kQ4_0;
   for (int64_t b = 0; b < blocks(); ++b) {
     uint16_t h;
-    std::memcpy(&h, panel + (b * kQuantPanelRows + pr) * 2, 2);
+    std::memcpy(&h, scales(p) + b * block_stride() + pr * 2, 2);
     const float d = F16ToF32(h);
-    const uint8_t* wb = weights + b * block_weight_bytes();
+    const uint8_t* wb = weights(p) + b * block_stride();
     float* o = out + b * kQuantBlock;
     for (int k = 0; k < kQuantBlock; ++k) {
       int32_t q;
       if (q4) {
-        const uint8_t byte = wb[((k & 15) / 4) * 64 + pr * 4 + (k & 3)];
+        const uint8_t byte = wb[((k & 15) / 4) * kVectorStride + pr * 4 + (k & 3)];
         q = (k < 16 ? (byte & 15) : (byte >> 4)) - 8;
       } else {
-        q = static_cast<int32_t>(wb[(k / 4) * 64 + pr * 4 + (k & 3)]) - 128;
+        q = static_cast<int32_t>(wb[(k / 4) * kVectorStride + pr * 4 + (k & 3)]) - 128;
       }
       o[k] = static_cast<float>(q) * d;
     }
@@ -91,6 +93,9 @@ namespace {
 struct Kernels {
   Isa isa = Isa::kScalar;
   QuantPanelsFn q8 = QuantPanelsPortable, q4 = QuantPanelsPortable;
+  // K-quants: the VNNI kernels where the CPU has them, else the portable loops (AVX2 CPUs run K-quants
+  // on MatMul's widening kernels instead: kernels/linear.cpp does not pack them there).
+  QuantPanelsFn q4k = KQuantPanelsPortable, q5k = KQuantPanelsPortable, q6k = KQuantPanelsPortable;
   QuantizeActsFn quantize = QuantizeActsPortable;
   Kernels() {
     if (ActiveIsa() >= Isa::kAvx2 && avx2::QuantPanelsKernel(DType::kQ8_0) && avx2::QuantPanelsKernel(DType::kQ4_0) &&
@@ -106,6 +111,12 @@ struct Kernels {
       q8 = avx512::QuantPanelsKernel(DType::kQ8_0);
       q4 = avx512::QuantPanelsKernel(DType::kQ4_0);
       quantize = avx512::QuantizeActsKernel();
+      if (avx512::KQuantPanelsKernel(DType::kQ4_K) && avx512::KQuantPanelsKernel(DType::kQ5_K) &&
+          avx512::KQuantPanelsKernel(DType::kQ6_K)) {
+        q4k = avx512::KQuantPanelsKernel(DType::kQ4_K);
+        q5k = avx512::KQuantPanelsKernel(DType::kQ5_K);
+        q6k = avx512::KQuantPanelsKernel(DType::kQ6_K);
+      }
     }
   }
 };
@@ -122,6 +133,7 @@ void Size(int64_t n, int64_t cols, QuantizedActs* a) {
   a->q.resize(static_cast<size_t>(n * cols));
   a->d.resize(static_cast<size_t>(n * a->blocks));
   a->sum.resize(static_cast<size_t>(n * a->blocks));
+  a->sum_lo.resize(static_cast<size_t>(n * a->blocks));
 }
 
 // Quantizes on the pool when there are enough tokens to pay for the hand-off.
@@ -157,7 +169,15 @@ void QuantizeActsRef(const float* x, int64_t n, int64_t cols, int64_t ldx, Quant
 
 void QuantMatMulPanels(const QuantPackedMatrix& w, const QuantizedActs& a, float* y, int64_t ldy, int64_t p0,
                        int64_t p1) {
-  (w.dtype() == DType::kQ4_0 ? K().q4 : K().q8)(w, a, y, ldy, p0, p1);
+  QuantPanelsFn fn = K().q8;
+  switch (w.dtype()) {
+    case DType::kQ4_0: fn = K().q4; break;
+    case DType::kQ4_K: fn = K().q4k; break;
+    case DType::kQ5_K: fn = K().q5k; break;
+    case DType::kQ6_K: fn = K().q6k; break;
+    default: break;
+  }
+  fn(w, a, y, ldy, p0, p1);
 }
 
 void QuantMatMul(const QuantPackedMatrix& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy) {
@@ -188,7 +208,8 @@ void QuantMatMulMany(const QuantMatMulJob* jobs, int count, const float* x, int6
           start += np;
         }
       },
-      1);
+      // Whole groups per thread, so each thread streams its own contiguous bytes.
+      QuantPackedMatrix::kGroupPanels);
 }
 
 }  // namespace lfm

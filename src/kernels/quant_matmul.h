@@ -7,7 +7,10 @@
 // activation group updates 16 row sums: no horizontal adds. Weights are stored UNSIGNED (vpdpbusd
 // multiplies u8 x s8): q8_0 as w + 128, q4_0 as its raw nibble (w + 8), still two per byte so a
 // decode step reads the same 34 / 18 bytes per 32 weights as GGUF.
-//
+// Panels are stored in groups of 4, interleaved: for each k block, the 4 panels' scales (4 x 32
+// bytes), then their weights vector by vector: [4 or 8 vectors of 4 k][4 panels][64 bytes]. The
+// decode kernel reads 4 panels at once (4 independent sum chains) in exactly this order, so each
+// thread walks ONE sequential stream instead of 8 scattered ones (4 panels x scales and weights).
 // Activations are quantized per call to int8 per 32-block (scale = amax / 127, round to nearest even,
 // as llama.cpp's q8 quantizer), with per-block sums q_sum so the offset is removed exactly:
 //   sum_k (w_k + off) q_k - off * q_sum = sum_k w_k q_k.
@@ -16,6 +19,11 @@
 // identical operations (the tests check it tightly). The result differs from f32 math on the
 // dequantized weights only by the activation rounding (relative error ~ 1/254 per element, mostly
 // averaging out over k).
+//
+// GGUF K-quants (q4_K / q5_K / q6_K) use the same panels of 16 rows, activations and per-32-block
+// int8 dots, with a per-256 super-block layout of their own (kernels/quant_matmul_kquant.h): an exact
+// repack of the file's integers (no re-quantization), so a decode step still reads ~4.6 / 5.6 / 6.6
+// bits per weight.
 #pragma once
 
 #include <cstdint>
@@ -33,44 +41,68 @@ inline constexpr int kQuantBlock = 32;      // k per block (q8_0 / q4_0 block si
 
 class QuantPackedMatrix {
  public:
-  // w: a q8_0 or q4_0 matrix [rows, cols], cols a multiple of 32. The result owns its bytes; w can be
-  // released afterwards.
+  // w: a q8_0 or q4_0 matrix [rows, cols], cols a multiple of 32, or a q4_K / q5_K / q6_K matrix, cols a
+  // multiple of 256. The result owns its bytes; w can be released afterwards.
   static Result<QuantPackedMatrix> Pack(const TensorView& w);
 
   DType dtype() const { return dtype_; }
   int64_t rows() const { return rows_; }
   int64_t cols() const { return cols_; }
   int64_t blocks() const { return cols_ / kQuantBlock; }
+  bool is_kquant() const { return dtype_ == DType::kQ4_K || dtype_ == DType::kQ5_K || dtype_ == DType::kQ6_K; }
+  // K-quants: 256-k super-blocks per row, and the bytes of one super-block of one panel.
+  int64_t superblocks() const { return cols_ / 256; }
+  int64_t superblock_bytes() const { return superblock_bytes_; }
   int64_t panels() const { return (rows_ + kQuantPanelRows - 1) / kQuantPanelRows; }
-  // Bytes of one panel: the f16 scales [blocks][16] (padded to 64 bytes), then the weights
-  // [blocks][block_weight_bytes()].
-  int64_t panel_bytes() const { return panel_bytes_; }
-  int64_t scale_bytes() const { return scale_bytes_; }
+  // Panels per interleaved group (see above) and the bytes of one group.
+  static constexpr int kGroupPanels = 4;
+  int64_t groups() const { return (panels() + kGroupPanels - 1) / kGroupPanels; }
+  int64_t group_bytes() const { return blocks() * block_stride(); }
+  // Bytes from one k block of a panel to the next block of the same panel (scales and weights alike).
+  int64_t block_stride() const { return kGroupPanels * (kQuantPanelRows * 2 + block_weight_bytes()); }
+  // K-quants only: panels one after another, kpanel_bytes() each ([superblocks()][superblock_bytes()],
+  // kernels/quant_matmul_kquant.h).
+  int64_t kpanel_bytes() const { return kpanel_bytes_; }
+  const uint8_t* kpanel(int64_t p) const { return data_.get() + p * kpanel_bytes_; }
   // Weight bytes of one 16-row x 32-k block: 512 (q8_0) or 256 (q4_0).
   int64_t block_weight_bytes() const { return dtype_ == DType::kQ4_0 ? 256 : 512; }
+  // Bytes from one 64-byte vector (16 rows x 4 k) of a panel's block to its next vector.
+  static constexpr int64_t kVectorStride = kGroupPanels * 64;
   // The offset the unsigned storage adds to each weight (128 or 8).
   int32_t offset() const { return dtype_ == DType::kQ4_0 ? 8 : 128; }
-  const uint8_t* panel(int64_t p) const { return data_.get() + p * panel_bytes_; }
-  int64_t nbytes() const { return panels() * panel_bytes_; }
+  // Panel p's 16 f16 scales of block 0 (32-byte aligned) and its first 64-byte weight vector of
+  // block 0; vector g of block b is block_stride() * b + kVectorStride * g further on.
+  const uint8_t* scales(int64_t p) const {
+    return data_.get() + (p / kGroupPanels) * group_bytes() + (p % kGroupPanels) * kQuantPanelRows * 2;
+  }
+  const uint8_t* weights(int64_t p) const {
+    return data_.get() + (p / kGroupPanels) * group_bytes() + kGroupPanels * kQuantPanelRows * 2 +
+           (p % kGroupPanels) * 64;
+  }
+  int64_t nbytes() const { return is_kquant() ? panels() * kpanel_bytes_ : groups() * group_bytes(); }
   // Row r (< rows()) as f32 [cols()]: equal to DequantizeRow of the source row (d * q, exact), so a
   // tied embedding table can be read from the packed lm_head instead of keeping a second copy.
   void DequantizeRow(int64_t r, float* out) const;
 
  private:
+  friend Result<QuantPackedMatrix> PackKQuant(const TensorView& w);  // quant_matmul_kquant.cpp
   struct AlignedFree {
     void operator()(uint8_t* p) const;
   };
   DType dtype_ = DType::kQ8_0;
-  int64_t rows_ = 0, cols_ = 0, panel_bytes_ = 0, scale_bytes_ = 0;
+  int64_t rows_ = 0, cols_ = 0, kpanel_bytes_ = 0, superblock_bytes_ = 0;
   std::unique_ptr<uint8_t[], AlignedFree> data_;
 };
 
-// Activations quantized to int8 per 32-block: q [n][K], scale d [n][blocks], sum of q [n][blocks].
+// Activations quantized to int8 per 32-block: q [n][K], scale d [n][blocks], sum of q [n][blocks],
+// and the sum of each block's first 16 q [n][blocks] (q6_K's 16-wide sub-blocks remove their +32
+// storage offset with it).
 struct QuantizedActs {
   int64_t n = 0, cols = 0, blocks = 0;
   std::vector<int8_t> q;
   std::vector<float> d;
   std::vector<int32_t> sum;
+  std::vector<int32_t> sum_lo;
 };
 
 // Quantizes x [n, cols] (row stride ldx; cols a multiple of 32) into a (SIMD where the CPU has it;
@@ -97,7 +129,8 @@ void QuantMatMulPanels(const QuantPackedMatrix& w, const QuantizedActs& a, float
 
 // Single-threaded plain reference from the ORIGINAL q8_0/q4_0 view (not the packed copy, so it also
 // checks the packing): quantizes x with QuantizeActsRef, int32 block dots, then
-// acc = fma(float(dot), w_scale * x_scale, acc) in block order.
+// acc = fma(float(dot), w_scale * x_scale, acc) in block order. K-quant views go to KQuantMatMulRef
+// (kernels/quant_matmul_kquant.h).
 void QuantMatMulRef(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy);
 
 // The instruction set QuantMatMul runs: kAvx512 when the active ISA is AVX-512 and the CPU has

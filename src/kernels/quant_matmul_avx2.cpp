@@ -35,9 +35,11 @@ inline __m256i Broadcast4(const int8_t* p) {
 template <bool kQ4, int P, int T>
 inline void Tile(const QuantPackedMatrix& w, int64_t p, const QuantizedActs& a, int64_t t, float* y, int64_t ldy) {
   constexpr int kH = 2 * P;  // half panels of 8 rows
-  constexpr int64_t kBlockW = kQ4 ? 256 : 512;
-  const int64_t nb = w.blocks(), ps = w.panel_bytes(), sb = w.scale_bytes(), ldq = a.cols;
-  const uint8_t* pan = w.panel(p);
+  const int64_t nb = w.blocks(), bs = w.block_stride(), ldq = a.cols;
+  // Per-panel block-0 pointers: panels p.. may straddle a group boundary (a thread's range start).
+  const uint8_t* sc[P];
+  const uint8_t* wt[P];
+  for (int i = 0; i < P; ++i) sc[i] = w.scales(p + i), wt[i] = w.weights(p + i);
   const int8_t* xq = a.q.data() + t * ldq;
   const float* xd = a.d.data() + t * nb;
   const int32_t* xs = a.sum.data() + t * nb;
@@ -46,7 +48,6 @@ inline void Tile(const QuantPackedMatrix& w, int64_t p, const QuantizedActs& a, 
   for (int h = 0; h < kH; ++h)
     for (int j = 0; j < T; ++j) acc[h][j] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* wb = pan + sb + b * kBlockW;
     const int8_t* xb = xq + b * kQuantBlock;
     __m256i dot[kH][T];
     if constexpr (kQ4) {
@@ -56,7 +57,7 @@ inline void Tile(const QuantPackedMatrix& w, int64_t p, const QuantizedActs& a, 
         for (int j = 0; j < T; ++j) s16[h][j] = _mm256_setzero_si256();
       for (int g = 0; g < 4; ++g) {
         for (int h = 0; h < kH; ++h) {
-          const __m256i v = _mm256_load_si256(reinterpret_cast<const __m256i*>(wb + (h / 2) * ps + g * 64 + (h % 2) * 32));
+          const __m256i v = _mm256_load_si256(reinterpret_cast<const __m256i*>(wt[h / 2] + b * bs + g * QuantPackedMatrix::kVectorStride + (h % 2) * 32));
           const __m256i lo = _mm256_and_si256(v, nib);
           const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nib);
           for (int j = 0; j < T; ++j) {
@@ -76,7 +77,7 @@ inline void Tile(const QuantPackedMatrix& w, int64_t p, const QuantizedActs& a, 
       for (int g = 0; g < 8; ++g) {
         for (int h = 0; h < kH; ++h) {
           const __m256i ws = _mm256_xor_si256(
-              _mm256_load_si256(reinterpret_cast<const __m256i*>(wb + (h / 2) * ps + g * 64 + (h % 2) * 32)), flip);
+              _mm256_load_si256(reinterpret_cast<const __m256i*>(wt[h / 2] + b * bs + g * QuantPackedMatrix::kVectorStride + (h % 2) * 32)), flip);
           const __m256i wabs = _mm256_abs_epi8(ws);
           for (int j = 0; j < T; ++j) {
             const __m256i xs8 = _mm256_sign_epi8(Broadcast4(xb + j * ldq + 4 * g), ws);
@@ -87,7 +88,7 @@ inline void Tile(const QuantPackedMatrix& w, int64_t p, const QuantizedActs& a, 
     }
     for (int h = 0; h < kH; ++h) {
       const __m256 wsc = _mm256_cvtph_ps(
-          _mm_load_si128(reinterpret_cast<const __m128i*>(pan + (h / 2) * ps + b * 32 + (h % 2) * 16)));
+          _mm_load_si128(reinterpret_cast<const __m128i*>(sc[h / 2] + b * bs + (h % 2) * 16)));
       for (int j = 0; j < T; ++j) {
         const __m256 scale = _mm256_mul_ps(wsc, _mm256_set1_ps(xd[j * nb + b]));
         acc[h][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[h][j]), scale, acc[h][j]);
@@ -176,7 +177,9 @@ void QuantizeRows(const float* x, int64_t ldx, int64_t t0, int64_t t1, Quantized
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(a->q.data() + t * a->cols + b * kQuantBlock),
                           _mm256_permutevar8x32_epi32(p, order));
       a->d[t * nb + b] = d;
-      a->sum[t * nb + b] = HSum(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])));
+      const int32_t lo = HSum(_mm256_add_epi32(q[0], q[1]));
+      a->sum_lo[t * nb + b] = lo;
+      a->sum[t * nb + b] = lo + HSum(_mm256_add_epi32(q[2], q[3]));
     }
   }
 }

@@ -32,10 +32,13 @@ inline __m512i Broadcast4(const int8_t* p) {
 // P panels starting at panel p x T tokens starting at token t; y is the output of token t, row 0.
 template <bool kQ4, int P, int T>
 inline void Tile(const QuantPackedMatrix& w, int64_t p, const QuantizedActs& a, int64_t t, float* y, int64_t ldy) {
-  constexpr int64_t kBlockW = kQ4 ? 256 : 512;
   constexpr int32_t kOff = kQ4 ? 8 : 128;
-  const int64_t nb = w.blocks(), ps = w.panel_bytes(), sb = w.scale_bytes(), ldq = a.cols;
-  const uint8_t* pan = w.panel(p);
+  const int64_t nb = w.blocks(), bs = w.block_stride(), ldq = a.cols;
+  // Per-panel block-0 pointers: panels p.. may straddle a group boundary (a thread's range start).
+  const uint8_t* sc[P];
+  const uint8_t* wt[P];
+#pragma GCC unroll 8
+  for (int i = 0; i < P; ++i) sc[i] = w.scales(p + i), wt[i] = w.weights(p + i);
   const int8_t* xq = a.q.data() + t * ldq;
   const float* xd = a.d.data() + t * nb;
   const int32_t* xs = a.sum.data() + t * nb;
@@ -53,14 +56,13 @@ inline void Tile(const QuantPackedMatrix& w, int64_t p, const QuantizedActs& a, 
 #pragma GCC unroll 8
       for (int i = 0; i < P; ++i) ai[i][j] = c;
     }
-    const uint8_t* wb = pan + sb + b * kBlockW;
     const int8_t* xb = xq + b * kQuantBlock;
     if constexpr (kQ4) {
 #pragma GCC unroll 4
       for (int g = 0; g < 4; ++g) {
 #pragma GCC unroll 8
         for (int i = 0; i < P; ++i) {
-          const __m512i v = _mm512_load_si512(wb + i * ps + g * 64);
+          const __m512i v = _mm512_load_si512(wt[i] + b * bs + g * QuantPackedMatrix::kVectorStride);
           const __m512i lo = _mm512_and_si512(v, nib);                         // k = 4g .. 4g+3
           const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);   // k = 16+4g .. 16+4g+3
 #pragma GCC unroll 8
@@ -75,7 +77,7 @@ inline void Tile(const QuantPackedMatrix& w, int64_t p, const QuantizedActs& a, 
       for (int g = 0; g < 8; ++g) {
 #pragma GCC unroll 8
         for (int i = 0; i < P; ++i) {
-          const __m512i v = _mm512_load_si512(wb + i * ps + g * 64);
+          const __m512i v = _mm512_load_si512(wt[i] + b * bs + g * QuantPackedMatrix::kVectorStride);
 #pragma GCC unroll 8
           for (int j = 0; j < T; ++j) ai[i][j] = _mm512_dpbusd_epi32(ai[i][j], v, Broadcast4(xb + j * ldq + 4 * g));
         }
@@ -83,7 +85,7 @@ inline void Tile(const QuantPackedMatrix& w, int64_t p, const QuantizedActs& a, 
     }
 #pragma GCC unroll 8
     for (int i = 0; i < P; ++i) {
-      const __m512 ws = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(pan + i * ps + b * 32)));
+      const __m512 ws = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(sc[i] + b * bs)));
 #pragma GCC unroll 8
       for (int j = 0; j < T; ++j) {
         const __m512 scale = _mm512_mul_ps(ws, _mm512_set1_ps(xd[j * nb + b]));
@@ -123,8 +125,8 @@ template <bool kQ4>
 void Panels(const QuantPackedMatrix& w, const QuantizedActs& a, float* y, int64_t ldy, int64_t p0, int64_t p1) {
   const int64_t n = a.n;
   if (n == 1) {
-    // Decode (GEMV): memory bound; 4 panels at once keep 4 independent accumulator chains and 4
-    // sequential read streams in flight.
+    // Decode (GEMV): memory bound; 4 panels at once keep 4 independent accumulator chains, and a
+    // group of 4 panels is one sequential read (QuantPackedMatrix's interleaved layout).
     int64_t p = p0;
     for (; p + 4 <= p1; p += 4) Tile<kQ4, 4, 1>(w, p, a, 0, y, ldy);
     for (; p < p1; ++p) Tile<kQ4, 1, 1>(w, p, a, 0, y, ldy);
@@ -167,7 +169,9 @@ void QuantizeRows(const float* x, int64_t ldx, int64_t t0, int64_t t1, Quantized
       _mm_storeu_si128(reinterpret_cast<__m128i*>(q), _mm512_cvtepi32_epi8(q0));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 16), _mm512_cvtepi32_epi8(q1));
       a->d[t * nb + b] = d;
-      a->sum[t * nb + b] = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+      const int32_t lo = _mm512_reduce_add_epi32(q0);
+      a->sum_lo[t * nb + b] = lo;
+      a->sum[t * nb + b] = lo + _mm512_reduce_add_epi32(q1);
     }
   }
 }

@@ -17,6 +17,8 @@ namespace avx512 {
 // Null when this build has no AVX-512 VNNI code (non-x86).
 QuantPanelsFn QuantPanelsKernel(DType t);
 QuantizeActsFn QuantizeActsKernel();
+// q4_K / q5_K / q6_K panels (quant_matmul_kquant_avx512.cpp); null without VNNI code in the build.
+QuantPanelsFn KQuantPanelsKernel(DType t);
 }  // namespace avx512
 namespace avx2 {
 QuantPanelsFn QuantPanelsKernel(DType t);

@@ -7,6 +7,7 @@
 
 #include "kernels/quant_matmul.h"
 #include "kernels/quant_matmul_impl.h"
+#include "kernels/quant_matmul_kquant.h"
 #include "tensor/convert.h"
 
 namespace lfm {
@@ -21,8 +22,9 @@ void QuantizeActsPortable(const float* x, int64_t ldx, int64_t t0, int64_t t1, Q
       const float d = amax / 127.0f;
       const float id = d != 0 ? 1.0f / d : 0.0f;
       int8_t* q = a->q.data() + t * a->cols + b * kQuantBlock;
-      int32_t sum = 0;
+      int32_t sum = 0, sum_lo = 0;
       for (int i = 0; i < kQuantBlock; ++i) {
+        if (i == 16) sum_lo = sum;
         // |x * id| <= 127 (plus rounding), so the nearest-even integer always fits int8.
         const float v = std::nearbyint(xb[i] * id);
         const int32_t qi = v == v ? static_cast<int32_t>(v) : 0;  // NaN input: no UB, value unspecified
@@ -31,6 +33,7 @@ void QuantizeActsPortable(const float* x, int64_t ldx, int64_t t0, int64_t t1, Q
       }
       a->d[t * nb + b] = d;
       a->sum[t * nb + b] = sum;
+      a->sum_lo[t * nb + b] = sum_lo;
     }
   }
 }
@@ -41,28 +44,27 @@ void QuantPanelsPortable(const QuantPackedMatrix& w, const QuantizedActs& a, flo
   const bool q4 = w.dtype() == DType::kQ4_0;
   const int32_t off = w.offset();
   for (int64_t p = p0; p < p1; ++p) {
-    const uint8_t* panel = w.panel(p);
-    const uint16_t* scales = reinterpret_cast<const uint16_t*>(panel);
-    const uint8_t* weights = panel + w.scale_bytes();
     const int64_t rows = std::min<int64_t>(kQuantPanelRows, w.rows() - p * kQuantPanelRows);
     for (int64_t t = 0; t < a.n; ++t) {
       for (int64_t r = 0; r < rows; ++r) {
         float acc = 0;
         for (int64_t b = 0; b < nb; ++b) {
-          const uint8_t* wb = weights + b * w.block_weight_bytes();
+          const uint8_t* wb = w.weights(p) + b * w.block_stride();
           const int8_t* q = a.q.data() + t * a.cols + b * kQuantBlock;
           int32_t dot = -off * a.sum[t * nb + b];
           for (int k = 0; k < kQuantBlock; ++k) {
             int32_t u;
             if (q4) {
-              const uint8_t byte = wb[((k & 15) / 4) * 64 + r * 4 + (k & 3)];
+              const uint8_t byte = wb[((k & 15) / 4) * QuantPackedMatrix::kVectorStride + r * 4 + (k & 3)];
               u = k < 16 ? (byte & 15) : (byte >> 4);
             } else {
-              u = wb[(k / 4) * 64 + r * 4 + (k & 3)];
+              u = wb[(k / 4) * QuantPackedMatrix::kVectorStride + r * 4 + (k & 3)];
             }
             dot += u * q[k];
           }
-          const float scale = F16ToF32(scales[b * kQuantPanelRows + r]) * a.d[t * nb + b];
+          uint16_t h;
+          std::memcpy(&h, w.scales(p) + b * w.block_stride() + r * 2, 2);
+          const float scale = F16ToF32(h) * a.d[t * nb + b];
           acc = std::fma(static_cast<float>(dot), scale, acc);
         }
         y[t * ldy + p * kQuantPanelRows + r] = acc;
@@ -72,6 +74,10 @@ void QuantPanelsPortable(const QuantPackedMatrix& w, const QuantizedActs& a, flo
 }
 
 void QuantMatMulRef(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy) {
+  if (w.dtype == DType::kQ4_K || w.dtype == DType::kQ5_K || w.dtype == DType::kQ6_K) {
+    KQuantMatMulRef(w, x, n, ldx, y, ldy);
+    return;
+  }
   QuantizedActs a;
   QuantizeActsRef(x, n, w.cols(), ldx, &a);
   const int64_t nb = a.blocks;

@@ -143,12 +143,15 @@ struct FlashRows {
 // kKBlock keys: acc[r][c] = sum_i q[r][i] * kt[i][16c + lane]. kt is the key block transposed, row
 // stride nkp, so each step is 4 vector loads and 4 broadcasts for 16 FMAs and no horizontal sums.
 inline void ScoreTile(const float* const q[kRows], const float* kt, int64_t nkp, int d, __m512 acc[kRows][4]) {
+#pragma GCC unroll 16
   for (int r = 0; r < kRows; ++r)
+#pragma GCC unroll 16
     for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_setzero_ps();
   for (int i = 0; i < d; ++i) {
     const float* kr = kt + static_cast<int64_t>(i) * nkp;
     const __m512 k0 = _mm512_loadu_ps(kr), k1 = _mm512_loadu_ps(kr + 16), k2 = _mm512_loadu_ps(kr + 32),
                  k3 = _mm512_loadu_ps(kr + 48);
+#pragma GCC unroll 16
     for (int r = 0; r < kRows; ++r) {
       const __m512 qb = _mm512_set1_ps(q[r][i]);
       acc[r][0] = _mm512_fmadd_ps(qb, k0, acc[r][0]);
@@ -164,6 +167,7 @@ inline void ScoreTile(const float* const q[kRows], const float* kt, int64_t nkp,
 // and returns the factor the row's earlier output and sum must be multiplied by.
 inline float SoftmaxStep(__m512 s[4], const __mmask16 kmask[4], float scale, float* m, float* l, float* p) {
   const __m512 sc = _mm512_set1_ps(scale), ninf = _mm512_set1_ps(-INFINITY);
+#pragma GCC unroll 16
   for (int c = 0; c < 4; ++c) s[c] = _mm512_mask_mul_ps(ninf, kmask[c], s[c], sc);
   const float bm = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(s[0], s[1]), _mm512_max_ps(s[2], s[3])));
   float corr = 1.0f;
@@ -173,6 +177,7 @@ inline float SoftmaxStep(__m512 s[4], const __mmask16 kmask[4], float scale, flo
   }
   const __m512 mv = _mm512_set1_ps(*m);
   __m512 sum = _mm512_setzero_ps();
+#pragma GCC unroll 16
   for (int c = 0; c < 4; ++c) {
     const __m512 e = _mm512_maskz_mov_ps(kmask[c], Exp512(_mm512_sub_ps(s[c], mv)));
     _mm512_storeu_ps(p + 16 * c, e);
@@ -188,8 +193,10 @@ template <int NV>
 void PvChunk(const float* p, int nk, const float* v, int64_t ldv, int c0, __mmask16 last, const float* corr,
              float* o, int d) {
   __m512 acc[kRows][NV];
+#pragma GCC unroll 16
   for (int r = 0; r < kRows; ++r) {
     const __m512 cr = _mm512_set1_ps(corr[r]);
+#pragma GCC unroll 16
     for (int c = 0; c < NV; ++c) {
       const __mmask16 m = c == NV - 1 ? last : __mmask16(0xffff);
       acc[r][c] = _mm512_mul_ps(cr, _mm512_maskz_loadu_ps(m, o + r * d + c0 + 16 * c));
@@ -198,15 +205,20 @@ void PvChunk(const float* p, int nk, const float* v, int64_t ldv, int c0, __mmas
   for (int j = 0; j < nk; ++j) {
     const float* vr = v + j * ldv + c0;
     __m512 vv[NV];
+#pragma GCC unroll 16
     for (int c = 0; c < NV; ++c) {
       vv[c] = c == NV - 1 ? _mm512_maskz_loadu_ps(last, vr + 16 * c) : _mm512_loadu_ps(vr + 16 * c);
     }
+#pragma GCC unroll 16
     for (int r = 0; r < kRows; ++r) {
       const __m512 pb = _mm512_set1_ps(p[r * kKBlock + j]);
+#pragma GCC unroll 16
       for (int c = 0; c < NV; ++c) acc[r][c] = _mm512_fmadd_ps(pb, vv[c], acc[r][c]);
     }
   }
+#pragma GCC unroll 16
   for (int r = 0; r < kRows; ++r) {
+#pragma GCC unroll 16
     for (int c = 0; c < NV; ++c) {
       const __mmask16 m = c == NV - 1 ? last : __mmask16(0xffff);
       _mm512_mask_storeu_ps(o + r * d + c0 + 16 * c, m, acc[r][c]);
@@ -239,14 +251,17 @@ void FlashTask(const float* q, const float* v, int64_t ld_in, int nq, int64_t n_
   for (int64_t j0 = 0; j0 < n_k; j0 += kKBlock) {
     const int nk = static_cast<int>(std::min<int64_t>(kKBlock, n_k - j0));
     __mmask16 kmask[4];
+#pragma GCC unroll 16
     for (int c = 0; c < 4; ++c) kmask[c] = TailMask(std::max(0, nk - 16 * c));
     for (int r0 = 0; r0 < nq; r0 += kRows) {
       // Rows past nq (a partial last tile) repeat the last real row; their results are never written.
       const float* qr[kRows];
+#pragma GCC unroll 16
       for (int r = 0; r < kRows; ++r) qr[r] = q + std::min(r0 + r, nq - 1) * ld_in;
       __m512 s[kRows][4];
       ScoreTile(qr, kt + j0, nkp, d, s);
       float corr[kRows];
+#pragma GCC unroll 16
       for (int r = 0; r < kRows; ++r) {
         corr[r] = SoftmaxStep(s[r], kmask, scale, &st.m[r0 + r], &st.l[r0 + r], p + r * kKBlock);
       }
@@ -313,12 +328,15 @@ LFM_BF16_TARGET inline __m512bh AsBh(__m512i x) { return (__m512bh)x; }
 // Scores of kRows query rows (bf16 pairs qp[r], d/2 of them) against kKBlock keys.
 LFM_BF16_TARGET inline void ScoreTileBf16(const uint32_t* const qp[kRows], const uint32_t* kp, int64_t nkp, int dp,
                                           __m512 acc[kRows][4]) {
+#pragma GCC unroll 16
   for (int r = 0; r < kRows; ++r)
+#pragma GCC unroll 16
     for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_setzero_ps();
   for (int ip = 0; ip < dp; ++ip) {
     const uint32_t* kr = kp + static_cast<int64_t>(ip) * nkp;
     const __m512bh k0 = AsBh(_mm512_loadu_si512(kr)), k1 = AsBh(_mm512_loadu_si512(kr + 16)),
                    k2 = AsBh(_mm512_loadu_si512(kr + 32)), k3 = AsBh(_mm512_loadu_si512(kr + 48));
+#pragma GCC unroll 16
     for (int r = 0; r < kRows; ++r) {
       const __m512bh qb = AsBh(_mm512_set1_epi32(static_cast<int>(qp[r][ip])));
       acc[r][0] = _mm512_dpbf16_ps(acc[r][0], qb, k0);
@@ -334,6 +352,7 @@ LFM_BF16_TARGET inline void ScoreTileBf16(const uint32_t* const qp[kRows], const
 LFM_BF16_TARGET inline float SoftmaxStepBf16(__m512 s[4], const __mmask16 kmask[4], float scale, float* m, float* l,
                                              uint32_t* pp) {
   const __m512 sc = _mm512_set1_ps(scale), ninf = _mm512_set1_ps(-INFINITY);
+#pragma GCC unroll 16
   for (int c = 0; c < 4; ++c) s[c] = _mm512_mask_mul_ps(ninf, kmask[c], s[c], sc);
   const float bm = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(s[0], s[1]), _mm512_max_ps(s[2], s[3])));
   float corr = 1.0f;
@@ -343,8 +362,10 @@ LFM_BF16_TARGET inline float SoftmaxStepBf16(__m512 s[4], const __mmask16 kmask[
   }
   const __m512 mv = _mm512_set1_ps(*m);
   __m512 e[4];
+#pragma GCC unroll 16
   for (int c = 0; c < 4; ++c) e[c] = _mm512_maskz_mov_ps(kmask[c], Exp512(_mm512_sub_ps(s[c], mv)));
   __m512 sum = _mm512_setzero_ps();
+#pragma GCC unroll 16
   for (int c = 0; c < 4; c += 2) {
     // 32 keys -> 16 pairs (low half of the result = the second argument = the earlier keys).
     const __m512i pb = (__m512i)_mm512_cvtne2ps_pbh(e[c + 1], e[c]);
@@ -361,8 +382,10 @@ template <int NV>
 LFM_BF16_TARGET void PvChunkBf16(const uint32_t* pp, int np, const uint32_t* vp, int d, int c0, __mmask16 last,
                                  const float* corr, float* o) {
   __m512 acc[kRows][NV];
+#pragma GCC unroll 16
   for (int r = 0; r < kRows; ++r) {
     const __m512 cr = _mm512_set1_ps(corr[r]);
+#pragma GCC unroll 16
     for (int c = 0; c < NV; ++c) {
       const __mmask16 m = c == NV - 1 ? last : __mmask16(0xffff);
       acc[r][c] = _mm512_mul_ps(cr, _mm512_maskz_loadu_ps(m, o + r * d + c0 + 16 * c));
@@ -371,15 +394,20 @@ LFM_BF16_TARGET void PvChunkBf16(const uint32_t* pp, int np, const uint32_t* vp,
   for (int jp = 0; jp < np; ++jp) {
     const uint32_t* vr = vp + static_cast<int64_t>(jp) * d + c0;
     __m512bh vv[NV];
+#pragma GCC unroll 16
     for (int c = 0; c < NV; ++c) {
       vv[c] = AsBh(c == NV - 1 ? _mm512_maskz_loadu_epi32(last, vr + 16 * c) : _mm512_loadu_si512(vr + 16 * c));
     }
+#pragma GCC unroll 16
     for (int r = 0; r < kRows; ++r) {
       const __m512bh pb = AsBh(_mm512_set1_epi32(static_cast<int>(pp[r * (kKBlock / 2) + jp])));
+#pragma GCC unroll 16
       for (int c = 0; c < NV; ++c) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], pb, vv[c]);
     }
   }
+#pragma GCC unroll 16
   for (int r = 0; r < kRows; ++r) {
+#pragma GCC unroll 16
     for (int c = 0; c < NV; ++c) {
       const __mmask16 m = c == NV - 1 ? last : __mmask16(0xffff);
       _mm512_mask_storeu_ps(o + r * d + c0 + 16 * c, m, acc[r][c]);
@@ -420,13 +448,16 @@ LFM_BF16_TARGET void FlashTaskBf16(const float* q, int64_t ld_in, int nq, int64_
   for (int64_t j0 = 0; j0 < n_k; j0 += kKBlock) {
     const int nk = static_cast<int>(std::min<int64_t>(kKBlock, n_k - j0));
     __mmask16 kmask[4];
+#pragma GCC unroll 16
     for (int c = 0; c < 4; ++c) kmask[c] = TailMask(std::max(0, nk - 16 * c));
     for (int r0 = 0; r0 < nq; r0 += kRows) {
       const uint32_t* qr[kRows];
+#pragma GCC unroll 16
       for (int r = 0; r < kRows; ++r) qr[r] = qbuf + static_cast<int64_t>(std::min(r0 + r, nq - 1)) * dp;
       __m512 s[kRows][4];
       ScoreTileBf16(qr, kp + j0, nkp, dp, s);
       float corr[kRows];
+#pragma GCC unroll 16
       for (int r = 0; r < kRows; ++r) {
         corr[r] = SoftmaxStepBf16(s[r], kmask, scale, &st.m[r0 + r], &st.l[r0 + r], pp + r * (kKBlock / 2));
       }

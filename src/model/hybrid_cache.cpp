@@ -32,9 +32,33 @@ void HybridCache::Reserve(int n_total) {
 }
 
 std::unique_ptr<HybridCache> HybridCache::Clone() const {
-  auto c = std::make_unique<HybridCache>(*this);
-  for (auto& s : c->scratch_) std::vector<float>().swap(s);  // scratch is not state
+  // Built field by field rather than copy-constructed: a copy would first duplicate the whole KV
+  // capacity and the scratch, which a snapshot kept in a prefix cache must not pay for.
+  std::unique_ptr<HybridCache> c(new HybridCache());
+  c->n_past_ = n_past_;
+  c->capacity_ = n_past_;
+  c->max_context_ = max_context_;
+  c->kv_dim_ = kv_dim_;
+  c->hidden_ = hidden_;
+  c->layers_.resize(layers_.size());
+  const size_t used = static_cast<size_t>(n_past_) * kv_dim_;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    Layer& d = c->layers_[i];
+    const Layer& s = layers_[i];
+    d.attention = s.attention;
+    d.conv = s.conv;
+    if (s.attention) {
+      d.k.assign(s.k.begin(), s.k.begin() + static_cast<std::ptrdiff_t>(used));
+      d.v.assign(s.v.begin(), s.v.begin() + static_cast<std::ptrdiff_t>(used));
+    }
+  }
   return c;
+}
+
+size_t HybridCache::state_bytes() const {
+  size_t n = 0;
+  for (const auto& l : layers_) n += (l.conv.capacity() + l.k.capacity() + l.v.capacity()) * sizeof(float);
+  return n;
 }
 
 Status HybridCache::RestoreFrom(const HybridCache& s) {

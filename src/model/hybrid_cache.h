@@ -23,7 +23,10 @@ class HybridCache {
   // Forget the sequence (positions restart at 0); keeps allocated memory.
   void Clear();
   // A deep copy of the state (a snapshot to return to later, e.g. after a shared prompt prefix).
+  // Compact: keys and values only for the n_past() positions held, no scratch.
   std::unique_ptr<HybridCache> Clone() const;
+  // Bytes of state held (conv states and the allocated keys/values), without the scratch.
+  size_t state_bytes() const;
   // Restores a snapshot taken with Clone() from a cache of the same model.
   Status RestoreFrom(const HybridCache& snapshot);
   // Drops positions >= n from the attention layers. The conv state cannot be rewound, so this only
@@ -51,6 +54,7 @@ class HybridCache {
   size_t scratch_bytes() const;
 
  private:
+  HybridCache() = default;  // for Clone()
   struct Layer {
     bool attention = false;
     std::vector<float> conv;

@@ -40,6 +40,24 @@ std::string Lfm2HfNameFromGguf(const std::string& g) {
   return "";
 }
 
+std::string Lfm2GgufNameFromHf(const std::string& hf) {
+  for (const char* top : {"token_embd.weight", "token_embd_norm.weight", "output.weight"})
+    if (Lfm2HfNameFromGguf(top) == hf) return top;
+  const std::string prefix = "model.layers.";
+  if (hf.rfind(prefix, 0) != 0) return "";
+  const size_t dot = hf.find('.', prefix.size());
+  if (dot == std::string::npos) return "";
+  const std::string layer = hf.substr(prefix.size(), dot - prefix.size());
+  for (const char* suffix :
+       {"attn_norm.weight", "ffn_norm.weight", "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight", "attn_q.weight",
+        "attn_k.weight", "attn_v.weight", "attn_output.weight", "attn_q_norm.weight", "attn_k_norm.weight",
+        "shortconv.in_proj.weight", "shortconv.out_proj.weight", "shortconv.conv.weight"}) {
+    const std::string g = "blk." + layer + "." + suffix;
+    if (Lfm2HfNameFromGguf(g) == hf) return g;
+  }
+  return "";
+}
+
 Result<Lfm2Config> Lfm2ConfigFromGguf(const GgufHeader& h, const std::string& path) {
   auto need = [&](const std::string& key) -> Result<const GgufValue*> {
     const GgufValue* v = h.Find(key);

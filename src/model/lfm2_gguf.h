@@ -18,6 +18,9 @@ Result<Lfm2Config> Lfm2ConfigFromGguf(const GgufHeader& h, const std::string& pa
 // Maps GGUF tensor names to HF names ("blk.3.ffn_gate.weight" -> "model.layers.3.feed_forward.w1.weight");
 // empty for names LFM2 does not have.
 std::string Lfm2HfNameFromGguf(const std::string& gguf_name);
+// The other way ("model.layers.3.feed_forward.w1.weight" -> "blk.3.ffn_gate.weight"); empty for
+// names llama.cpp's LFM2 does not have.
+std::string Lfm2GgufNameFromHf(const std::string& hf_name);
 
 struct Lfm2Gguf {
   Lfm2Config config;

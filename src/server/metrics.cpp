@@ -28,9 +28,10 @@ void Metrics::CountRequest(const std::string& endpoint, int http_status) {
   ++requests_[{endpoint, http_status}];
 }
 
-void Metrics::CountTokens(int64_t prompt_tokens, int64_t completion_tokens) {
+void Metrics::CountTokens(int64_t prompt_tokens, int64_t completion_tokens, int64_t cached_prompt_tokens) {
   std::lock_guard<std::mutex> lock(mu_);
   prompt_tokens_ += prompt_tokens;
+  prefilled_tokens_ += prompt_tokens - cached_prompt_tokens;
   completion_tokens_ += completion_tokens;
 }
 
@@ -72,9 +73,12 @@ std::string Metrics::Render(int queue_depth, int active, int parallel, int queue
            std::to_string(n) + "\n";
   out += "# HELP lfm_prompt_tokens_total Prompt tokens processed.\n# TYPE lfm_prompt_tokens_total counter\n";
   out += "lfm_prompt_tokens_total " + std::to_string(prompt_tokens_) + "\n";
+  out += "# HELP lfm_prompt_tokens_prefilled_total Prompt tokens run through prefill (the rest came from the "
+         "prefix cache).\n# TYPE lfm_prompt_tokens_prefilled_total counter\n";
+  out += "lfm_prompt_tokens_prefilled_total " + std::to_string(prefilled_tokens_) + "\n";
   out += "# HELP lfm_completion_tokens_total Tokens generated.\n# TYPE lfm_completion_tokens_total counter\n";
   out += "lfm_completion_tokens_total " + std::to_string(completion_tokens_) + "\n";
-  out += "# HELP lfm_requests_cancelled_total Generations stopped because the client went away.\n"
+  out += "# HELP lfm_requests_cancelled_total Requests dropped because the client went away (while waiting for a slot or generating).\n"
          "# TYPE lfm_requests_cancelled_total counter\n";
   out += "lfm_requests_cancelled_total " + std::to_string(cancelled_) + "\n";
   out += "# HELP lfm_queue_depth Requests waiting for a generation slot.\n# TYPE lfm_queue_depth gauge\n";
@@ -104,6 +108,33 @@ std::string RenderBatchStats(const BatchStats& b) {
   out += "# HELP lfm_batch_max_size The most decode steps one pass carried so far.\n"
          "# TYPE lfm_batch_max_size gauge\n";
   out += "lfm_batch_max_size " + std::to_string(b.max_batch) + "\n";
+  return out;
+}
+
+std::string RenderCacheStats(const CacheStats& c) {
+  std::string out;
+  auto metric = [&out](const char* name, const char* type, const char* help, uint64_t v) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+           std::to_string(v) + "\n";
+  };
+  metric("lfm_prefix_cache_hits_total", "counter", "Requests that started from a cached prefix snapshot.",
+         c.prefix_hits);
+  metric("lfm_prefix_cache_misses_total", "counter", "Requests that found no cached prefix.", c.prefix_misses);
+  metric("lfm_prefix_cache_tokens_reused_total", "counter", "Prompt tokens restored from the prefix cache, not prefilled.",
+         c.prefix_tokens_reused);
+  metric("lfm_prefix_cache_evictions_total", "counter", "Prefix snapshots evicted (least recently used) to stay in budget.",
+         c.prefix_evictions);
+  metric("lfm_prefix_cache_entries", "gauge", "Prefix snapshots held.", c.prefix_entries);
+  metric("lfm_prefix_cache_bytes", "gauge", "Bytes the prefix snapshots hold.", c.prefix_bytes);
+  metric("lfm_prefix_cache_max_bytes", "gauge", "The prefix cache's budget (--cache-ram; 0 = off).", c.prefix_max_bytes);
+  metric("lfm_image_cache_hits_total", "counter", "Images whose embeddings came from the image cache.", c.image_hits);
+  metric("lfm_image_cache_misses_total", "counter", "Images run through the vision tower (with the cache on).",
+         c.image_misses);
+  metric("lfm_image_cache_evictions_total", "counter", "Image embeddings evicted to stay in budget.", c.image_evictions);
+  metric("lfm_image_cache_entries", "gauge", "Images whose embeddings are held.", c.image_entries);
+  metric("lfm_image_cache_bytes", "gauge", "Bytes the image embeddings hold.", c.image_bytes);
+  metric("lfm_image_cache_max_bytes", "gauge", "The image cache's budget (--image-cache-ram; 0 = off).",
+         c.image_max_bytes);
   return out;
 }
 

@@ -17,11 +17,14 @@ namespace lfm::server {
 // The engine's continuous batcher (lfm/engine.h BatchStats): passes, decode steps they carried, the
 // largest batch, prefill chunks.
 std::string RenderBatchStats(const BatchStats& b);
+// The engine's shared caches (lfm/engine.h CacheStats): prefix reuse and image embeddings.
+std::string RenderCacheStats(const CacheStats& c);
 
 class Metrics {
  public:
   void CountRequest(const std::string& endpoint, int http_status);
-  void CountTokens(int64_t prompt_tokens, int64_t completion_tokens);
+  // cached_prompt_tokens: of the prompt, restored from the prefix cache instead of prefilled.
+  void CountTokens(int64_t prompt_tokens, int64_t completion_tokens, int64_t cached_prompt_tokens = 0);
   void ObserveLatency(double seconds);
   void ObserveTimeToFirstToken(double seconds);
   void CountCancelled();
@@ -39,7 +42,7 @@ class Metrics {
 
   mutable std::mutex mu_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;
-  int64_t prompt_tokens_ = 0, completion_tokens_ = 0;
+  int64_t prompt_tokens_ = 0, completion_tokens_ = 0, prefilled_tokens_ = 0;
   uint64_t cancelled_ = 0;
   Window latency_, ttft_;
 };

@@ -22,7 +22,11 @@ std::string FinishReason(const Outcome& outcome) {
 OJson Usage(const Generation& g) {
   const int prompt = g.timings.prompt_tokens > 0 ? g.timings.prompt_tokens : static_cast<int>(g.prompt_ids.size());
   const int completion = static_cast<int>(g.ids.size());
-  return OJson{{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}};
+  // OpenAI's prompt_tokens_details.cached_tokens: the prompt tokens the prefix cache supplied.
+  return OJson{{"prompt_tokens", prompt},
+               {"completion_tokens", completion},
+               {"total_tokens", prompt + completion},
+               {"prompt_tokens_details", OJson{{"cached_tokens", g.timings.cached_prompt_tokens}}}};
 }
 
 OJson ToolCallsJson(const ResponseIds& ids, const std::vector<ChatToolCall>& calls, bool with_index) {

@@ -4,8 +4,11 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 
 namespace lfm::server {
 
@@ -26,8 +29,11 @@ class RequestSlots {
   };
 
   // Waits for a slot (FIFO) and returns its lease, or returns null at once when `parallel` requests
-  // are running and `queue` are already waiting.
-  std::unique_ptr<Lease> Acquire();
+  // are running and `queue` are already waiting. While waiting, `cancelled` (if given) is polled
+  // every kPollMs: once it says true (the client went away) the request leaves the queue at once,
+  // null is returned and *was_cancelled set, and its turn passes to the next in line.
+  std::unique_ptr<Lease> Acquire(const std::function<bool()>& cancelled = nullptr, bool* was_cancelled = nullptr);
+  static constexpr int kPollMs = 20;
 
   int active() const;
   int waiting() const;
@@ -41,7 +47,9 @@ class RequestSlots {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   int active_ = 0, waiting_ = 0;
+  void AdvanceTicket();  // with mu_ held: the next ticket in line, skipping abandoned ones
   uint64_t next_ticket_ = 0, serving_ticket_ = 0;  // FIFO order among waiters
+  std::set<uint64_t> abandoned_;  // tickets of waiters that left before their turn
 };
 
 }  // namespace lfm::server

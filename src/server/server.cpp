@@ -40,7 +40,8 @@ void SendError(httplib::Response& res, const ApiError& e) {
 }
 
 // Runs one generation given its callbacks; the endpoint decides which engine call that is.
-using RunFn = std::function<Result<Outcome>(const TokenCallback&, const ProgressCallback&)>;
+// The third argument: "the client went away", polled while the run waits for the shared decoder.
+using RunFn = std::function<Result<Outcome>(const TokenCallback&, const ProgressCallback&, const std::function<bool()>&)>;
 
 // Which endpoint's shapes a response takes.
 enum class Shape { kChat, kText };
@@ -151,7 +152,16 @@ void Server::Impl::Generate(const httplib::Request& req, httplib::Response& res,
     --in_flight;
     flight_cv.notify_all();
   });
-  auto lease = slots.Acquire();
+  // A client that gives up while its request waits for a slot leaves the queue at once (its turn
+  // passes to the next in line) instead of generating for nobody later.
+  PeerWatch waiting_peer(req.remote_addr, req.remote_port, req.local_addr, req.local_port);
+  bool gone = false;
+  auto lease = slots.Acquire([&waiting_peer] { return waiting_peer.PeerClosed(); }, &gone);
+  if (gone) {
+    metrics.CountCancelled();
+    res.status = 499;  // nginx's "client closed request": nobody reads it, /metrics counts it
+    return;
+  }
   if (!lease) {
     ApiError e;
     e.http_status = 503;
@@ -177,7 +187,11 @@ void Server::Impl::Generate(const httplib::Request& req, httplib::Response& res,
       if (peer.PeerClosed()) cancelled = true;
       return !cancelled;
     };
-    auto out = run(on_token, on_progress);
+    auto gone = [&] {
+      if (peer.PeerClosed()) cancelled = true;
+      return cancelled;
+    };
+    auto out = run(on_token, on_progress, gone);
     if (cancelled) metrics.CountCancelled();
     if (!out.ok()) {
       SendError(res, FromChatError(out.status(), image_params));
@@ -188,7 +202,8 @@ void Server::Impl::Generate(const httplib::Request& req, httplib::Response& res,
       SendError(res, e);
       return;
     }
-    metrics.CountTokens(Usage(out->generation)["prompt_tokens"].get<int>(), static_cast<int64_t>(out->generation.ids.size()));
+    metrics.CountTokens(Usage(out->generation)["prompt_tokens"].get<int>(), static_cast<int64_t>(out->generation.ids.size()),
+                        out->generation.timings.cached_prompt_tokens);
     metrics.ObserveLatency(Since(t0));
     const OJson body = shape == Shape::kChat ? ChatCompletion(ids, *out) : TextCompletion(ids, *out);
     res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
@@ -244,7 +259,7 @@ void Server::Impl::Generate(const httplib::Request& req, httplib::Response& res,
       }
       return !state->cancelled.load();
     };
-    auto out = run(on_token, on_progress);
+    auto out = run(on_token, on_progress, [&] { return state->cancelled.load(); });
     if (state->cancelled.load()) metrics.CountCancelled();
     std::lock_guard<std::mutex> lock(state->mu);
     auto emit = [&](const OJson& j) { state->events.push_back(SseEvent(j)); };
@@ -273,7 +288,8 @@ void Server::Impl::Generate(const httplib::Request& req, httplib::Response& res,
         if (include_usage) emit(TextUsageChunk(ids, o.generation));
       }
       state->events.push_back("data: [DONE]\n\n");
-      metrics.CountTokens(Usage(o.generation)["prompt_tokens"].get<int>(), static_cast<int64_t>(o.generation.ids.size()));
+      metrics.CountTokens(Usage(o.generation)["prompt_tokens"].get<int>(), static_cast<int64_t>(o.generation.ids.size()),
+                          o.generation.timings.cached_prompt_tokens);
       metrics.ObserveLatency(Since(t0));
     }
     state->finished = true;
@@ -330,9 +346,11 @@ void Server::Impl::HandleChat(const httplib::Request& req, httplib::Response& re
   co.admission = options.limits;
   if (auto e = BuildGenerateOptions(r->sampling, r->constraint, &co.generate)) return SendError(res, *e);
   const ResponseIds ids{"chatcmpl-" + RandomHex(24), static_cast<int64_t>(std::time(nullptr)), options.model_id};
-  RunFn run = [this, r, co](const TokenCallback& on_token, const ProgressCallback& on_progress) -> Result<Outcome> {
+  RunFn run = [this, r, co](const TokenCallback& on_token, const ProgressCallback& on_progress,
+                            const std::function<bool()>& gone) -> Result<Outcome> {
     ChatOptions opts = co;
     opts.generate.on_progress = on_progress;
+    opts.generate.cancelled = gone;
     LFM_ASSIGN_OR_RETURN(ChatResult c, engine.Chat(r->engine_request_json, opts, on_token));
     return Outcome{std::move(c.generation), std::move(c.content), std::move(c.tool_calls)};
   };
@@ -352,9 +370,11 @@ void Server::Impl::HandleCompletion(const httplib::Request& req, httplib::Respon
   GenerateOptions go;
   if (auto e = BuildGenerateOptions(r->sampling, r->constraint, &go)) return SendError(res, *e);
   const ResponseIds ids{"cmpl-" + RandomHex(24), static_cast<int64_t>(std::time(nullptr)), options.model_id};
-  RunFn run = [this, r, go](const TokenCallback& on_token, const ProgressCallback& on_progress) -> Result<Outcome> {
+  RunFn run = [this, r, go](const TokenCallback& on_token, const ProgressCallback& on_progress,
+                            const std::function<bool()>& gone) -> Result<Outcome> {
     GenerateOptions opts = go;
     opts.on_progress = on_progress;
+    opts.cancelled = gone;
     LFM_ASSIGN_OR_RETURN(Generation g, engine.Complete(r->prompt, opts, on_token));
     std::string text = g.text;
     return Outcome{std::move(g), std::move(text), {}};
@@ -402,7 +422,7 @@ void Server::Impl::Routes() {
   });
   http.Get("/metrics", [this](const httplib::Request&, httplib::Response& s) {
     s.set_content(metrics.Render(slots.waiting(), slots.active(), slots.parallel(), slots.queue()) +
-                      RenderBatchStats(engine.batch_stats()),
+                      RenderBatchStats(engine.batch_stats()) + RenderCacheStats(engine.cache_stats()),
                   "text/plain; version=0.0.4");
   });
 

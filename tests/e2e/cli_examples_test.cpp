@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <regex>
@@ -186,6 +187,13 @@ std::string Substitute(std::string c, const Scratch& s) {
   // minutes); --task keeps its own budget, which its schema needs.
   const bool generates = std::regex_search(c, std::regex(R"(' (run|generate|chat) )"));
   if (generates && c.find(" -n ") == std::string::npos && c.find(" --task ") == std::string::npos) c += " -n 8";
+  // Benchmark figures mean nothing on random tiny models: one repetition and no bandwidth probe run the
+  // same code (the streams example took 16 s, minutes under ASan). CliKernelIsa tests the probe.
+  if (std::regex_search(c, std::regex(R"(' bench )"))) {
+    c = std::regex_replace(c, std::regex(R"((^|\s)(-r|--reps) \d+)"), "$1$2 1");
+    if (!std::regex_search(c, std::regex(R"(\s(-r|--reps) )"))) c += " -r 1";
+    c += " --no-bandwidth-probe";
+  }
   // Interactive commands read stdin: give them one line (unless the example pipes its own).
   if (c.find("| ") == std::string::npos) c += " < " + q(s.dir + "/stdin.txt");
   return c + " 2>&1";
@@ -228,8 +236,12 @@ TEST(CliExamples, EveryReadmeAndHelpExampleRuns) {
     }
     ASSERT_TRUE(IsLfmCommand(ex.command)) << "not an lfm command and not excluded with a reason";
     const std::string cmd = Substitute(ex.command, scratch);
+    const auto t0 = std::chrono::steady_clock::now();
     const std::string out = RunShell("cd " + testing::Quote(scratch.dir) + " && " + cmd, &code);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EXPECT_EQ(code, 0) << cmd << "\n" << out.substr(0, 3000);
+    // The slow ones, so a slow CI run shows which example took the time.
+    if (seconds >= 1.0) std::printf("%6.1f s  %s\n", seconds, ex.command.c_str());
     ++ran;
   }
   for (size_t i = 0; i < exclusion_used.size(); ++i)

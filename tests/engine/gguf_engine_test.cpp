@@ -106,13 +106,27 @@ TEST(GgufEngine, ConvertsToTheAskedDtypeAndRefusesUnknownOnes) {
   EXPECT_NE(bad.status().message().find("q3_k"), std::string::npos);
 }
 
-TEST(GgufEngine, ChatRefusesWithTheReason) {
-  auto e = Engine::Load(testing::TestData("lfm2-synthetic/tiny-lfm2/model-f32.gguf"));
-  ASSERT_TRUE(e.ok()) << e.status().ToString();
+// The chat template comes from the file's tokenizer.chat_template (the converter copied it from the
+// directory's tokenizer_config.json): chat renders and generates as on the directory.
+TEST(GgufEngine, ChatUsesTheFilesChatTemplate) {
+  auto g = Engine::Load(testing::TestData("lfm2-synthetic/tiny-lfm2/model-f32.gguf"));
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  auto d = Engine::Load(testing::TestData("lfm2-synthetic/tiny-lfm2"));
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
   ChatOptions co;
-  auto r = (*e)->Chat(R"({"messages":[{"role":"user","content":"hi"}]})", co);
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find(".gguf"), std::string::npos) << r.status().message();
+  co.generate.max_tokens = 6;
+  co.generate.sampling = SamplingParams{};
+  co.generate.sampling->temperature = 0;
+  const std::string req = R"({"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"hi"}]})";
+  auto rg = (*g)->Chat(req, co);
+  ASSERT_TRUE(rg.ok()) << rg.status().ToString();
+  auto rd = (*d)->Chat(req, co);
+  ASSERT_TRUE(rd.ok()) << rd.status().ToString();
+  EXPECT_EQ(rg->prompt, rd->prompt);
+  EXPECT_NE(rg->prompt.find("<|im_start|>system\nBe brief.<|im_end|>"), std::string::npos) << rg->prompt;
+  EXPECT_EQ(rg->generation.prompt_ids, rd->generation.prompt_ids);
+  EXPECT_EQ(rg->generation.ids, rd->generation.ids);
+  EXPECT_EQ(rg->generation.ids.size(), 6u);
 }
 
 }  // namespace

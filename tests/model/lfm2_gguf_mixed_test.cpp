@@ -3,10 +3,12 @@
 // tensor is bit-exact to the gguf Python package's, and the decoder reading the file as stored gives
 // the logits of an f32 decoder on those dequantized weights.
 //
-// Paths: the K-quants and Q4_1 / Q5_1 are widened to f32 in registers (f32 activations: differences
-// are f32 summation order only, tolerance 1e-5 of the row's max |logit| as for q8_0/q4_0 widening);
-// Q5_0 is repacked exactly to q8_0 at load and so runs the int8 kernel where the CPU has it
-// (activations rounded to int8 per block: one matrix here, measured worst row 0.005; tolerance 0.02).
+// Paths: with int8_matmul off everything is widened to f32 in registers (f32 activations: differences
+// are f32 summation order only, tolerance 1e-5 of the row's max |logit| as for q8_0/q4_0 widening).
+// With it on (where the CPU has AVX-512 VNNI), the K-quants run the int8 kernel on their exact repack
+// and Q5_0 is repacked exactly to q8_0 (Q4_1 / Q5_1 stay widened): activations rounded to int8 per
+// block in 12 of the 13 matrices, measured worst row 0.028 of the max |logit| on this random model
+// (tests/model/lfm2_quantized_test.cpp explains the growth); tolerance 0.05.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -77,7 +79,7 @@ TEST(Lfm2GgufMixed, DecoderMatchesF32OnDequantizedWeights) {
     const auto got = testing::RunSequence(**q, prompt, feed);
     ASSERT_EQ(got.size(), ref.size());
     const bool int8_ran = int8 && LinearPacks(DType::kQ8_0);
-    const double tol = int8_ran ? 0.02 : 1e-5;
+    const double tol = int8_ran ? (LinearPacks(DType::kQ4_K) ? 0.05 : 0.02) : 1e-5;
     double worst = 0;
     int same = 0;
     const int rows = static_cast<int>(got.size() / V);
@@ -90,7 +92,7 @@ TEST(Lfm2GgufMixed, DecoderMatchesF32OnDequantizedWeights) {
     }
     if (!int8_ran) EXPECT_EQ(same, rows);
     std::printf("mixed K-quant GGUF, %s: worst row rel diff vs f32 on gguf-dequantized weights %.3g, top-1 same %d/%d\n",
-                int8_ran ? "q5_0 on int8" : "widening", worst, same, rows);
+                int8_ran ? "int8" : "widening", worst, same, rows);
   }
 }
 

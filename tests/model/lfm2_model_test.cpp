@@ -1,6 +1,7 @@
 // The LFM2 decoder against llama.cpp's logits for the tiny random model (shared testdata
 // lfm2-synthetic/tiny-lfm2, see its PROVENANCE.md): prefill rows, decode rows, greedy ids.
 #include "lfm2_test_util.h"
+#include "base/thread_pool.h"
 #include "kernels/matmul.h"
 #include "model/lfm2_model.h"
 
@@ -224,6 +225,31 @@ TEST(Lfm2Model, F16WeightsStayCloseToF32) {
 }
 
 // Prefill of N tokens then one-token decodes == one prefill of the whole sequence.
+// Decode is a chain of small parallel regions, each paying a thread hand-off (bench/decode_ops_bench:
+// ParallelForOverhead): a decoded token may start at most 5 per layer (conv: in_proj, out_proj;
+// attention: q/k/v, attention, out_proj; each + w1/w3 and w2 of the FFN) plus the lm_head. More means a
+// new region crept into the decode step.
+TEST(Lfm2Model, DecodeTokenStaysWithinItsParallelRegionBudget) {
+  ASSERT_TRUE(DefaultThreadPool().EnsureThreads(2).ok());
+  for (DType dt : {DType::kAuto, DType::kQ8_0}) {
+    auto m = LoadTiny(dt);
+    ASSERT_NE(m, nullptr);
+    const int32_t prompt[4] = {1, 100, 200, 300};
+    auto cache = m->NewCache();
+    std::vector<float> logits;
+    ASSERT_TRUE(m->Forward(prompt, 4, *cache, &logits).ok());
+    const uint64_t before = DefaultThreadPool().regions_started();
+    const int32_t next = 400;
+    ASSERT_TRUE(m->Forward(&next, 1, *cache, &logits).ok());
+    const uint64_t regions = DefaultThreadPool().regions_started() - before;
+    const uint64_t budget = 5 * static_cast<uint64_t>(m->config().num_hidden_layers) + 1;
+    std::printf("decode token (%s weights): %llu parallel regions (budget %llu)\n", DTypeName(dt),
+                static_cast<unsigned long long>(regions), static_cast<unsigned long long>(budget));
+    EXPECT_GT(regions, 0u) << "decode ran single-threaded: the count says nothing";
+    EXPECT_LE(regions, budget) << DTypeName(dt);
+  }
+}
+
 TEST(Lfm2Model, SplitPrefillPlusDecodeEqualsOnePrefill) {
   auto m = LoadTiny();
   ASSERT_NE(m, nullptr);

@@ -256,7 +256,7 @@ TEST(OpenAiResponse, ShapesFinishReasonsAndUsage) {
   EXPECT_EQ(c["object"], "chat.completion");
   EXPECT_EQ(c["choices"][0]["finish_reason"], "stop");
   EXPECT_EQ(c["choices"][0]["message"]["content"], "hello");
-  EXPECT_EQ(c["usage"], OJson::parse(R"({"prompt_tokens":7,"completion_tokens":3,"total_tokens":10})"));
+  EXPECT_EQ(c["usage"], OJson::parse(R"({"prompt_tokens":7,"completion_tokens":3,"total_tokens":10,"prompt_tokens_details":{"cached_tokens":0}})"));
   o.generation.finish_reason = "length";
   EXPECT_EQ(FinishReason(o), "length");
   o.generation.finish_reason = "context";

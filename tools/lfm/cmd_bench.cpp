@@ -58,6 +58,7 @@ double PeakRssMb() {
 
 struct Opts {
   std::string model;
+  std::string mmproj;
   std::string shape;
   std::vector<std::string> dtypes{"auto"};
   std::vector<int> prompt{512}, gen{128}, depth{0}, threads{0};
@@ -287,6 +288,7 @@ void RegisterBench(CLI::App& app, Runners& runners) {
   });
   sub->add_option("-m,--model", o->model, "Model directory (Hugging Face layout) or a llama.cpp .gguf file")
       ->required();
+  sub->add_option("--mmproj", o->mmproj, MmprojHelp());
   sub->add_option("--shape", o->shape, "Write a random model of this shape to -m DIR first if it has no weights");
   sub->add_option("--dtype", o->dtypes,
                   "Weight dtypes in memory, comma-separated: auto (as stored), f32, bf16, f16, q8_0, q4_0")
@@ -346,6 +348,7 @@ void RegisterBench(CLI::App& app, Runners& runners) {
         lo.threads = threads;
         lo.weight_dtype = dtype;
         lo.max_context = o->max_context;
+        lo.mmproj = o->mmproj;
         auto loaded = Engine::Load(o->model, lo);
         if (!loaded.ok()) {
           std::fprintf(stderr, "lfm bench: cannot load model: %s\n", loaded.status().ToString().c_str());

@@ -28,6 +28,8 @@ void RegisterServe(CLI::App& app, Runners& runners) {
     ModelOptions model;
     AdmissionOptions admission;
     server::ServerOptions server;
+    int64_t cache_ram_mib = 512;
+    int64_t image_cache_ram_mib = 128;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand(
@@ -57,6 +59,16 @@ void RegisterServe(CLI::App& app, Runners& runners) {
                   "Tokens generated when a request sets neither max_tokens nor max_completion_tokens")
       ->capture_default_str()
       ->check(CLI::Range(1, 1 << 24));
+  sub->add_option("--cache-ram", o->cache_ram_mib,
+                  "MiB of decoder snapshots kept for prefix reuse (a request that starts like an earlier one,\n"
+                  "e.g. the same system prompt or the history of a multi-turn chat, prefills only the rest);\n"
+                  "least recently used evicted first; 0 = off")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
+  sub->add_option("--image-cache-ram", o->image_cache_ram_mib,
+                  "MiB of image embeddings kept (the same image sent again is not re-encoded); 0 = off")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
   sub->add_option("--alias", o->server.model_id, "Model name in /v1/models and responses (default: the directory name)");
   o->admission.Add(sub);
   runners.emplace_back(sub, [o]() {
@@ -73,6 +85,8 @@ void RegisterServe(CLI::App& app, Runners& runners) {
 
     auto engine = o->model.Load();
     if (!engine) return kExitFailure;
+    engine->SetCacheOptions(CacheOptions{static_cast<size_t>(o->cache_ram_mib) << 20,
+                                         static_cast<size_t>(o->image_cache_ram_mib) << 20});
     server::ServerOptions so = o->server;
     so.limits = o->admission.limits;
     if (so.model_id.empty()) so.model_id = BaseName(o->model.model_dir);

@@ -32,5 +32,6 @@ void RegisterRender(CLI::App& app, Runners& runners);
 void RegisterServe(CLI::App& app, Runners& runners);
 void RegisterBatch(CLI::App& app, Runners& runners);
 void RegisterInspect(CLI::App& app, Runners& runners);
+void RegisterQuantize(CLI::App& app, Runners& runners);
 
 }  // namespace lfm::cli

@@ -16,10 +16,18 @@
 
 namespace lfm::cli {
 
+std::string MmprojHelp() {
+  return "LFM2-VL from llama.cpp GGUFs: the mmproj-*.gguf (vision tower + projector) that goes with the "
+         ".gguf text model given to -m. Its clip.* metadata gives the tower's sizes, patch size, downsample "
+         "factor and image mean/std; the image settings it does not state (tiling, 2..10 tiles of 512 px, "
+         "64..256 image tokens, thumbnail) are those of the published preprocessor_config.json";
+}
+
 void ModelOptions::Add(CLI::App* sub) {
   sub->add_option("-m,--model", model_dir, "Model directory (Hugging Face layout: config.json, model.safetensors, "
-                                           "tokenizer.json, ...)")
+                                           "tokenizer.json, ...) or a llama.cpp .gguf file")
       ->required();
+  sub->add_option("--mmproj", mmproj, MmprojHelp());
   sub->add_option("-t,--threads", threads,
                   "Threads (0 = all cores; at most " + std::to_string(MaxLoadThreads()) +
                       " = 4x this machine's hardware threads)")
@@ -54,6 +62,7 @@ std::unique_ptr<Engine> ModelOptions::Load() const {
   lo.threads = threads;
   lo.weight_dtype = dtype;
   lo.max_context = max_context;
+  lo.mmproj = mmproj;
   Timer timer;
   lo.ubatch = ubatch;
   auto engine = Engine::Load(model_dir, lo);

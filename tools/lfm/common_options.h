@@ -17,6 +17,7 @@ inline constexpr int kExitUsage = 2;    // usage error: bad flag, flag value or 
 
 struct ModelOptions {
   std::string model_dir;
+  std::string mmproj;  // --mmproj: LFM2-VL vision tower + projector GGUF for a .gguf text model
   int threads = 0;
   std::string dtype = "auto";
   int max_context = 0;
@@ -71,6 +72,9 @@ struct ConstraintOptions {
   // Compiles the constraint, if any, into opts->grammar; prints the error and returns false on failure.
   bool Apply(Engine& engine, GenerateOptions* opts) const;
 };
+
+// The --mmproj help text (shared by the subcommands and `lfm bench`).
+std::string MmprojHelp();
 
 // Prints "lfm CMD: MESSAGE" to stderr and returns kExitUsage if st is an error (else kExitOk).
 int UsageError(const char* cmd, const Status& st);

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   lfm::cli::RegisterTokenize(app, runners);
   lfm::cli::RegisterPreprocess(app, runners);
   lfm::cli::RegisterBench(app, runners);
+  lfm::cli::RegisterQuantize(app, runners);
   lfm::cli::RegisterMakeTestModel(app, runners);
   // llama.cpp's spelling of the prefill micro-batch flag; CLI11 takes only one-letter short options.
   std::vector<char*> args(argv, argv + argc);

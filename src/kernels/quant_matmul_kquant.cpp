@@ -1,0 +1,165 @@
+// Packing GGUF K-quants into QuantPackedMatrix panels (layout: kernels/quant_matmul_kquant.h), and
+// reading a packed row back (a tied embedding table reads the lm_head's rows this way).
+#include "kernels/quant_matmul_kquant.h"
+
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "tensor/convert.h"
+#include "tensor/ggml_blocks.h"
+
+namespace lfm {
+
+void UnpackKQuantSuper(DType t, const uint8_t* row, int64_t sb, KQuantSuper* out) {
+  if (t == DType::kQ6_K) {
+    BlockQ6_K b;
+    std::memcpy(&b, row + sb * sizeof b, sizeof b);
+    out->d = b.d;
+    out->dmin = 0;
+    for (int s = 0; s < 16; ++s) out->sc[s] = b.scales[s];
+    // As DequantizeQ6_K: two halves of 128; ql low / high nibbles and qh's 2-bit fields.
+    for (int h = 0; h < 2; ++h) {
+      const uint8_t* ql = b.ql + 64 * h;
+      const uint8_t* qh = b.qh + 32 * h;
+      uint8_t* u = out->u + 128 * h;
+      for (int l = 0; l < 32; ++l) {
+        u[l] = static_cast<uint8_t>((ql[l] & 0x0f) | ((qh[l] & 3) << 4));
+        u[l + 32] = static_cast<uint8_t>((ql[l + 32] & 0x0f) | (((qh[l] >> 2) & 3) << 4));
+        u[l + 64] = static_cast<uint8_t>((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+        u[l + 96] = static_cast<uint8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
+      }
+    }
+    return;
+  }
+  // q4_K / q5_K: element 64c + 32half + l is nibble `half` of qs[32c + l] (+ Q5_K's bit 2c + half of qh[l]).
+  const uint8_t* scales;
+  const uint8_t* qs;
+  const uint8_t* qh = nullptr;
+  BlockQ4_K b4;
+  BlockQ5_K b5;
+  if (t == DType::kQ4_K) {
+    std::memcpy(&b4, row + sb * sizeof b4, sizeof b4);
+    out->d = b4.d;
+    out->dmin = b4.dmin;
+    scales = b4.scales;
+    qs = b4.qs;
+  } else {
+    std::memcpy(&b5, row + sb * sizeof b5, sizeof b5);
+    out->d = b5.d;
+    out->dmin = b5.dmin;
+    scales = b5.scales;
+    qs = b5.qs;
+    qh = b5.qh;
+  }
+  for (int s = 0; s < 8; ++s) {
+    uint8_t sc, m;
+    GetScaleMinK4(s, scales, &sc, &m);
+    out->sc[s] = sc;
+    out->m[s] = m;
+  }
+  for (int c = 0; c < 4; ++c) {
+    for (int half = 0; half < 2; ++half) {
+      for (int l = 0; l < 32; ++l) {
+        int v = (qs[32 * c + l] >> (4 * half)) & 0x0f;
+        if (qh != nullptr) v |= ((qh[l] >> (2 * c + half)) & 1) << 4;
+        out->u[64 * c + 32 * half + l] = static_cast<uint8_t>(v);
+      }
+    }
+  }
+}
+
+Result<QuantPackedMatrix> PackKQuant(const TensorView& w) {
+  const DType t = w.dtype;
+  if (t != DType::kQ4_K && t != DType::kQ5_K && t != DType::kQ6_K) {
+    return InvalidArgument("PackKQuant: tensor '" + w.name + "' is " + DTypeName(t) + ", not q4_K, q5_K or q6_K");
+  }
+  if (w.rank() != 2 || w.rows() < 1 || w.cols() < 256 || w.cols() % 256 != 0) {
+    return InvalidArgument("QuantPackedMatrix: tensor '" + w.name + "' has shape " + ShapeToString(w.shape) +
+                           "; want a matrix whose columns are a multiple of 256");
+  }
+  QuantPackedMatrix m;
+  m.dtype_ = t;
+  m.rows_ = w.rows();
+  m.cols_ = w.cols();
+  const int64_t bb = KQuantBlockBytes(t);
+  m.superblock_bytes_ = kKQuantMetaBytes + 8 * bb;
+  m.kpanel_bytes_ = m.superblocks() * m.superblock_bytes_;
+  const size_t total = static_cast<size_t>(m.panels() * m.kpanel_bytes_);
+  m.data_.reset(static_cast<uint8_t*>(::operator new[](total, std::align_val_t(64))));
+  // Padding rows of the last panel: zero factors and values, finite, never stored.
+  std::memset(m.data_.get(), 0, total);
+  KQuantSuper s;
+  for (int64_t r = 0; r < m.rows_; ++r) {
+    uint8_t* panel = m.data_.get() + (r / kQuantPanelRows) * m.kpanel_bytes_;
+    const int64_t pr = r % kQuantPanelRows;
+    for (int64_t sb = 0; sb < m.superblocks(); ++sb) {
+      UnpackKQuantSuper(t, w.row(r), sb, &s);
+      uint8_t* base = panel + sb * m.superblock_bytes_;
+      std::memcpy(base + pr * 2, &s.d, 2);
+      std::memcpy(base + 32 + pr * 2, &s.dmin, 2);
+      if (t == DType::kQ6_K) {
+        for (int i = 0; i < 16; ++i) base[64 + i * 16 + pr] = static_cast<uint8_t>(static_cast<int8_t>(s.sc[i]));
+      } else {
+        for (int i = 0; i < 8; ++i) {
+          base[64 + i * 16 + pr] = static_cast<uint8_t>(s.sc[i]);
+          base[192 + i * 16 + pr] = static_cast<uint8_t>(s.m[i]);
+        }
+      }
+      for (int b = 0; b < 8; ++b) {
+        uint8_t* wb = base + kKQuantMetaBytes + b * bb;
+        const uint8_t* u = s.u + 32 * b;
+        for (int g = 0; g < 4; ++g) {
+          for (int i = 0; i < 4; ++i) {
+            const int lo = u[4 * g + i], hi = u[16 + 4 * g + i];
+            wb[g * 64 + pr * 4 + i] = static_cast<uint8_t>((lo & 15) | ((hi & 15) << 4));
+            if (t == DType::kQ5_K) {
+              wb[256 + pr * 4 + i] |= static_cast<uint8_t>(((lo >> 4) << g) | ((hi >> 4) << (4 + g)));
+            } else if (t == DType::kQ6_K) {
+              wb[256 + pr * 4 + i] |= static_cast<uint8_t>((lo >> 4) << (2 * g));
+              wb[320 + pr * 4 + i] |= static_cast<uint8_t>((hi >> 4) << (2 * g));
+            }
+          }
+        }
+      }
+    }
+  }
+  return m;
+}
+
+void DequantizeKQuantRow(const QuantPackedMatrix& w, int64_t r, float* out) {
+  const DType t = w.dtype();
+  const int64_t bb = KQuantBlockBytes(t);
+  const uint8_t* panel = w.kpanel(r / kQuantPanelRows);
+  const int64_t pr = r % kQuantPanelRows;
+  for (int64_t sb = 0; sb < w.superblocks(); ++sb) {
+    const uint8_t* base = panel + sb * w.superblock_bytes();
+    uint16_t d16, dmin16;
+    std::memcpy(&d16, base + pr * 2, 2);
+    std::memcpy(&dmin16, base + 32 + pr * 2, 2);
+    const float d = F16ToF32(d16), dmin = F16ToF32(dmin16);
+    for (int k = 0; k < 256; ++k) {
+      const int b = k / 32, kk = k % 32;
+      const uint8_t* wb = base + kKQuantMetaBytes + b * bb;
+      const int g = (kk % 16) / 4, i = kk % 4;
+      const bool high = kk >= 16;
+      const uint8_t byte = wb[g * 64 + pr * 4 + i];
+      int u = high ? byte >> 4 : byte & 15;
+      float v;
+      if (t == DType::kQ6_K) {
+        u |= ((wb[(high ? 320 : 256) + pr * 4 + i] >> (2 * g)) & 3) << 4;
+        const int8_t sc = static_cast<int8_t>(base[64 + (k / 16) * 16 + pr]);
+        v = (d * static_cast<float>(sc)) * static_cast<float>(u - 32);
+      } else {
+        if (t == DType::kQ5_K) u |= ((wb[256 + pr * 4 + i] >> (high ? 4 + g : g)) & 1) << 4;
+        // The dequantizer's operations: (d * sc) * u - dmin * m.
+        const float dl = d * static_cast<float>(base[64 + b * 16 + pr]);
+        const float ml = dmin * static_cast<float>(base[192 + b * 16 + pr]);
+        v = dl * static_cast<float>(u) - ml;
+      }
+      out[sb * 256 + k] = v;
+    }
+  }
+}
+
+}  // namespace lfm

@@ -1,0 +1,67 @@
+// Internal: GGUF K-quants (q4_K / q5_K / q6_K) in QuantPackedMatrix panels, for the int8 matmul.
+//
+// Every K-quant weight is an integer u times a per-sub-block integer scale times a per-row f16 factor:
+//   q4_K / q5_K: w = (d * sc_s) * u - (dmin * m_s)   u in [0, 15] / [0, 31], 32-wide sub-blocks s,
+//                                                    6-bit sc_s, m_s; d, dmin f16 per 256 super-block
+//   q6_K:        w = (d * sc_s) * (u - 32)           u in [0, 63], 16-wide sub-blocks, int8 sc_s
+// The packing keeps exactly these integers (nothing is re-quantized). Against int8 activations
+// x = xd * q per 32-block b, one block of one row contributes
+//   q4_K / q5_K: fma(float(sc_b * dot(u, q)), d * xd, acc), then fma(-float(m_b * sum(q)), dmin * xd, acc)
+//   q6_K:        fma(float(sc_lo * (dot_lo(u, q) - 32 sum_lo(q)) + sc_hi * (dot_hi - 32 sum_hi)), d * xd, acc)
+// (lo / hi = the block's two 16-wide halves; all integer parts are exact in int32), in block order --
+// the same operations in the same order in the SIMD kernels, the portable loops and KQuantMatMulRef,
+// so all agree exactly; mathematically it is sum_k w_k * xd * q_k, the dequantized weights times the
+// quantized activations.
+//
+// Panel layout (16 rows), per super-block, superblock_bytes() in all:
+//   [0, 32)    d    f16 [16 rows]
+//   [32, 64)   dmin f16 [16 rows] (zero for q6_K)
+//   [64, 320)  q4_K / q5_K: sc u8 [8 blocks][16 rows], then m u8 [8 blocks][16 rows]
+//              q6_K:        sc i8 [16 sub-blocks][16 rows]
+//   then 8 blocks of 32 k, each:
+//     nibbles [4 groups][16 rows][4 bytes]: byte i of group g of a row = (u[4g+i] & 15) | (u[16+4g+i] & 15) << 4
+//     (q4_0's order: one 64-byte load = 16 rows x 4 k, low nibbles k 4g.., high nibbles k 16+4g..)
+//     q5_K: + 64 bytes [16 rows][4]: bit g = u[4g+i] >> 4, bit 4+g = u[16+4g+i] >> 4
+//     q6_K: + 2 x 64 bytes [16 rows][4]: bits 2g..2g+1 = u[4g+i] >> 4 (first), u[16+4g+i] >> 4 (second)
+// so a q4_K super-block row takes 148 bytes (GGUF: 144), q5_K 180 (176), q6_K 212 (210).
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/quant_matmul.h"
+#include "lfm/status.h"
+#include "tensor/tensor_view.h"
+
+namespace lfm {
+
+inline constexpr int64_t kKQuantMetaBytes = 320;
+
+// Bytes of one 32-k block's weights in a panel.
+constexpr int64_t KQuantBlockBytes(DType t) { return t == DType::kQ4_K ? 256 : t == DType::kQ5_K ? 320 : 384; }
+
+// One super-block of one row as its integers.
+struct KQuantSuper {
+  uint16_t d = 0, dmin = 0;  // f16 bits (dmin 0 for q6_K)
+  int32_t sc[16] = {};       // q4_K / q5_K: 8 (per 32); q6_K: 16 (per 16)
+  int32_t m[8] = {};         // q4_K / q5_K mins
+  uint8_t u[256] = {};       // the unsigned values
+};
+
+// Super-block sb of a GGUF row (the file's bytes) as integers.
+void UnpackKQuantSuper(DType t, const uint8_t* row, int64_t sb, KQuantSuper* out);
+
+// Packs a q4_K / q5_K / q6_K matrix (QuantPackedMatrix::Pack calls it for these types).
+Result<QuantPackedMatrix> PackKQuant(const TensorView& w);
+
+// Row r of a packed K-quant matrix as f32, with the dequantizer's operations (bit-equal to
+// DequantizeRow of the source row).
+void DequantizeKQuantRow(const QuantPackedMatrix& w, int64_t r, float* out);
+
+// Portable loops over the packed layout (the scalar path).
+void KQuantPanelsPortable(const QuantPackedMatrix& w, const QuantizedActs& a, float* y, int64_t ldy, int64_t p0,
+                          int64_t p1);
+
+// The plain twin, from the ORIGINAL GGUF view (checks the packing too).
+void KQuantMatMulRef(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy);
+
+}  // namespace lfm
