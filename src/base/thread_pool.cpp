@@ -127,8 +127,22 @@ void ThreadPool::WorkerLoop(int index, uint64_t seen) {
     }
     spin = index < parts;
     if (!spin) continue;  // not taking part (the region's caller did not count on this worker)
-    if (job != nullptr) RunChunk(*job, n, grain, parts, index);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    if (job != nullptr) RunClaimedChunks(seen, *job, n, grain, parts);
+  }
+}
+
+void ThreadPool::RunClaimedChunks(uint64_t generation, const std::function<void(size_t, size_t, int)>& fn,
+                                  size_t n, size_t grain, int parts) {
+  const uint64_t tag = (generation & 0xffffffffu) << 32;
+  uint64_t v = claim_.load(std::memory_order_acquire);
+  for (;;) {
+    if ((v & ~uint64_t{0xffffffffu}) != tag) return;  // that region is over
+    const int chunk = static_cast<int>(v & 0xffffffffu);
+    if (chunk >= parts) return;  // all claimed
+    if (!claim_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+    RunChunk(fn, n, grain, parts, chunk);
+    if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == parts) done_.notify_one();
+    v = claim_.load(std::memory_order_acquire);
   }
 }
 
@@ -146,6 +160,7 @@ void ThreadPool::ParallelFor(size_t n, const std::function<void(size_t, size_t, 
     return;
   }
   std::lock_guard<std::mutex> run(run_mu_);  // concurrent callers take turns, region by region
+  uint64_t region_generation = 0;
   const int parts = parts_for(static_cast<int>(workers_.size()) + 1);
   if (parts <= 1) {  // the pool shrank while this caller waited
     fn(0, n, 0);
@@ -157,22 +172,33 @@ void ThreadPool::ParallelFor(size_t n, const std::function<void(size_t, size_t, 
     job_n_ = n;
     job_grain_ = grain;
     job_parts_ = parts;
-    pending_.store(parts - 1, std::memory_order_release);
     regions_.fetch_add(1, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_acq_rel);
+    const uint64_t gen = generation_.load(std::memory_order_relaxed) + 1;
+    // Chunk 0 is the caller's (below), so kernels may count on index 0 running on the calling thread.
+    done_.store(0, std::memory_order_relaxed);
+    claim_.store(((gen & 0xffffffffu) << 32) | 1, std::memory_order_release);
+    generation_.store(gen, std::memory_order_release);
+    region_generation = gen;
   }
   cv_.notify_all();
   const ThreadPool* outer = tl_inside;
   tl_inside = this;
   RunChunk(fn, n, grain, parts, 0);
+  if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 != parts) {
+    // Then every chunk a worker has not started yet.
+    RunClaimedChunks(region_generation, fn, n, grain, parts);
+  }
   tl_inside = outer;
-  // Wait for the workers; yield now and then so that a descheduled worker (more threads than
-  // cores, or a sanitizer build) gets the core back.
-  for (int i = 0; pending_.load(std::memory_order_acquire) != 0; ++i) {
-    if (i < 20000) {
+  // Wait for the chunks workers are running: spin briefly (they usually end within microseconds of
+  // ours), then sleep until the last one ends -- a worker preempted mid-chunk (more threads than
+  // cores, a busy machine) needs this core more than we need to watch it.
+  for (int i = 0;; ++i) {
+    const int d = done_.load(std::memory_order_acquire);
+    if (d == parts) break;
+    if (i < 2000) {
       CpuRelax();
     } else {
-      std::this_thread::yield();
+      done_.wait(d, std::memory_order_acquire);
     }
   }
   std::lock_guard<std::mutex> lock(mu_);

@@ -1,6 +1,8 @@
 // A small fork-join pool: ParallelFor splits [0, n) into contiguous chunks, one per thread, and
 // blocks until all are done. Decode runs ~100 parallel regions per token, so workers spin briefly
-// before sleeping to keep the hand-off cheap.
+// before sleeping to keep the hand-off cheap. Chunks are claimed, not assigned: the caller runs chunk
+// 0 and then any chunk no worker has started, so a worker the OS has not scheduled (a busy machine,
+// more threads than cores) delays nothing -- with fixed assignment every region would wait for it.
 //
 // Thread safety: every method may be called from any thread at any time. Parallel regions run one
 // at a time: a second thread calling ParallelFor waits until the running region ends (regions last
@@ -53,6 +55,9 @@ class ThreadPool {
 
  private:
   void WorkerLoop(int index, uint64_t start_generation);
+  // Runs chunks of the region `generation` (of `parts` chunks) until none is left unclaimed.
+  void RunClaimedChunks(uint64_t generation, const std::function<void(size_t, size_t, int)>& fn, size_t n,
+                        size_t grain, int parts);
   Status StartWorkers(int count);  // run_mu_ held
   void StopWorkers();              // run_mu_ held
 
@@ -70,7 +75,11 @@ class ThreadPool {
   int job_parts_ = 1;  // threads taking part: workers with index < job_parts_ run a chunk
   bool stop_ = false;
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};  // participating workers not done yet
+  // The running region's chunks: (generation & 0xffffffff) << 32 | next unclaimed chunk. Claiming
+  // with compare-and-swap on the pair means a worker that wakes after its region ended (or after the
+  // next one began) claims nothing, so it never runs a chunk of a job that is gone.
+  std::atomic<uint64_t> claim_{0};
+  std::atomic<int> done_{0};  // chunks of the running region finished
   std::atomic<uint64_t> regions_{0};
 };
 

@@ -32,6 +32,36 @@ TEST(ThreadPool, ManySmallRegions) {
   EXPECT_EQ(sum.load(), 8000);
 }
 
+// More threads than cores: workers are often not scheduled when their region starts, so the caller and
+// the workers that do run claim their chunks. Every chunk index must still run exactly once per region
+// (kernels index per-chunk scratch by it), chunk 0 always on the calling thread, and a worker waking
+// after its region ended must not run anything of it.
+TEST(ThreadPool, OversubscribedChunksRunOncePerRegionAndChunkZeroOnTheCaller) {
+  const int threads = static_cast<int>(std::max(4u, 4 * std::thread::hardware_concurrency()));
+  ThreadPool pool(threads);
+  const std::thread::id caller = std::this_thread::get_id();
+  std::vector<std::atomic<int>> per_chunk(threads);
+  int bad_chunk0 = 0;
+  for (int r = 0; r < 3000; ++r) {
+    for (auto& c : per_chunk) c.store(0);
+    const size_t n = 1 + static_cast<size_t>(r % 97);
+    std::vector<int> hits(n);
+    std::atomic<int> max_index{-1};
+    pool.ParallelFor(n, [&](size_t b, size_t e, int index) {
+      per_chunk[index]++;
+      if (index == 0 && std::this_thread::get_id() != caller) bad_chunk0++;
+      for (size_t i = b; i < e; ++i) hits[i]++;
+      int m = max_index.load();
+      while (index > m && !max_index.compare_exchange_weak(m, index)) {
+      }
+    });
+    for (size_t i = 0; i < n; ++i) ASSERT_EQ(hits[i], 1) << "region " << r << " element " << i;
+    for (int c = 0; c < threads; ++c) ASSERT_LE(per_chunk[c].load(), 1) << "region " << r << " chunk " << c;
+    ASSERT_LT(max_index.load(), static_cast<int>(std::min<size_t>(n, threads)));
+  }
+  EXPECT_EQ(bad_chunk0, 0);
+}
+
 // Each caller's regions must cover its own range exactly once, whatever the other callers do.
 void ManyRegionsChecked(ThreadPool& pool, int regions, size_t n, std::atomic<int>* errors) {
   std::vector<int> hits(n);
