@@ -3,11 +3,13 @@
 // agrees with the files it came from.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "base/mapped_file.h"
+#include "engine/random_model.h"
 #include "cli_util.h"
 #include "test_util.h"
 #include "weights/gguf.h"
@@ -119,6 +121,28 @@ TEST(CliInspect, TinyVlModel) {
   bool vision = false;
   for (const auto& t : j["tensors"]) vision |= t["name"].get<std::string>().find("vision_tower") != std::string::npos;
   EXPECT_TRUE(vision);
+}
+
+// The full-size random models (the published LFM2-350M and LFM2.5-VL-450M shapes, ~0.7-0.9 GB of bf16
+// each, written to scratch and removed): every tensor listed with its shape, dtype and size, and the
+// config summary read from their config.json.
+TEST(CliInspect, FullSizeRandomModels) {
+  for (const std::string name : {"lfm2-350m", "lfm2.5-vl-450m"}) {
+    SCOPED_TRACE(name);
+    auto shape = RandomModelShapeByName(name);
+    ASSERT_TRUE(shape.ok());
+    const std::string dir = testing::ScratchDir("inspect_full_" + name);
+    ASSERT_TRUE(WriteRandomModel(*shape, dir, {}).ok());
+    auto j = InspectJson(dir);
+    const auto config = ReadJsonFile(dir + "/config.json");
+    const auto& text_config = config.contains("text_config") ? config["text_config"] : config;
+    EXPECT_EQ(j["config"]["hidden_size"], text_config["hidden_size"]);
+    EXPECT_EQ(j["config"]["num_layers"], text_config["num_hidden_layers"]);
+    EXPECT_EQ(j["config"]["is_vl"], config.contains("vision_config"));
+    ExpectTensorsMatchSafetensors(j, dir + "/model.safetensors");
+    EXPECT_GT(j["tensors"].size(), 100u);
+    std::filesystem::remove_all(dir);
+  }
 }
 
 TEST(CliInspect, GgufFiles) {
