@@ -34,6 +34,16 @@ class ByteLru {
   size_t size() const { return items_.size(); }
   uint64_t evictions() const { return evictions_; }  // items dropped to make room or to fit a budget
 
+  // Copies the bookkeeping into a cache's stats struct (any with fields evictions, entries, bytes and
+  // max_bytes), so each cache reports its own counters beside it.
+  template <class Stats>
+  void FillStats(Stats* s) const {
+    s->evictions = evictions_;
+    s->entries = items_.size();
+    s->bytes = bytes_;
+    s->max_bytes = max_bytes_;
+  }
+
   // Most recently used first.
   iterator begin() { return items_.begin(); }
   iterator end() { return items_.end(); }

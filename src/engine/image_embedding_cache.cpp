@@ -55,10 +55,7 @@ void ImageEmbeddingCache::Insert(const ContentHash& key, std::vector<float> rows
 ImageEmbeddingCache::Stats ImageEmbeddingCache::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   Stats s = stats_;
-  s.evictions = lru_.evictions();
-  s.entries = lru_.size();
-  s.bytes = lru_.bytes();
-  s.max_bytes = lru_.max_bytes();
+  lru_.FillStats(&s);
   return s;
 }
 

@@ -68,10 +68,7 @@ void PrefixCache::Insert(const std::vector<uint64_t>& key, size_t length, const 
 PrefixCache::Stats PrefixCache::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   Stats s = stats_;
-  s.evictions = lru_.evictions();
-  s.entries = lru_.size();
-  s.bytes = lru_.bytes();
-  s.max_bytes = lru_.max_bytes();
+  lru_.FillStats(&s);
   return s;
 }
 

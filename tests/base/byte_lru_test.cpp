@@ -72,5 +72,21 @@ TEST(ByteLru, EraseReturnsItsBytesWithoutCountingAnEviction) {
   EXPECT_EQ(lru.evictions(), 0u);
 }
 
+TEST(ByteLru, FillStatsCopiesTheBookkeeping) {
+  struct Stats {
+    uint64_t hits = 5, evictions = 0;
+    size_t entries = 0, bytes = 0, max_bytes = 0;
+  } st;
+  ByteLru<std::string> lru(50);
+  lru.Insert("a", 30);
+  lru.Insert("b", 30);  // a evicted
+  lru.FillStats(&st);
+  EXPECT_EQ(st.hits, 5u);  // the cache's own counters are left alone
+  EXPECT_EQ(st.evictions, 1u);
+  EXPECT_EQ(st.entries, 1u);
+  EXPECT_EQ(st.bytes, 30u);
+  EXPECT_EQ(st.max_bytes, 50u);
+}
+
 }  // namespace
 }  // namespace lfm
