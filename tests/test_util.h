@@ -3,8 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "base/mapped_file.h"
 
@@ -33,6 +37,26 @@ inline std::string ScratchDir(const std::string& name) {
   std::string cmd = "rm -rf '" + dir + "' && mkdir -p '" + dir + "'";
   EXPECT_EQ(std::system(cmd.c_str()), 0);
   return dir;
+}
+
+// A little-endian float32 array file (the reference dumps in testdata). An unreadable file is a test
+// failure and gives an empty vector.
+inline std::vector<float> ReadF32(const std::string& path) {
+  auto bytes = ReadFileToString(path);
+  EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
+  if (!bytes.ok()) return {};
+  std::vector<float> v(bytes->size() / 4);
+  if (!v.empty()) std::memcpy(v.data(), bytes->data(), v.size() * 4);
+  return v;
+}
+
+// max |a_i - b_i| (in double). Different sizes are a test failure and give infinity.
+inline double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  if (a.size() != b.size()) return INFINITY;
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(static_cast<double>(a[i]) - b[i]));
+  return m;
 }
 
 }  // namespace lfm::testing

@@ -4,13 +4,12 @@ namespace lfm {
 
 void ImageEmbeddingCache::SetMaxBytes(size_t max_bytes) {
   std::lock_guard<std::mutex> lock(mu_);
-  max_bytes_ = max_bytes;
-  EvictToFit(max_bytes_);
+  lru_.SetMaxBytes(max_bytes);
 }
 
 bool ImageEmbeddingCache::enabled() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return max_bytes_ > 0;
+  return lru_.max_bytes() > 0;
 }
 
 ContentHash ImageEmbeddingCache::KeyOf(const PreprocessedImage& image) {
@@ -33,42 +32,30 @@ ContentHash ImageEmbeddingCache::KeyOf(const PreprocessedImage& image) {
 
 std::shared_ptr<const std::vector<float>> ImageEmbeddingCache::Find(const ContentHash& key) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (max_bytes_ == 0) return nullptr;
-  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-    if (it->key != key) continue;
-    entries_.splice(entries_.begin(), entries_, it);
-    stats_.hits++;
-    return it->rows;
+  if (lru_.max_bytes() == 0) return nullptr;
+  const auto it = lru_.FindIf([&](const Entry& e) { return e.key == key; });
+  if (it == lru_.end()) {
+    stats_.misses++;
+    return nullptr;
   }
-  stats_.misses++;
-  return nullptr;
+  lru_.Touch(it);
+  stats_.hits++;
+  return it->value.rows;
 }
 
 void ImageEmbeddingCache::Insert(const ContentHash& key, std::vector<float> rows) {
   const size_t bytes = rows.size() * sizeof(float);
   auto shared = std::make_shared<const std::vector<float>>(std::move(rows));
   std::lock_guard<std::mutex> lock(mu_);
-  if (bytes > max_bytes_) return;
-  for (const auto& e : entries_)
-    if (e.key == key) return;  // another request encoded the same image meanwhile
-  EvictToFit(max_bytes_ - bytes);
-  entries_.push_front(Entry{key, std::move(shared), bytes});
-  stats_.bytes += bytes;
-}
-
-void ImageEmbeddingCache::EvictToFit(size_t budget) {
-  while (!entries_.empty() && stats_.bytes > budget) {
-    stats_.bytes -= entries_.back().bytes;
-    entries_.pop_back();
-    stats_.evictions++;
-  }
+  // Another request may have encoded the same image meanwhile.
+  if (lru_.FindIf([&](const Entry& e) { return e.key == key; }) != lru_.end()) return;
+  lru_.Insert(Entry{key, std::move(shared)}, bytes);  // not kept when larger than the whole budget
 }
 
 ImageEmbeddingCache::Stats ImageEmbeddingCache::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   Stats s = stats_;
-  s.entries = entries_.size();
-  s.max_bytes = max_bytes_;
+  lru_.FillStats(&s);
   return s;
 }
 

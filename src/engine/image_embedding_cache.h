@@ -6,11 +6,11 @@
 #pragma once
 
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <vector>
 
+#include "base/byte_lru.h"
 #include "base/content_hash.h"
 #include "image/lfm2vl_processor.h"
 
@@ -18,7 +18,7 @@ namespace lfm {
 
 class ImageEmbeddingCache {
  public:
-  explicit ImageEmbeddingCache(size_t max_bytes = 0) : max_bytes_(max_bytes) {}
+  explicit ImageEmbeddingCache(size_t max_bytes = 0) : lru_(max_bytes) {}
 
   // 0 disables the cache (and drops what it holds).
   void SetMaxBytes(size_t max_bytes);
@@ -39,14 +39,11 @@ class ImageEmbeddingCache {
   struct Entry {
     ContentHash key;
     std::shared_ptr<const std::vector<float>> rows;
-    size_t bytes = 0;
   };
-  void EvictToFit(size_t budget);  // with mu_ held
 
   mutable std::mutex mu_;
-  size_t max_bytes_;
-  std::list<Entry> entries_;  // most recently used first
-  Stats stats_;
+  ByteLru<Entry> lru_;  // guarded by mu_
+  Stats stats_;         // hits and misses; the rest comes from lru_
 };
 
 }  // namespace lfm

@@ -14,18 +14,18 @@
 #pragma once
 
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <vector>
 
+#include "base/byte_lru.h"
 #include "model/hybrid_cache.h"
 
 namespace lfm {
 
 class PrefixCache {
  public:
-  explicit PrefixCache(size_t max_bytes = 0) : max_bytes_(max_bytes) {}
+  explicit PrefixCache(size_t max_bytes = 0) : lru_(max_bytes) {}
 
   // 0 disables the cache (and drops what it holds).
   void SetMaxBytes(size_t max_bytes);
@@ -58,14 +58,11 @@ class PrefixCache {
     std::vector<uint64_t> key;
     std::shared_ptr<const HybridCache> snapshot;
     std::shared_ptr<const std::vector<float>> logits;
-    size_t bytes = 0;
   };
-  void EvictToFit(size_t budget);  // with mu_ held
 
   mutable std::mutex mu_;
-  size_t max_bytes_;
-  std::list<Entry> entries_;  // most recently used first
-  Stats stats_;
+  ByteLru<Entry> lru_;  // guarded by mu_
+  Stats stats_;         // hits, misses, reuse and insertions; the rest comes from lru_
 };
 
 // Marks image placeholder positions in a prefix key (PrefixCache above).

@@ -23,11 +23,7 @@
 namespace lfm::avx512 {
 namespace {
 
-inline __m512i Broadcast4(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm512_set1_epi32(v);
-}
+#include "kernels/quant_matmul_avx512-inl.h"  // Broadcast4, StoreTile, SweepPanels
 
 // P panels starting at panel p x T tokens starting at token t; y is the output of token t, row 0.
 template <bool kQ4, int P, int T>
@@ -93,55 +89,16 @@ inline void Tile(const QuantPackedMatrix& w, int64_t p, const QuantizedActs& a, 
       }
     }
   }
-#pragma GCC unroll 8
-  for (int i = 0; i < P; ++i) {
-    const int64_t valid = std::min<int64_t>(kQuantPanelRows, w.rows() - (p + i) * kQuantPanelRows);
-    const __mmask16 m = static_cast<__mmask16>((1u << valid) - 1u);
-#pragma GCC unroll 8
-    for (int j = 0; j < T; ++j) _mm512_mask_storeu_ps(y + j * ldy + (p + i) * kQuantPanelRows, m, acc[i][j]);
-  }
+  StoreTile(acc, w, p, y, ldy);
 }
 
 constexpr int kGemmPanels = 2;  // register tile: 2 panels x 6 tokens = 12 int32 + 12 f32 accumulators
 constexpr int kGemmTokens = 6;
 
-// Tokens [t0, t1) against P panels at p.
-template <bool kQ4, int P>
-void TokenRun(const QuantPackedMatrix& w, int64_t p, const QuantizedActs& a, int64_t t0, int64_t t1, float* y,
-              int64_t ldy) {
-  int64_t t = t0;
-  for (; t + kGemmTokens <= t1; t += kGemmTokens) Tile<kQ4, P, kGemmTokens>(w, p, a, t, y + t * ldy, ldy);
-  switch (t1 - t) {
-    case 5: Tile<kQ4, P, 5>(w, p, a, t, y + t * ldy, ldy); break;
-    case 4: Tile<kQ4, P, 4>(w, p, a, t, y + t * ldy, ldy); break;
-    case 3: Tile<kQ4, P, 3>(w, p, a, t, y + t * ldy, ldy); break;
-    case 2: Tile<kQ4, P, 2>(w, p, a, t, y + t * ldy, ldy); break;
-    case 1: Tile<kQ4, P, 1>(w, p, a, t, y + t * ldy, ldy); break;
-    default: break;
-  }
-}
-
 template <bool kQ4>
 void Panels(const QuantPackedMatrix& w, const QuantizedActs& a, float* y, int64_t ldy, int64_t p0, int64_t p1) {
-  const int64_t n = a.n;
-  if (n == 1) {
-    // Decode (GEMV): memory bound; 4 panels at once keep 4 independent accumulator chains, and a
-    // group of 4 panels is one sequential read (QuantPackedMatrix's interleaved layout).
-    int64_t p = p0;
-    for (; p + 4 <= p1; p += 4) Tile<kQ4, 4, 1>(w, p, a, 0, y, ldy);
-    for (; p < p1; ++p) Tile<kQ4, 1, 1>(w, p, a, 0, y, ldy);
-    return;
-  }
-  // Prefill (GEMM): a block of tokens' int8 activations (~256 KB, L2) is swept by panel pairs, whose
-  // weights stay in L1/L2 while every token tile of the block reuses them.
-  int64_t tb = (256 * 1024) / a.cols;
-  tb = std::max<int64_t>(kGemmTokens, tb / kGemmTokens * kGemmTokens);
-  for (int64_t t0 = 0; t0 < n; t0 += tb) {
-    const int64_t t1 = std::min(n, t0 + tb);
-    int64_t p = p0;
-    for (; p + kGemmPanels <= p1; p += kGemmPanels) TokenRun<kQ4, kGemmPanels>(w, p, a, t0, t1, y, ldy);
-    for (; p < p1; ++p) TokenRun<kQ4, 1>(w, p, a, t0, t1, y, ldy);
-  }
+  SweepPanels<kGemmPanels, kGemmTokens>(
+      [&]<int P, int T>(int64_t p, int64_t t) { Tile<kQ4, P, T>(w, p, a, t, y + t * ldy, ldy); }, a.n, a.cols, p0, p1);
 }
 
 void PanelsQ8(const QuantPackedMatrix& w, const QuantizedActs& a, float* y, int64_t ldy, int64_t p0, int64_t p1) {

@@ -134,30 +134,25 @@ void DequantizeKQuantRow(const QuantPackedMatrix& w, int64_t r, float* out) {
   const int64_t pr = r % kQuantPanelRows;
   for (int64_t sb = 0; sb < w.superblocks(); ++sb) {
     const uint8_t* base = panel + sb * w.superblock_bytes();
-    uint16_t d16, dmin16;
-    std::memcpy(&d16, base + pr * 2, 2);
-    std::memcpy(&dmin16, base + 32 + pr * 2, 2);
-    const float d = F16ToF32(d16), dmin = F16ToF32(dmin16);
-    for (int k = 0; k < 256; ++k) {
-      const int b = k / 32, kk = k % 32;
+    float d, dmin;
+    KQuantPanelFactors(base, pr, &d, &dmin);
+    for (int b = 0; b < 8; ++b) {
       const uint8_t* wb = base + kKQuantMetaBytes + b * bb;
-      const int g = (kk % 16) / 4, i = kk % 4;
-      const bool high = kk >= 16;
-      const uint8_t byte = wb[g * 64 + pr * 4 + i];
-      int u = high ? byte >> 4 : byte & 15;
-      float v;
-      if (t == DType::kQ6_K) {
-        u |= ((wb[(high ? 320 : 256) + pr * 4 + i] >> (2 * g)) & 3) << 4;
-        const int8_t sc = static_cast<int8_t>(base[64 + (k / 16) * 16 + pr]);
-        v = (d * static_cast<float>(sc)) * static_cast<float>(u - 32);
-      } else {
-        if (t == DType::kQ5_K) u |= ((wb[256 + pr * 4 + i] >> (high ? 4 + g : g)) & 1) << 4;
-        // The dequantizer's operations: (d * sc) * u - dmin * m.
-        const float dl = d * static_cast<float>(base[64 + b * 16 + pr]);
-        const float ml = dmin * static_cast<float>(base[192 + b * 16 + pr]);
-        v = dl * static_cast<float>(u) - ml;
+      int32_t sc, m;
+      KQuantPanelScales(t, base, pr, b, &sc, &m);
+      for (int k = 0; k < 32; ++k) {
+        const int u = KQuantPanelValue(t, wb, pr, k);
+        float v;
+        if (t == DType::kQ6_K) {
+          // q6_K: sc, m are the scales of the block's first and second 16 values.
+          v = (d * static_cast<float>(k < 16 ? sc : m)) * static_cast<float>(u - 32);
+        } else {
+          // The dequantizer's operations: (d * sc) * u - dmin * m.
+          const float dl = d * static_cast<float>(sc), ml = dmin * static_cast<float>(m);
+          v = dl * static_cast<float>(u) - ml;
+        }
+        out[sb * 256 + b * 32 + k] = v;
       }
-      out[sb * 256 + k] = v;
     }
   }
 }

@@ -27,9 +27,11 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/quant_matmul.h"
 #include "lfm/status.h"
+#include "tensor/convert.h"
 #include "tensor/tensor_view.h"
 
 namespace lfm {
@@ -38,6 +40,42 @@ inline constexpr int64_t kKQuantMetaBytes = 320;
 
 // Bytes of one 32-k block's weights in a panel.
 constexpr int64_t KQuantBlockBytes(DType t) { return t == DType::kQ4_K ? 256 : t == DType::kQ5_K ? 320 : 384; }
+
+// Readers of the panel layout above for one row pr (0..15) of a panel, shared by the portable loops
+// and DequantizeKQuantRow (the SIMD kernel reads the same bytes 16 rows at a time). base: a super-block.
+
+// Row pr's d and dmin (0 for q6_K) as f32.
+inline void KQuantPanelFactors(const uint8_t* base, int64_t pr, float* d, float* dmin) {
+  uint16_t d16, dmin16;
+  std::memcpy(&d16, base + pr * 2, 2);
+  std::memcpy(&dmin16, base + 32 + pr * 2, 2);
+  *d = F16ToF32(d16);
+  *dmin = F16ToF32(dmin16);
+}
+
+// Row pr's integer scales for 32-k block b (0..7): q4_K / q5_K: *sc, *m = the sub-block's scale and
+// min; q6_K: the scales of the block's two 16-wide halves.
+inline void KQuantPanelScales(DType t, const uint8_t* base, int64_t pr, int b, int32_t* sc, int32_t* m) {
+  if (t == DType::kQ6_K) {
+    *sc = static_cast<int8_t>(base[64 + (2 * b) * 16 + pr]);
+    *m = static_cast<int8_t>(base[64 + (2 * b + 1) * 16 + pr]);
+  } else {
+    *sc = base[64 + b * 16 + pr];
+    *m = base[192 + b * 16 + pr];
+  }
+}
+
+// Row pr's unsigned value k (0..31) of the 32-k block at wb: the nibble plus q5_K's 1 / q6_K's 2
+// high bits.
+inline int KQuantPanelValue(DType t, const uint8_t* wb, int64_t pr, int k) {
+  const int g = (k % 16) / 4, i = k % 4;
+  const bool high = k >= 16;
+  const uint8_t byte = wb[g * 64 + pr * 4 + i];
+  int u = high ? byte >> 4 : byte & 15;
+  if (t == DType::kQ5_K) u |= ((wb[256 + pr * 4 + i] >> (high ? 4 + g : g)) & 1) << 4;
+  if (t == DType::kQ6_K) u |= ((wb[(high ? 320 : 256) + pr * 4 + i] >> (2 * g)) & 3) << 4;
+  return u;
+}
 
 // One super-block of one row as its integers.
 struct KQuantSuper {

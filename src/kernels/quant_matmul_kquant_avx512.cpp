@@ -26,11 +26,7 @@
 namespace lfm::avx512 {
 namespace {
 
-inline __m512i Broadcast4(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm512_set1_epi32(v);
-}
+#include "kernels/quant_matmul_avx512-inl.h"  // Broadcast4, StoreTile, SweepPanels
 
 // Shifts each 16-bit lane left by S (right by -S); S is a compile-time constant.
 template <int S>
@@ -149,51 +145,17 @@ inline void Tile(const QuantPackedMatrix& w, int64_t p, const QuantizedActs& a, 
       }
     }
   }
-#pragma GCC unroll 8
-  for (int i = 0; i < P; ++i) {
-    const int64_t valid = std::min<int64_t>(kQuantPanelRows, w.rows() - (p + i) * kQuantPanelRows);
-    const __mmask16 m = static_cast<__mmask16>((1u << valid) - 1u);
-#pragma GCC unroll 8
-    for (int j = 0; j < T; ++j) _mm512_mask_storeu_ps(y + j * ldy + (p + i) * kQuantPanelRows, m, acc[i][j]);
-  }
+  StoreTile(acc, w, p, y, ldy);
 }
 
 // Register tile for prefill: 2 panels x 4 tokens (q6_K's two int32 halves per pair use 16 registers).
 constexpr int kGemmPanels = 2;
 constexpr int kGemmTokens = 4;
 
-template <DType kT, int P>
-void TokenRun(const QuantPackedMatrix& w, int64_t p, const QuantizedActs& a, int64_t t0, int64_t t1, float* y,
-              int64_t ldy) {
-  int64_t t = t0;
-  for (; t + kGemmTokens <= t1; t += kGemmTokens) Tile<kT, P, kGemmTokens>(w, p, a, t, y + t * ldy, ldy);
-  switch (t1 - t) {
-    case 3: Tile<kT, P, 3>(w, p, a, t, y + t * ldy, ldy); break;
-    case 2: Tile<kT, P, 2>(w, p, a, t, y + t * ldy, ldy); break;
-    case 1: Tile<kT, P, 1>(w, p, a, t, y + t * ldy, ldy); break;
-    default: break;
-  }
-}
-
 template <DType kT>
 void Panels(const QuantPackedMatrix& w, const QuantizedActs& a, float* y, int64_t ldy, int64_t p0, int64_t p1) {
-  const int64_t n = a.n;
-  if (n == 1) {
-    // Decode (GEMV): memory bound; 4 panels keep 4 independent chains and read streams in flight.
-    int64_t p = p0;
-    for (; p + 4 <= p1; p += 4) Tile<kT, 4, 1>(w, p, a, 0, y, ldy);
-    for (; p < p1; ++p) Tile<kT, 1, 1>(w, p, a, 0, y, ldy);
-    return;
-  }
-  // Prefill (GEMM): a block of tokens' int8 activations (~256 KB, L2) swept by panel pairs.
-  int64_t tb = (256 * 1024) / a.cols;
-  tb = std::max<int64_t>(kGemmTokens, tb / kGemmTokens * kGemmTokens);
-  for (int64_t t0 = 0; t0 < n; t0 += tb) {
-    const int64_t t1 = std::min(n, t0 + tb);
-    int64_t p = p0;
-    for (; p + kGemmPanels <= p1; p += kGemmPanels) TokenRun<kT, kGemmPanels>(w, p, a, t0, t1, y, ldy);
-    for (; p < p1; ++p) TokenRun<kT, 1>(w, p, a, t0, t1, y, ldy);
-  }
+  SweepPanels<kGemmPanels, kGemmTokens>(
+      [&]<int P, int T>(int64_t p, int64_t t) { Tile<kT, P, T>(w, p, a, t, y + t * ldy, ldy); }, a.n, a.cols, p0, p1);
 }
 
 void PanelsQ4K(const QuantPackedMatrix& w, const QuantizedActs& a, float* y, int64_t ldy, int64_t p0, int64_t p1) {

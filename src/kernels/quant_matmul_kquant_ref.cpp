@@ -44,30 +44,14 @@ void KQuantPanelsPortable(const QuantPackedMatrix& w, const QuantizedActs& a, fl
         float acc = 0;
         for (int64_t sb = 0; sb < w.superblocks(); ++sb) {
           const uint8_t* base = panel + sb * w.superblock_bytes();
-          uint16_t d16, dmin16;
-          std::memcpy(&d16, base + r * 2, 2);
-          std::memcpy(&dmin16, base + 32 + r * 2, 2);
-          const float d = F16ToF32(d16), dmin = F16ToF32(dmin16);
+          float d, dmin;
+          KQuantPanelFactors(base, r, &d, &dmin);
           for (int b = 0; b < 8; ++b) {
             const uint8_t* wb = base + kKQuantMetaBytes + b * bb;
             uint8_t u[32];
-            for (int k = 0; k < 32; ++k) {
-              const int g = (k % 16) / 4, i = k % 4;
-              const bool high = k >= 16;
-              const uint8_t byte = wb[g * 64 + r * 4 + i];
-              int v = high ? byte >> 4 : byte & 15;
-              if (t == DType::kQ5_K) v |= ((wb[256 + r * 4 + i] >> (high ? 4 + g : g)) & 1) << 4;
-              if (t == DType::kQ6_K) v |= ((wb[(high ? 320 : 256) + r * 4 + i] >> (2 * g)) & 3) << 4;
-              u[k] = static_cast<uint8_t>(v);
-            }
+            for (int k = 0; k < 32; ++k) u[k] = static_cast<uint8_t>(KQuantPanelValue(t, wb, r, k));
             int32_t sc, m;
-            if (t == DType::kQ6_K) {
-              sc = static_cast<int8_t>(base[64 + (2 * b) * 16 + r]);
-              m = static_cast<int8_t>(base[64 + (2 * b + 1) * 16 + r]);
-            } else {
-              sc = base[64 + b * 16 + r];
-              m = base[192 + b * 16 + r];
-            }
+            KQuantPanelScales(t, base, r, b, &sc, &m);
             const int64_t gb = sb * 8 + b;
             acc = BlockStep(t, u, sc, m, d, dmin, a.q.data() + tk * a.cols + gb * kQuantBlock, a.d[tk * nb + gb],
                             a.sum[tk * nb + gb], a.sum_lo[tk * nb + gb], acc);

@@ -1,13 +1,13 @@
-// Readers for the reference files in ../shared/testdata (id lists, raw float32 arrays).
+// Readers for the reference files in ../shared/testdata: id lists (float32 arrays: ReadF32 in
+// test_util.h).
 #pragma once
 
-#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "base/mapped_file.h"
+#include "test_util.h"
 
 namespace lfm::testing {
 
@@ -24,15 +24,6 @@ inline std::vector<std::vector<int>> ReadIdLines(const std::string& path) {
     lines.push_back(ids);
   }
   return lines;
-}
-
-// Little-endian float32 array; empty if the file cannot be read.
-inline std::vector<float> ReadF32(const std::string& path) {
-  auto bytes = ReadFileToString(path);
-  if (!bytes.ok()) return {};
-  std::vector<float> v(bytes->size() / 4);
-  if (!v.empty()) std::memcpy(v.data(), bytes->data(), v.size() * 4);
-  return v;
 }
 
 }  // namespace lfm::testing

@@ -39,6 +39,13 @@ GenerateOptions Greedy(int max_tokens) {
   return o;
 }
 
+// A cached run must be indistinguishable from the cache-off engine's: the same prompt logits (bit
+// for bit) and the same reply.
+void ExpectSameAsCacheOff(const Generation& got, const Generation& want) {
+  EXPECT_EQ(got.prompt_logits, want.prompt_logits);
+  EXPECT_EQ(got.ids, want.ids);
+}
+
 std::vector<int32_t> Ids(int n, int vocab, uint32_t seed) {
   std::vector<int32_t> ids;
   uint32_t x = seed;
@@ -76,8 +83,7 @@ TEST(PrefixCache, SecondTurnPrefillsOnlyNewTokensBitExact) {
     EXPECT_EQ(got->timings.prompt_tokens, static_cast<int>(turn2.size()));
     EXPECT_EQ(got->timings.cached_prompt_tokens, static_cast<int>(reused));
     EXPECT_EQ(want->timings.cached_prompt_tokens, 0);
-    EXPECT_EQ(got->prompt_logits, want->prompt_logits);
-    EXPECT_EQ(got->ids, want->ids);
+    ExpectSameAsCacheOff(*got, *want);
     const CacheStats st = cached->cache_stats();
     EXPECT_EQ(st.prefix_hits, 1u);
     EXPECT_EQ(st.prefix_tokens_reused, reused);
@@ -109,8 +115,7 @@ TEST(PrefixCache, SameSystemPromptReusesTheSystemPart) {
   auto sys_ids = cached->Tokenize(*sys_only, false);
   ASSERT_OK(sys_ids);
   EXPECT_EQ(got->generation.timings.cached_prompt_tokens, static_cast<int>(sys_ids->size()));
-  EXPECT_EQ(got->generation.prompt_logits, want->generation.prompt_logits);
-  EXPECT_EQ(got->generation.ids, want->generation.ids);
+  ExpectSameAsCacheOff(got->generation, want->generation);
 }
 
 // Text plus an image: turn 2 repeats the image in its history. The image is encoded once (the second
@@ -141,8 +146,7 @@ TEST(PrefixCache, ImageSentTwiceIsEncodedOnceAndPrefixSpansIt) {
   EXPECT_GT(st.image_bytes, 0u);
   // Turn 1's whole prompt (image included) is a prefix of turn 2's.
   EXPECT_EQ(got->generation.timings.cached_prompt_tokens, static_cast<int>(t1->generation.prompt_ids.size()));
-  EXPECT_EQ(got->generation.prompt_logits, want->generation.prompt_logits);
-  EXPECT_EQ(got->generation.ids, want->generation.ids);
+  ExpectSameAsCacheOff(got->generation, want->generation);
   EXPECT_EQ(plain->cache_stats().image_misses, 0u);  // off: not counted
 
   // Same text, another picture: the key differs at the first image token.
@@ -156,8 +160,7 @@ TEST(PrefixCache, ImageSentTwiceIsEncodedOnceAndPrefixSpansIt) {
   const auto& ids = got_b->generation.prompt_ids;
   const auto first_image = std::find(ids.begin(), ids.end(), *cached->Tokenize("<image>", false).value().begin());
   EXPECT_LE(got_b->generation.timings.cached_prompt_tokens, first_image - ids.begin());
-  EXPECT_EQ(got_b->generation.prompt_logits, want_b->generation.prompt_logits);
-  EXPECT_EQ(got_b->generation.ids, want_b->generation.ids);
+  ExpectSameAsCacheOff(got_b->generation, want_b->generation);
 }
 
 // The same prompt again restores everything, logits included: no prefill, the same reply.
@@ -172,8 +175,7 @@ TEST(PrefixCache, IdenticalPromptRunsNoPrefill) {
   ASSERT_OK(got);
   ASSERT_OK(want);
   EXPECT_EQ(got->timings.cached_prompt_tokens, 50);
-  EXPECT_EQ(got->prompt_logits, want->prompt_logits);
-  EXPECT_EQ(got->ids, want->ids);
+  ExpectSameAsCacheOff(*got, *want);
 }
 
 // Threads sharing one cached engine (a common system prefix, then each its own turns) get exactly

@@ -136,6 +136,27 @@ Errors CompareRows(const float* w, int64_t K, const float* x, int64_t ldx, int64
   return e;
 }
 
+// The checks of the *RealSizesAndTails tests on got, a path's output for w and n rows of x (-7
+// sentinels past each row's outputs): nothing written past the outputs, and CompareRows' bounds against
+// the twin that treats the activations as the path does (rounded to bf16 when it rounds them) and
+// against f32 math.
+void ExpectWithinTwinBounds(const Bf16Matrix& w, const std::vector<float>& x, int64_t n, int64_t ldx,
+                            const std::vector<float>& got, int64_t ldy, bool rounds_activations) {
+  const int64_t rows = w.view.rows(), cols = w.view.cols();
+  std::vector<float> twin(n * ldy), f32(n * ldy);
+  if (rounds_activations) {
+    MatMulRefBf16Activations(w.view, x.data(), n, ldx, twin.data(), ldy);
+  } else {
+    MatMulRef(w.view, x.data(), n, ldx, twin.data(), ldy);
+  }
+  MatMulRef(w.view, x.data(), n, ldx, f32.data(), ldy);
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t r = rows; r < ldy; ++r) ASSERT_EQ(got[t * ldy + r], -7.0f) << "wrote past the outputs";
+  const Errors e = CompareRows(w.values.data(), cols, x.data(), ldx, n, rows, got.data(), twin.data(), f32.data(), ldy);
+  EXPECT_LT(e.twin, 1.0) << rows << "x" << cols << " n=" << n;
+  EXPECT_LT(e.f32, 1.0) << rows << "x" << cols << " n=" << n;
+}
+
 // Decoder MatMul, bf16 weights: the decode GEMV at every LFM2-350M matrix shape (lm_head too) and
 // prefill GEMMs with tails, against both twins.
 TEST(Bf16Dot, MatMulRealSizesAndTails) {
@@ -149,20 +170,10 @@ TEST(Bf16Dot, MatMulRealSizesAndTails) {
     const Bf16Matrix w = MakeBf16(s.rows, s.cols, static_cast<uint32_t>(s.rows + s.cols));
     const int64_t ldx = s.cols + 3, ldy = s.rows + 5;
     const auto x = Normal(static_cast<size_t>(s.n * ldx), 1.0f, 9);
-    std::vector<float> got(s.n * ldy, -7.0f), twin(s.n * ldy), f32(s.n * ldy);
+    std::vector<float> got(s.n * ldy, -7.0f);
     MatMul(w.view, x.data(), s.n, ldx, got.data(), ldy);
-    if (MatMulRoundsActivationsToBf16(DType::kBF16)) {
-      MatMulRefBf16Activations(w.view, x.data(), s.n, ldx, twin.data(), ldy);
-    } else {
-      MatMulRef(w.view, x.data(), s.n, ldx, twin.data(), ldy);
-    }
-    MatMulRef(w.view, x.data(), s.n, ldx, f32.data(), ldy);
-    for (int64_t t = 0; t < s.n; ++t)
-      for (int64_t r = s.rows; r < ldy; ++r) ASSERT_EQ(got[t * ldy + r], -7.0f) << "wrote past the outputs";
-    const Errors e = CompareRows(w.values.data(), s.cols, x.data(), ldx, s.n, s.rows, got.data(), twin.data(),
-                                 f32.data(), ldy);
-    EXPECT_LT(e.twin, 1.0) << s.rows << "x" << s.cols << " n=" << s.n;
-    EXPECT_LT(e.f32, 1.0) << s.rows << "x" << s.cols << " n=" << s.n;
+    ExpectWithinTwinBounds(w, x, s.n, ldx, got, ldy, MatMulRoundsActivationsToBf16(DType::kBF16));
+    if (HasFatalFailure()) return;
   }
 }
 
@@ -246,20 +257,10 @@ TEST(Bf16Dot, LinearRealSizesAndTails) {
     EXPECT_EQ(lw->bf16_packed != nullptr, LinearPacks(DType::kBF16));
     const int64_t ldx = s.cols + 3, ldy = s.rows + 5;
     const auto x = Normal(static_cast<size_t>(s.n * ldx), 1.0f, 19);
-    std::vector<float> got(s.n * ldy, -7.0f), twin(s.n * ldy), f32(s.n * ldy);
+    std::vector<float> got(s.n * ldy, -7.0f);
     Linear(*lw, x.data(), s.n, ldx, got.data(), ldy);
-    if (lw->bf16_packed || MatMulRoundsActivationsToBf16(DType::kBF16)) {
-      MatMulRefBf16Activations(w.view, x.data(), s.n, ldx, twin.data(), ldy);
-    } else {
-      MatMulRef(w.view, x.data(), s.n, ldx, twin.data(), ldy);
-    }
-    MatMulRef(w.view, x.data(), s.n, ldx, f32.data(), ldy);
-    for (int64_t t = 0; t < s.n; ++t)
-      for (int64_t r = s.rows; r < ldy; ++r) ASSERT_EQ(got[t * ldy + r], -7.0f) << "wrote past the outputs";
-    const Errors e = CompareRows(w.values.data(), s.cols, x.data(), ldx, s.n, s.rows, got.data(), twin.data(),
-                                 f32.data(), ldy);
-    EXPECT_LT(e.twin, 1.0) << s.rows << "x" << s.cols << " n=" << s.n;
-    EXPECT_LT(e.f32, 1.0) << s.rows << "x" << s.cols << " n=" << s.n;
+    ExpectWithinTwinBounds(w, x, s.n, ldx, got, ldy, lw->bf16_packed || MatMulRoundsActivationsToBf16(DType::kBF16));
+    if (HasFatalFailure()) return;
   }
 }
 

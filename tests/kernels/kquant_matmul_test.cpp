@@ -17,6 +17,7 @@
 
 #include "kernels/quant_matmul.h"
 #include "kernels/quant_matmul_kquant.h"
+#include "kernels/quant_matmul_test_util.h"
 #include "tensor/convert.h"
 #include "tensor/ggml_blocks.h"
 
@@ -25,11 +26,7 @@ namespace {
 
 constexpr double kU = 1.0 / (1 << 24);
 
-struct Mat {
-  std::vector<uint8_t> bytes;
-  std::vector<float> dequant;
-  TensorView view;
-};
+using Mat = testing::QuantMat;
 
 // Random K-quant rows: every byte pattern is a valid block except the f16 factors, which get small
 // finite values (as real files: d ~ weight scale / 63).
@@ -57,15 +54,6 @@ Mat MakeMat(DType t, int64_t rows, int64_t cols, uint32_t seed) {
   return m;
 }
 
-std::vector<float> Acts(int64_t n, int64_t ldx, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> nd(0, 1);
-  std::vector<float> x(n * ldx);
-  for (auto& v : x) v = nd(rng);
-  for (int64_t i = 0; i < n * ldx; i += 97) x[i] *= 20;  // outlier channels, as real activations have
-  return x;
-}
-
 // |w| before the min is subtracted (q4_K / q5_K: (d sc) u and dmin m separately), the size of the
 // terms the f32 sums see.
 double TermMagnitude(DType t, const uint8_t* row, int64_t k) {
@@ -84,19 +72,10 @@ void CheckShape(DType t, int64_t rows, int64_t cols, int64_t n, bool vs_definiti
   auto packed = QuantPackedMatrix::Pack(m.view);
   ASSERT_TRUE(packed.ok()) << packed.status().message();
   const int64_t ldx = cols + 32, ldy = rows + 5;
-  const auto x = Acts(n, ldx, static_cast<uint32_t>(n + 3));
-  std::vector<float> got(n * ldy, -7.0f), ref(n * ldy, -7.0f);
-  QuantMatMul(*packed, x.data(), n, ldx, got.data(), ldy);
-  QuantMatMulRef(m.view, x.data(), n, ldx, ref.data(), ldy);
-  int64_t mismatches = 0;
-  for (int64_t i = 0; i < n * ldy; ++i) {
-    if (i % ldy >= rows) {
-      ASSERT_EQ(got[i], -7.0f) << "wrote past the output row at " << i;
-    } else if (got[i] != ref[i] && ++mismatches <= 5) {
-      ADD_FAILURE() << "t=" << i / ldy << " r=" << i % ldy << " got " << got[i] << " ref " << ref[i];
-    }
-  }
-  EXPECT_EQ(mismatches, 0);
+  const auto x = testing::QuantTestActs(n, ldx, static_cast<uint32_t>(n + 3));
+  std::vector<float> ref;
+  testing::ExpectKernelMatchesRefExactly(*packed, m.view, x.data(), n, ldx, ldy, &ref);
+  if (::testing::Test::HasFatalFailure()) return;
   if (!vs_definition) return;
   QuantizedActs a;
   QuantizeActsRef(x.data(), n, cols, ldx, &a);
@@ -120,7 +99,7 @@ constexpr DType kTypes[] = {DType::kQ4_K, DType::kQ5_K, DType::kQ6_K};
 TEST(KQuantMatMul, ActivationHalfSumsMatchTheReference) {
   const int64_t cols = 1024;
   for (int64_t n : {1, 7}) {
-    const auto x = Acts(n, cols, 17);
+    const auto x = testing::QuantTestActs(n, cols, 17);
     QuantizedActs got, ref;
     QuantizeActs(x.data(), n, cols, cols, &got);
     QuantizeActsRef(x.data(), n, cols, cols, &ref);
@@ -135,14 +114,8 @@ TEST(KQuantMatMul, ActivationHalfSumsMatchTheReference) {
 
 TEST(KQuantMatMul, PackedRowsDequantizeExactlyLikeTheSource) {
   for (DType t : kTypes) {
-    const Mat m = MakeMat(t, 37, 768, 11);
-    auto p = QuantPackedMatrix::Pack(m.view);
-    ASSERT_TRUE(p.ok());
-    std::vector<float> row(768);
-    for (int64_t r = 0; r < 37; ++r) {
-      p->DequantizeRow(r, row.data());
-      for (int64_t k = 0; k < 768; ++k) ASSERT_EQ(row[k], m.dequant[r * 768 + k]) << DTypeName(t) << " r=" << r << " k=" << k;
-    }
+    testing::ExpectPackedRowsDequantizeLikeSource(MakeMat(t, 37, 768, 11));
+    if (HasFatalFailure()) return;
   }
 }
 
@@ -182,7 +155,7 @@ TEST(KQuantMatMul, ManyMixesTypesLikeSeparateCalls) {
   auto pa = QuantPackedMatrix::Pack(a.view), pb = QuantPackedMatrix::Pack(b.view), pc = QuantPackedMatrix::Pack(c.view);
   ASSERT_TRUE(pa.ok() && pb.ok() && pc.ok());
   for (int64_t n : {1, 9}) {
-    const auto x = Acts(n, 1024, 5);
+    const auto x = testing::QuantTestActs(n, 1024, 5);
     std::vector<float> ya(n * 1024), yb(n * 512), yc(n * 40), ra(n * 1024), rb(n * 512), rc(n * 40);
     const QuantMatMulJob jobs[3] = {{&*pa, ya.data(), 1024}, {&*pb, yb.data(), 512}, {&*pc, yc.data(), 40}};
     QuantMatMulMany(jobs, 3, x.data(), n, 1024);

@@ -19,6 +19,7 @@
 
 #include "base/cpu_features.h"
 #include "kernels/matmul.h"
+#include "kernels/quant_matmul_test_util.h"
 #include "tensor/convert.h"
 
 namespace lfm {
@@ -26,11 +27,7 @@ namespace {
 
 constexpr double kU = 1.0 / (1 << 24);
 
-struct Mat {
-  std::vector<uint8_t> bytes;
-  std::vector<float> dequant;
-  TensorView view;
-};
+using Mat = testing::QuantMat;
 
 Mat MakeMat(DType t, int64_t rows, int64_t cols, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -49,16 +46,6 @@ Mat MakeMat(DType t, int64_t rows, int64_t cols, uint32_t seed) {
   return m;
 }
 
-std::vector<float> Acts(int64_t n, int64_t ldx, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> nd(0, 1);
-  std::vector<float> x(n * ldx);
-  for (auto& v : x) v = nd(rng);
-  // Outliers, as real activations have: a few channels much larger than the rest.
-  for (int64_t i = 0; i < n * ldx; i += 97) x[i] *= 20;
-  return x;
-}
-
 void CheckShape(DType t, int64_t rows, int64_t cols, int64_t n, bool vs_f32) {
   SCOPED_TRACE(std::string(DTypeName(t)) + " rows=" + std::to_string(rows) + " cols=" + std::to_string(cols) +
                " n=" + std::to_string(n));
@@ -69,19 +56,10 @@ void CheckShape(DType t, int64_t rows, int64_t cols, int64_t n, bool vs_f32) {
   EXPECT_EQ(packed->nbytes(), (rows + 63) / 64 * (cols / 32) * 4 * (32 + packed->block_weight_bytes()));
   // Strides wider than the data catch stride mistakes; the sentinel catches writes past rows.
   const int64_t ldx = cols + 32, ldy = rows + 5;
-  const auto x = Acts(n, ldx, static_cast<uint32_t>(n + 3));
-  std::vector<float> got(n * ldy, -7.0f), ref(n * ldy, -7.0f);
-  QuantMatMul(*packed, x.data(), n, ldx, got.data(), ldy);
-  QuantMatMulRef(m.view, x.data(), n, ldx, ref.data(), ldy);
-  int64_t mismatches = 0;
-  for (int64_t i = 0; i < n * ldy; ++i) {
-    if (i % ldy >= rows) {
-      ASSERT_EQ(got[i], -7.0f) << "wrote past the output row at " << i;
-    } else if (got[i] != ref[i] && ++mismatches <= 5) {
-      ADD_FAILURE() << "t=" << i / ldy << " r=" << i % ldy << " got " << got[i] << " ref " << ref[i];
-    }
-  }
-  EXPECT_EQ(mismatches, 0);
+  const auto x = testing::QuantTestActs(n, ldx, static_cast<uint32_t>(n + 3));
+  std::vector<float> ref;
+  testing::ExpectKernelMatchesRefExactly(*packed, m.view, x.data(), n, ldx, ldy, &ref);
+  if (::testing::Test::HasFatalFailure()) return;
   if (!vs_f32) return;
   QuantizedActs a;
   QuantizeActsRef(x.data(), n, cols, ldx, &a);
@@ -120,7 +98,7 @@ TEST(QuantMatMul, QuantizedActivationsMatchTheReferenceBitForBit) {
   for (int64_t cols : {32, 1024, 4608}) {
     for (int64_t n : {1, 5, 64}) {
       const int64_t ldx = cols + 7;
-      auto x = Acts(n, ldx, static_cast<uint32_t>(cols + n));
+      auto x = testing::QuantTestActs(n, ldx, static_cast<uint32_t>(cols + n));
       // A zero block and an exact .5 tie: the scale-0 path and round-half-to-even.
       for (int k = 0; k < 32; ++k) x[k] = 0;
       if (cols > 32) {
@@ -178,7 +156,7 @@ TEST(QuantMatMul, ManyMatchesSeparateCalls) {
     auto pa = QuantPackedMatrix::Pack(a.view), pb = QuantPackedMatrix::Pack(b.view), pc = QuantPackedMatrix::Pack(c.view);
     ASSERT_TRUE(pa.ok() && pb.ok() && pc.ok());
     for (int64_t n : {1, 9}) {
-      const auto x = Acts(n, 1024, 5);
+      const auto x = testing::QuantTestActs(n, 1024, 5);
       std::vector<float> ya(n * 1024), yb(n * 512), yc(n * 40), ra(n * 1024), rb(n * 512), rc(n * 40);
       const QuantMatMulJob jobs[3] = {{&*pa, ya.data(), 1024}, {&*pb, yb.data(), 512}, {&*pc, yc.data(), 40}};
       QuantMatMulMany(jobs, 3, x.data(), n, 1024);
@@ -222,14 +200,8 @@ TEST(QuantMatMul, PackRejectsWhatItCannotHold) {
 
 TEST(QuantMatMul, PackedRowsDequantizeExactlyLikeTheSource) {
   for (DType t : {DType::kQ8_0, DType::kQ4_0}) {
-    const Mat m = MakeMat(t, 37, 96, 11);
-    auto p = QuantPackedMatrix::Pack(m.view);
-    ASSERT_TRUE(p.ok());
-    std::vector<float> row(96);
-    for (int64_t r = 0; r < 37; ++r) {
-      p->DequantizeRow(r, row.data());
-      for (int64_t k = 0; k < 96; ++k) ASSERT_EQ(row[k], m.dequant[r * 96 + k]) << DTypeName(t) << " r=" << r << " k=" << k;
-    }
+    testing::ExpectPackedRowsDequantizeLikeSource(MakeMat(t, 37, 96, 11));
+    if (HasFatalFailure()) return;
   }
 }
 

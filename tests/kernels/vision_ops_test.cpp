@@ -9,8 +9,12 @@
 #include <random>
 #include <vector>
 
+#include "test_util.h"
+
 namespace lfm {
 namespace {
+
+using testing::MaxAbsDiff;  // test_util.h
 
 std::vector<float> Random(size_t n, float scale, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -18,13 +22,6 @@ std::vector<float> Random(size_t n, float scale, uint32_t seed) {
   std::vector<float> v(n);
   for (auto& x : v) x = nd(rng);
   return v;
-}
-
-double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double m = 0;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(static_cast<double>(a[i]) - b[i]));
-  return m;
 }
 
 TEST(VisionOpsTest, LayerNormMatchesRef) {

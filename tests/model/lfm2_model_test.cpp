@@ -19,18 +19,11 @@
 namespace lfm {
 namespace {
 
+using testing::ReadF32;  // test_util.h
+
 const char* kTiny = "lfm2-synthetic/tiny-lfm2";
 
 using testing::ReadIdLines;  // lfm2_test_util.h
-
-std::vector<float> ReadF32(const std::string& path) {
-  auto s = ReadFileToString(path);
-  EXPECT_TRUE(s.ok()) << s.status().ToString();
-  if (!s.ok()) return {};
-  std::vector<float> v(s->size() / 4);
-  std::memcpy(v.data(), s->data(), v.size() * 4);
-  return v;
-}
 
 int Argmax(const float* x, int n) { return static_cast<int>(std::max_element(x, x + n) - x); }
 

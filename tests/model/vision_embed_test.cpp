@@ -18,17 +18,11 @@
 namespace lfm {
 namespace {
 
+using testing::ReadF32;
+using testing::MaxAbsDiff;  // test_util.h
+
 const char* kModel = "lfm2-vl-synthetic/tiny-lfm2-vl";
 const char* kRef = "lfm2-vl-synthetic/tiny-lfm2-vl-ref/";
-
-std::vector<float> ReadF32(const std::string& path) {
-  auto s = ReadFileToString(path);
-  EXPECT_TRUE(s.ok()) << s.status().ToString();
-  if (!s.ok()) return {};
-  std::vector<float> v(s->size() / 4);
-  std::memcpy(v.data(), s->data(), v.size() * 4);
-  return v;
-}
 
 // Planar [3][H][W] -> HF patch rows [(H/16)*(W/16), 768] in (dy, dx, c) order (PROVENANCE §3:
 // reshape(3,H,W) -> (H,W,3) -> (H/16,16,W/16,16,3) -> transpose(0,2,1,3,4)).
@@ -44,14 +38,6 @@ std::vector<float> PlanarToPatches(const std::vector<float>& planar, int H, int 
                 planar[(static_cast<size_t>(ch) * H + r * P + dy) * W + c * P + dx];
           }
   return out;
-}
-
-double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  if (a.size() != b.size()) return INFINITY;
-  double m = 0;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(static_cast<double>(a[i]) - b[i]));
-  return m;
 }
 
 std::unique_ptr<Lfm2VlVision> LoadTiny() {

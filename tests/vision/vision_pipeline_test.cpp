@@ -17,25 +17,11 @@
 namespace lfm {
 namespace {
 
+using testing::ReadF32;
+using testing::MaxAbsDiff;  // test_util.h
+
 const char* kModel = "lfm2-vl-synthetic/tiny-lfm2-vl";
 const char* kRef = "lfm2-vl-synthetic/tiny-lfm2-vl-ref/";
-
-std::vector<float> ReadF32(const std::string& path) {
-  auto s = ReadFileToString(path);
-  EXPECT_TRUE(s.ok()) << s.status().ToString();
-  if (!s.ok()) return {};
-  std::vector<float> v(s->size() / 4);
-  std::memcpy(v.data(), s->data(), v.size() * 4);
-  return v;
-}
-
-double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  if (a.size() != b.size()) return INFINITY;
-  double m = 0;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(static_cast<double>(a[i]) - b[i]));
-  return m;
-}
 
 class VisionPipelineTest : public ::testing::Test {
  protected:

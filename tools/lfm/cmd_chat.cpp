@@ -15,6 +15,7 @@
 #include "common_options.h"
 #include "finish_report.h"
 #include "lfm/chat.h"
+#include "stream_output.h"
 
 namespace lfm::cli {
 
@@ -155,18 +156,7 @@ void RegisterChat(CLI::App& app, Runners& runners) {
                      static_cast<long long>(conv->prefilled_tokens()), conv->history_reprefills());
         continue;
       }
-      TokenCallback cb;
-      if (!o->json) {
-        cb = [&engine, show = o->show_tokens](int32_t id, std::string_view piece) {
-          if (!show) {
-            std::fwrite(piece.data(), 1, piece.size(), stdout);
-          } else if (id >= 0) {
-            std::printf("[%d '%s']", id, engine->TokenString(id).c_str());
-          }
-          std::fflush(stdout);
-          return true;
-        };
-      }
+      const TokenCallback cb = StdoutTokenPrinter(*engine, o->show_tokens, o->json);
       auto r = conv->Send(line, co, cb);
       if (!r.ok()) {
         std::fprintf(stderr, "lfm chat: %s\n", r.status().ToString().c_str());

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "common_options.h"
 #include "finish_report.h"
+#include "stream_output.h"
 
 namespace lfm::cli {
 
@@ -61,19 +62,7 @@ void RegisterGenerate(CLI::App& app, std::vector<std::pair<CLI::App*, CommandRun
     GenerateOptions go = o->sampling.Resolve(*engine, &o->model);
     go.add_special_tokens = !o->no_bos;
     if (!o->constraint.Apply(*engine, &go)) return 2;
-    TokenCallback cb;
-    if (!o->json) {
-      cb = [&](int32_t id, std::string_view piece) {
-        if (o->show_tokens && id >= 0) {
-          std::string tok = engine->TokenString(id);
-          std::printf("[%d '%s']", id, tok.c_str());
-        } else if (!o->show_tokens) {
-          std::fwrite(piece.data(), 1, piece.size(), stdout);
-        }
-        std::fflush(stdout);
-        return true;
-      };
-    }
+    const TokenCallback cb = StdoutTokenPrinter(*engine, o->show_tokens, o->json);
     auto g = engine->Complete(prompt, go, cb);
     if (!g.ok()) {
       std::fprintf(stderr, "\nlfm generate: %s\n", g.status().ToString().c_str());

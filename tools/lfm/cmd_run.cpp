@@ -13,6 +13,7 @@
 #include "finish_report.h"
 #include "lfm/chat.h"
 #include "lfm/task.h"
+#include "stream_output.h"
 
 #include <nlohmann/json.hpp>
 
@@ -121,18 +122,7 @@ void RegisterRun(CLI::App& app, Runners& runners) {
       std::printf("%s\n", j.dump(o->json ? -1 : 2, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
       return 0;
     }
-    TokenCallback cb;
-    if (!o->json) {
-      cb = [&engine, show = o->show_tokens](int32_t id, std::string_view piece) {
-        if (!show) {
-          std::fwrite(piece.data(), 1, piece.size(), stdout);
-        } else if (id >= 0) {
-          std::printf("[%d '%s']", id, engine->TokenString(id).c_str());
-        }
-        std::fflush(stdout);
-        return true;
-      };
-    }
+    const TokenCallback cb = StdoutTokenPrinter(*engine, o->show_tokens, o->json);
     auto r = engine->Chat(*request, co, cb);
     if (!r.ok()) {
       std::fprintf(stderr, "lfm run: %s\n", r.status().ToString().c_str());
