@@ -174,7 +174,8 @@ struct BatchStats {
 // What the engine holds in memory, for peak-RSS checks (`lfm bench` prints it next to the measured
 // peak): the weights as loaded, the largest decoder state (KV cache + conv state) one session has
 // held so far, and the largest forward-pass scratch (activation buffers and logits) one session has
-// held so far plus the batched decoder's scratch. Sessions that live at the same time each hold
+// held so far plus the batched decoder's scratch and the kernels' per-thread workspaces (those are
+// process-wide: shared by every engine in the process). Sessions that live at the same time each hold
 // their own state and scratch, so with several the sum is higher; the shared caches (CacheOptions)
 // are not counted here (CacheStats has their bytes).
 struct MemoryUse {

@@ -25,6 +25,7 @@
 #include "tensor/dtype.h"
 #include "weights/gguf.h"
 #include "engine/stop_strings.h"
+#include "kernels/workspace.h"
 #include "model/lfm2_vl_config.h"
 #include "weights/weight_store.h"
 #include "model/generation_config.h"
@@ -268,7 +269,7 @@ MemoryUse Engine::memory_use() const {
   m.weight_bytes = impl_->info.weight_bytes;
   m.kv_cache_bytes = impl_->peak_session_state_bytes.load(std::memory_order_relaxed);
   m.scratch_bytes = impl_->peak_session_scratch_bytes.load(std::memory_order_relaxed) +
-                    static_cast<int64_t>(impl_->batcher->scratch_bytes());
+                    static_cast<int64_t>(impl_->batcher->scratch_bytes()) + KernelWorkspaceBytes();
   return m;
 }
 
