@@ -156,6 +156,9 @@ struct ModelInfo {
   std::string weight_dtype;  // of the decoder's matrices in memory: "f32", "bf16", "q8_0", ...
   int64_t decode_weight_bytes = 0;
   int64_t kv_bytes_per_position = 0;
+  // Every weight as held in memory once loaded (decoder matrices at their in-memory dtype, the whole
+  // embedding table, norms, the vision tower and projector): the fixed part of MemoryUse.
+  int64_t weight_bytes = 0;
   bool has_vision = false;  // LFM2-VL: Chat() takes images
 };
 
@@ -166,6 +169,20 @@ struct BatchStats {
   int64_t decode_steps = 0;
   int64_t prefill_chunks = 0;
   int max_batch = 0;  // the most decode steps one pass carried
+};
+
+// What the engine holds in memory, for peak-RSS checks (`lfm bench` prints it next to the measured
+// peak): the weights as loaded, the largest decoder state (KV cache + conv state) one session has
+// held so far, and the largest forward-pass scratch (activation buffers and logits) one session has
+// held so far plus the batched decoder's scratch and the kernels' per-thread workspaces (those are
+// process-wide: shared by every engine in the process). Sessions that live at the same time each hold
+// their own state and scratch, so with several the sum is higher; the shared caches (CacheOptions)
+// are not counted here (CacheStats has their bytes).
+struct MemoryUse {
+  int64_t weight_bytes = 0;
+  int64_t kv_cache_bytes = 0;
+  int64_t scratch_bytes = 0;
+  int64_t total() const { return weight_bytes + kv_cache_bytes + scratch_bytes; }
 };
 
 // Caches shared by all requests to one Engine (both off by default; `lfm serve` turns them on):
@@ -268,6 +285,7 @@ class Engine {
   SamplingParams DefaultSampling() const;
   const ModelInfo& info() const;
   BatchStats batch_stats() const;
+  MemoryUse memory_use() const;
 
   // Sets the shared caches' budgets (see CacheOptions); safe while requests run (a smaller budget
   // evicts at once).

@@ -131,6 +131,9 @@ void DecodeBatcher::RunDecodes(const std::vector<Request*>& batch) {
   }
   batch_logits_.resize(static_cast<size_t>(count) * vocab);
   Status st = model_.ForwardBatch(batch_ids_.data(), batch_caches_.data(), count, scratch_, batch_logits_.data());
+  size_t held = batch_logits_.capacity() * sizeof(float);
+  for (const auto& b : scratch_.buf) held += b.capacity() * sizeof(float);
+  scratch_bytes_.store(held, std::memory_order_relaxed);  // only grows: the buffers are reused, not shrunk
   if (!st.ok()) {
     // ForwardBatch checks everything before it runs: one bad sequence (e.g. a full context) must not
     // fail the others, so each runs alone and gets its own status.

@@ -18,6 +18,7 @@
 // cancellation check fires while it waits in the queue leaves it at once (Decode/Prefill below).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -70,6 +71,9 @@ class DecodeBatcher {
   };
   Stats stats() const;
 
+  // Bytes the batched passes' scratch and logits hold (0 until two sequences decoded together).
+  size_t scratch_bytes() const { return scratch_bytes_.load(std::memory_order_relaxed); }
+
   // The most decode steps one pass takes (bounds the scratch memory: [kMaxBatch, vocab] logits).
   static constexpr int kMaxBatch = 64;
 
@@ -100,6 +104,7 @@ class DecodeBatcher {
   Stats stats_;
   // Used by the leader only (one pass at a time).
   BatchScratch scratch_;
+  std::atomic<size_t> scratch_bytes_{0};  // written by the leader, read by anyone
   std::vector<float> batch_logits_;
   std::vector<int32_t> batch_ids_;
   std::vector<HybridCache*> batch_caches_;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/content_hash.h"
+#include "base/heap_trim.h"
 #include "base/json_input.h"
 #include "base/mapped_file.h"
 #include "base/thread_pool.h"
@@ -24,6 +25,7 @@
 #include "tensor/dtype.h"
 #include "weights/gguf.h"
 #include "engine/stop_strings.h"
+#include "kernels/workspace.h"
 #include "model/lfm2_vl_config.h"
 #include "weights/weight_store.h"
 #include "model/generation_config.h"
@@ -110,6 +112,7 @@ void FillModelInfo(const std::string& path, Engine::Impl& impl) {
     for (int id : c.eos_token_ids) info.eos_ids.push_back(id);
   info.weight_dtype = DTypeName(impl.model->weight_dtype());
   info.decode_weight_bytes = impl.model->weight_bytes();
+  info.weight_bytes = impl.model->resident_weight_bytes() + (impl.vision ? impl.vision->resident_weight_bytes() : 0);
   // The cache holds f32 keys and values for every attention layer (model/hybrid_cache.h).
   info.kv_bytes_per_position = static_cast<int64_t>(c.num_attention_layers()) * 2 * c.num_key_value_heads *
                                c.head_dim * static_cast<int64_t>(sizeof(float));
@@ -177,6 +180,7 @@ Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const
   LFM_ASSIGN_OR_RETURN(Lfm2Config text_config, LoadLfm2Config(model_dir + "/config.json"));
   // After config.json: a broken config is reported without first parsing a large tokenizer.json.
   LFM_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::FromFile(model_dir + "/tokenizer.json"));
+  ReturnFreedHeapToOs();  // the tokenizer's parse tree, before the weights are read (base/heap_trim.h)
   auto impl = std::make_unique<Impl>(std::move(tokenizer));
   impl->threads = threads;
 
@@ -258,6 +262,15 @@ CacheStats Engine::cache_stats() const {
   c.image_bytes = i.bytes;
   c.image_max_bytes = i.max_bytes;
   return c;
+}
+
+MemoryUse Engine::memory_use() const {
+  MemoryUse m;
+  m.weight_bytes = impl_->info.weight_bytes;
+  m.kv_cache_bytes = impl_->peak_session_state_bytes.load(std::memory_order_relaxed);
+  m.scratch_bytes = impl_->peak_session_scratch_bytes.load(std::memory_order_relaxed) +
+                    static_cast<int64_t>(impl_->batcher->scratch_bytes()) + KernelWorkspaceBytes();
+  return m;
 }
 
 BatchStats Engine::batch_stats() const {
@@ -361,7 +374,28 @@ size_t RestoreCachedPrefix(Session::Impl& s, const std::vector<uint64_t>& key) {
 }  // namespace
 
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Session::~Session() = default;
+namespace {
+
+void RaiseTo(std::atomic<int64_t>& peak, int64_t v) {
+  int64_t cur = peak.load(std::memory_order_relaxed);
+  while (v > cur && !peak.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {
+  }
+}
+
+// Records what this session holds now into the engine's MemoryUse high-water marks.
+void NoteSessionMemory(const Session::Impl& s) {
+  if (s.cache == nullptr) return;
+  RaiseTo(s.engine->peak_session_state_bytes, static_cast<int64_t>(s.cache->state_bytes()));
+  RaiseTo(s.engine->peak_session_scratch_bytes,
+          static_cast<int64_t>(s.cache->scratch_bytes() +
+                               (s.logits.capacity() + s.queued_image_rows.capacity()) * sizeof(float)));
+}
+
+}  // namespace
+
+Session::~Session() {
+  if (impl_) NoteSessionMemory(*impl_);
+}
 const std::vector<int32_t>& Session::tokens() const { return impl_->tokens; }
 int64_t Session::prefilled_tokens() const { return impl_->prefilled; }
 
@@ -492,6 +526,11 @@ Result<Generation> Session::Generate(const GenerateOptions& options, const Token
   Impl& s = *impl_;
   const Engine::Impl& m = *s.engine;
   ScopedThreadLimit thread_limit(m.threads);
+  // On every way out, the state and scratch this run grew to are noted for Engine::memory_use().
+  struct NoteOnExit {
+    const Impl& s;
+    ~NoteOnExit() { NoteSessionMemory(s); }
+  } note_on_exit{s};
   if (options.max_tokens < 0)
     return InvalidArgument("max_tokens must be >= 0, got " + std::to_string(options.max_tokens));
   if (options.min_new_tokens < 0)

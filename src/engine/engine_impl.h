@@ -2,6 +2,7 @@
 // images, tool calls). Not part of the public API.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -56,6 +57,11 @@ struct Engine::Impl {
   // Shared across requests, off until Engine::SetCacheOptions (lfm/engine.h CacheOptions).
   PrefixCache prefix_cache;
   ImageEmbeddingCache image_cache;
+
+  // The largest decoder state and scratch one session has held (MemoryUse), noted after each
+  // Generate and when a session ends.
+  std::atomic<int64_t> peak_session_state_bytes{0};
+  std::atomic<int64_t> peak_session_scratch_bytes{0};
 
   explicit Impl(Tokenizer t) : tokenizer(std::move(t)) {}
 };

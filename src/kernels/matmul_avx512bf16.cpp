@@ -14,6 +14,7 @@
 
 #include "kernels/bf16_dot.h"
 #include "kernels/matmul_impl.h"
+#include "kernels/workspace.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -75,7 +76,11 @@ void RowsBf16Dot(const TensorView& wt, const float* x, int64_t n, int64_t ldx, f
   // call per thread, so that is once per thread; n * K conversions are noise next to n * K * rows
   // products). Kept per thread so decode does not allocate.
   thread_local std::vector<uint16_t> xbuf;
-  if (xbuf.size() < static_cast<size_t>(n * ldxb)) xbuf.resize(static_cast<size_t>(n * ldxb));
+  if (xbuf.size() < static_cast<size_t>(n * ldxb)) {
+    const size_t before = xbuf.capacity() * sizeof(uint16_t);
+    xbuf.resize(static_cast<size_t>(n * ldxb));
+    NoteKernelWorkspace(before, xbuf.capacity() * sizeof(uint16_t));
+  }
   uint16_t* xb = xbuf.data();
   RowsToBf16Kernel()(x, n, ldx, K, xb, ldxb);
   if (n == 1) {

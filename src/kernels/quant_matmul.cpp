@@ -1,4 +1,5 @@
 #include "kernels/quant_matmul.h"
+#include "kernels/workspace.h"
 
 #include <algorithm>
 #include <cstring>
@@ -194,7 +195,12 @@ void QuantMatMulMany(const QuantMatMulJob* jobs, int count, const float* x, int6
     total += jobs[j].w->panels();
   }
   QuantizedActs& a = Scratch();
+  auto held = [&a] {
+    return a.q.capacity() + (a.d.capacity() + a.sum.capacity() + a.sum_lo.capacity()) * sizeof(float);
+  };
+  const size_t before = held();
   QuantizeActs(x, n, cols, ldx, &a);
+  NoteKernelWorkspace(before, held());
   DefaultThreadPool().ParallelFor(
       static_cast<size_t>(total),
       [&](size_t b, size_t e, int) {

@@ -7,6 +7,7 @@
 #include "base/thread_pool.h"
 #include "kernels/bf16_dot.h"
 #include "kernels/vision_gemm_impl.h"
+#include "kernels/workspace.h"
 #include "tensor/convert.h"
 
 namespace lfm {
@@ -178,7 +179,11 @@ namespace {
 // allocation once warm). A few rows (decode) are converted right here: a thread hand-off costs more.
 const uint16_t* ActivationsToBf16(const float* x, int64_t n, int64_t ldx, int64_t K, int64_t ldxb) {
   thread_local std::vector<uint16_t> xb;
-  if (xb.size() < static_cast<size_t>(n * ldxb)) xb.resize(static_cast<size_t>(n * ldxb));
+  if (xb.size() < static_cast<size_t>(n * ldxb)) {
+    const size_t before = xb.capacity() * sizeof(uint16_t);
+    xb.resize(static_cast<size_t>(n * ldxb));
+    NoteKernelWorkspace(before, xb.capacity() * sizeof(uint16_t));
+  }
   uint16_t* xbp = xb.data();
   if (n * K <= (int64_t{1} << 16)) {
     RowsToBf16(x, n, ldx, K, xbp, ldxb);

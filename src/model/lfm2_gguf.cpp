@@ -184,6 +184,7 @@ Result<Lfm2Gguf> OpenLfm2Gguf(const std::string& path) {
     }
     LFM_RETURN_IF_ERROR(store->Add(std::move(v), path));
   }
+  file->ReleaseHeader();  // the config and the views are taken; the store keeps only the mapping
   store->Own(file);
   store->set_description(path);
   out.weights = std::move(store);

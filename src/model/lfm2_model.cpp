@@ -85,6 +85,9 @@ Result<TensorView> Lfm2Model::Matrix(const std::string& name, int64_t rows, int6
       DequantizeRow(v.dtype, v.row(r), row.data(), cols);
       QuantizeRow(want, row.data(), buf.data() + r * DTypeBytes(want, cols), cols);
     }
+    // The converted copy is the only one used from now on: drop the source's pages (a mapped file's
+    // are clean and re-readable), or a bf16 -> f32 load holds both and peaks at 1.5x the f32 bytes.
+    ReleaseResidentPages(v.data, static_cast<size_t>(v.nbytes()));
     v.dtype = want;
     v.data = buf.data();
     owned_.push_back(std::move(buf));  // moving a vector keeps its heap block, so v.data stays valid
@@ -218,6 +221,19 @@ Status Lfm2Model::Init(const Lfm2Config& c, std::shared_ptr<const WeightStore> w
   }
   if (weight_dtype_ == DType::kAuto) weight_dtype_ = layers_.empty() ? embed_tokens_.dtype : layers_[0].w1.dtype();
   return Status::Ok();
+}
+
+int64_t Lfm2Model::resident_weight_bytes() const {
+  auto floats = [](const std::vector<float>& v) { return static_cast<int64_t>(v.size() * sizeof(float)); };
+  int64_t n = weight_bytes_ + floats(final_norm_) + floats(inv_freq_);
+  // Tied: the table is the lm_head, already in weight_bytes_ (or rows come from its packed panels).
+  if (!config_.tie_word_embeddings) n += embed_tokens_.nbytes();
+  for (const Layer& ly : layers_) {
+    for (const auto* v : {&ly.operator_norm, &ly.ffn_norm, &ly.conv_kernel, &ly.in_proj_bias, &ly.conv_bias,
+                          &ly.out_proj_bias, &ly.q_norm, &ly.k_norm})
+      n += floats(*v);
+  }
+  return n;
 }
 
 std::unique_ptr<HybridCache> Lfm2Model::NewCache() const {

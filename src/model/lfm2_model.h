@@ -61,6 +61,10 @@ class Lfm2Model {
   DType weight_dtype() const { return weight_dtype_; }
   // Bytes of weight data read per decoded token (all matrices + embedding rows used), for GB/s figures.
   int64_t weight_bytes() const { return weight_bytes_; }
+  // Bytes of every weight as held in memory (matrices at their loaded dtype, the whole token
+  // embedding table, norms, conv kernels, biases): what the model adds to the resident set once
+  // every page has been read.
+  int64_t resident_weight_bytes() const;
 
   std::unique_ptr<HybridCache> NewCache() const;
 

@@ -34,6 +34,10 @@ class Lfm2VlProjector {
   bool has_layer_norm() const { return !ln_w_.empty(); }
   const std::string& weight_prefix() const { return prefix_; }
   int64_t weight_bytes() const { return linear_1_.nbytes() + linear_2_.nbytes(); }
+  int64_t resident_weight_bytes() const {
+    return weight_bytes() +
+           static_cast<int64_t>((ln_w_.size() + ln_b_.size() + b1_.size() + b2_.size()) * sizeof(float));
+  }
 
   // tower_out: [h*w, vision hidden] for one crop; out: [(h/f)*(w/f), out_features()].
   Status Forward(const float* tower_out, int patches_h, int patches_w, std::vector<float>* out) const;

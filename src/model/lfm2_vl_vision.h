@@ -43,6 +43,9 @@ class Lfm2VlVision {
   const Siglip2VisionTower& tower() const { return *tower_; }
   const Lfm2VlProjector& projector() const { return *projector_; }
   int64_t weight_bytes() const { return tower_->weight_bytes() + projector_->weight_bytes(); }
+  int64_t resident_weight_bytes() const {
+    return tower_->resident_weight_bytes() + projector_->resident_weight_bytes();
+  }
 
   // One crop. pixel_values: at least patches_h*patches_w rows of patch_dim() floats (HF's padded
   // [max_num_patches, 768] tensor works as is: only the first patches_h*patches_w rows are read),

@@ -83,6 +83,16 @@ Status Siglip2VisionTower::Init(const Siglip2VisionConfig& c) {
   return Status::Ok();
 }
 
+int64_t Siglip2VisionTower::resident_weight_bytes() const {
+  auto floats = [](const std::vector<float>& v) { return static_cast<int64_t>(v.size() * sizeof(float)); };
+  int64_t n = weight_bytes_ + floats(patch_b_) + floats(position_) + floats(post_w_) + floats(post_b_);
+  for (const Layer& L : layers_) {
+    for (const auto* v : {&L.ln1_w, &L.ln1_b, &L.ln2_w, &L.ln2_b, &L.qkv_b, &L.o_b, &L.fc1_b, &L.fc2_b})
+      n += floats(*v);
+  }
+  return n;
+}
+
 Status Siglip2VisionTower::Forward(const float* pixel_values, int patches_h, int patches_w,
                                    std::vector<float>* out) const {
   return ForwardBatch({Crop{pixel_values, patches_h, patches_w}}, out);

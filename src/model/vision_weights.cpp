@@ -1,5 +1,6 @@
 #include "model/vision_weights.h"
 
+#include "base/mapped_file.h"
 #include "kernels/matmul.h"
 #include "tensor/convert.h"
 
@@ -23,6 +24,9 @@ Result<TensorView> VisionWeights::Matrix(const std::string& name, int64_t rows, 
     DequantizeRow(v.dtype, v.row(r), row.data(), cols);
     QuantizeRow(want, row.data(), buf.data() + r * DTypeBytes(want, cols), cols);
   }
+  // Only the converted copy is used from now on: the source's pages (a mapped file's: clean,
+  // re-readable) would otherwise stay resident next to it.
+  ReleaseResidentPages(v.data, static_cast<size_t>(v.nbytes()));
   v.dtype = want;
   v.data = buf.data();
   owned_.push_back(std::move(buf));  // moving a vector keeps its heap block, so v.data stays valid
@@ -39,6 +43,14 @@ Result<PackedGemmMatrix> VisionWeights::Packed(const std::vector<std::string>& n
   }
   Result<PackedGemmMatrix> packed = PackedGemmMatrix::PackStacked(views);
   owned_.resize(owned_before);  // converted copies were only needed for packing
+  // The packed panels are the only copy used from now on; the stored tensors' pages (clean file
+  // pages where the store is mapped) are dropped rather than left resident beside them.
+  if (packed.ok()) {
+    for (const std::string& name : names) {
+      Result<TensorView> src = store_->Get(name);
+      if (src.ok()) ReleaseResidentPages(src->data, static_cast<size_t>(src->nbytes()));
+    }
+  }
   if (!packed.ok()) return packed.status().WithContext(store_->SourceFile(names[0]));
   return packed;
 }

@@ -6,8 +6,6 @@
 // weights at their in-memory dtype + the KV cache at that depth) and the GB/s that makes, next to the
 // machine's read bandwidth measured in the same run. VL models: --image FILE times the vision tower
 // per image and per crop (tile), and one end-to-end image analysis.
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -23,6 +21,7 @@
 #include "common_options.h"
 #include "engine/random_model.h"
 #include "lfm/chat.h"
+#include "peak_rss.h"
 #include "read_bandwidth.h"
 
 namespace lfm::cli {
@@ -50,11 +49,16 @@ double Stddev(const std::vector<double>& v) {
   return std::sqrt(ss / static_cast<double>(v.size() - 1));
 }
 
-double PeakRssMb() {
-  struct rusage ru {};
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_maxrss / 1024.0;  // Linux reports KiB
-}
+// Peak RSS of one loaded engine (each --dtype / -t combination loads its own) next to what the
+// engine accounts for (MemoryUse: weights as loaded + KV cache + scratch).
+struct MemRow {
+  std::string dtype;
+  int threads = 0;
+  int64_t base_rss = 0;  // resident before the load (program, libraries, earlier leftovers)
+  int64_t peak_rss = 0;
+  MemoryUse use;
+  bool per_load = true;  // false: the kernel refused to reset the peak, so it spans earlier loads too
+};
 
 struct Opts {
   std::string model;
@@ -71,6 +75,8 @@ struct Opts {
   bool no_bandwidth_probe = false;
   std::vector<int> streams;  // --streams: concurrent-generation tests instead of pp/tg
   int stream_prompt = 32;
+  double rss_ratio = 1.1;
+  bool check_rss = false;
 };
 
 // One row of the results table.
@@ -161,7 +167,31 @@ std::string Fmt(const char* f, double v) {
   return buf;
 }
 
-void PrintMarkdown(const Opts& o, const ModelInfo& info, const std::vector<Row>& rows, const ReadBandwidth& bw) {
+double Mb(int64_t bytes) { return static_cast<double>(bytes) / 1e6; }
+
+int64_t MaxPeak(const std::vector<MemRow>& mem) {
+  int64_t p = 0;
+  for (const MemRow& m : mem) p = std::max(p, m.peak_rss);
+  return p;
+}
+
+void PrintMemory(const Opts& o, const std::vector<MemRow>& mem) {
+  std::printf("\n| dtype | threads | peak RSS | weights | KV cache | scratch | bound (%.2fx sum) | peak / sum |\n",
+              o.rss_ratio);
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (const MemRow& m : mem) {
+    const double ratio = m.use.total() > 0 ? static_cast<double>(m.peak_rss) / m.use.total() : 0;
+    std::printf("| %s | %d | %.1f MB | %.1f MB | %.1f MB | %.1f MB | %.1f MB | %.3f %s|\n", m.dtype.c_str(), m.threads,
+                Mb(m.peak_rss), Mb(m.use.weight_bytes), Mb(m.use.kv_cache_bytes), Mb(m.use.scratch_bytes),
+                o.rss_ratio * Mb(m.use.total()), ratio,
+                RssWithinBound(m.peak_rss, m.use.total(), o.rss_ratio) ? "" : "OVER ");
+  }
+  if (!mem.empty() && !mem[0].per_load)
+    std::printf("(the kernel did not allow resetting the peak: each row's peak spans the loads before it)\n");
+}
+
+void PrintMarkdown(const Opts& o, const ModelInfo& info, const std::vector<Row>& rows, const ReadBandwidth& bw,
+                   const std::vector<MemRow>& mem) {
   std::printf("model        %s (%s, %d layers, hidden %d)\n", o.model.c_str(), info.model_type.c_str(),
               info.num_layers, info.hidden_size);
   std::printf("kernels      %s  (CPU supports %s; LFM_ISA=scalar|avx2|avx512 lowers it)\n", IsaName(ActiveIsa()),
@@ -193,7 +223,7 @@ void PrintMarkdown(const Opts& o, const ModelInfo& info, const std::vector<Row>&
         std::printf("%s: %.2fx the single-stream aggregate\n", r.test.c_str(), Median(r.samples) / Median(one.samples));
     }
   }
-  std::printf("\npeak RSS     %.0f MB\n", PeakRssMb());
+  PrintMemory(o, mem);
 }
 
 nlohmann::ordered_json RowJson(const Row& r) {
@@ -210,16 +240,31 @@ nlohmann::ordered_json RowJson(const Row& r) {
   return j;
 }
 
-void PrintJson(const Opts& o, const ModelInfo& info, const std::vector<Row>& rows, const ReadBandwidth& bw) {
+void PrintJson(const Opts& o, const ModelInfo& info, const std::vector<Row>& rows, const ReadBandwidth& bw,
+               const std::vector<MemRow>& mem) {
   nlohmann::ordered_json j = {{"model", o.model},
                               {"model_type", info.model_type},
                               {"kernel_isa", IsaName(ActiveIsa())},
                               {"cpu_isa", IsaName(DetectCpuIsa())},
                               {"reps", o.reps},
                               {"memory_read_gb_s", bw.gb_per_s},
-                              {"peak_rss_mb", PeakRssMb()}};
+                              {"peak_rss_mb", Mb(MaxPeak(mem))},
+                              {"rss_ratio", o.rss_ratio}};
   j["results"] = nlohmann::ordered_json::array();
   for (const Row& r : rows) j["results"].push_back(RowJson(r));
+  j["memory"] = nlohmann::ordered_json::array();
+  for (const MemRow& m : mem)
+    j["memory"].push_back({{"dtype", m.dtype},
+                           {"threads", m.threads},
+                           {"base_rss_bytes", m.base_rss},
+                           {"peak_rss_bytes", m.peak_rss},
+                           {"peak_is_per_load", m.per_load},
+                           {"weight_bytes", m.use.weight_bytes},
+                           {"kv_cache_bytes", m.use.kv_cache_bytes},
+                           {"scratch_bytes", m.use.scratch_bytes},
+                           {"accounted_bytes", m.use.total()},
+                           {"bound_bytes", o.rss_ratio * static_cast<double>(m.use.total())},
+                           {"within_bound", RssWithinBound(m.peak_rss, m.use.total(), o.rss_ratio)}});
   std::printf("%s\n", j.dump().c_str());
 }
 
@@ -260,6 +305,8 @@ Status ValidateFlags(const Opts& o) {
     if (st < 1 || st > 256) return InvalidArgument("--streams values must be in [1, 256], got " + std::to_string(st));
   if (o.stream_prompt < 1)
     return InvalidArgument("need --stream-prompt >= 1 (got " + std::to_string(o.stream_prompt) + ")");
+  if (!(o.rss_ratio >= 1.0) || o.rss_ratio > 100.0)
+    return InvalidArgument("need 1 <= --rss-ratio <= 100 (got " + std::to_string(o.rss_ratio) + ")");
   if (o.output != "md" && o.output != "json" && o.output != "csv")
     return InvalidArgument("-o must be md, json or csv, got '" + o.output + "'");
   for (const std::string& d : o.dtypes)
@@ -323,6 +370,11 @@ void RegisterBench(CLI::App& app, Runners& runners) {
       ->delimiter(',');
   sub->add_option("--stream-prompt", o->stream_prompt, "Prompt tokens of each --streams stream")->capture_default_str();
   sub->add_flag("--no-bandwidth-probe", o->no_bandwidth_probe, "Skip the machine read-bandwidth measurement");
+  sub->add_option("--rss-ratio", o->rss_ratio,
+                  "The bound the memory table checks each load's peak RSS against: this many times the engine's\n"
+                  "accounted bytes (weights as loaded + KV cache + scratch)")
+      ->capture_default_str();
+  sub->add_flag("--check-rss", o->check_rss, "Exit with status 1 if a load's peak RSS is above the --rss-ratio bound");
   runners.emplace_back(sub, [o]() {
     if (o->json) o->output = "json";
     if (Status st = ValidateFlags(*o); !st.ok()) return UsageError("bench", st);
@@ -340,6 +392,7 @@ void RegisterBench(CLI::App& app, Runners& runners) {
       }
     }
     std::vector<Row> rows;
+    std::vector<MemRow> mem;
     ModelInfo info;
     std::mt19937 rng(1234);
     for (const std::string& dtype : o->dtypes) {
@@ -349,6 +402,10 @@ void RegisterBench(CLI::App& app, Runners& runners) {
         lo.weight_dtype = dtype;
         lo.max_context = o->max_context;
         lo.mmproj = o->mmproj;
+        MemRow mem_row;
+        mem_row.threads = threads;
+        mem_row.per_load = ResetPeakRss();
+        mem_row.base_rss = CurrentRssBytes();
         auto loaded = Engine::Load(o->model, lo);
         if (!loaded.ok()) {
           std::fprintf(stderr, "lfm bench: cannot load model: %s\n", loaded.status().ToString().c_str());
@@ -372,6 +429,13 @@ void RegisterBench(CLI::App& app, Runners& runners) {
           return kExitUsage;
         }
         const std::string dtype_name = info.weight_dtype;
+        // Read once this engine's tests are done, before the next load and the bandwidth probe's buffer.
+        auto record_memory = [&]() {
+          mem_row.dtype = dtype_name;
+          mem_row.peak_rss = PeakRssBytes();
+          mem_row.use = engine.memory_use();
+          mem.push_back(mem_row);
+        };
         const int nthreads = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
         auto measure = [&](Row row, bool prefill, int n) -> bool {
           for (int r = 0; r <= o->reps; ++r) {  // run 0 warms caches and page-ins, not counted
@@ -419,6 +483,7 @@ void RegisterBench(CLI::App& app, Runners& runners) {
             for (size_t i = 0; i < o->streams.size(); ++i) rows.push_back(p50[i]);
             for (size_t i = 0; i < o->streams.size(); ++i) rows.push_back(p99[i]);
           }
+          record_memory();
           continue;
         }
         for (int depth : o->depth) {
@@ -456,17 +521,29 @@ void RegisterBench(CLI::App& app, Runners& runners) {
           rows.push_back(whole);
           rows.push_back(e2e);
         }
+        record_memory();
       }
     }
     ReadBandwidth bw;
     if (!o->no_bandwidth_probe)
       bw = MeasureReadBandwidth(*std::max_element(o->threads.begin(), o->threads.end()));
     if (o->output == "json") {
-      PrintJson(*o, info, rows, bw);
+      PrintJson(*o, info, rows, bw, mem);
     } else if (o->output == "csv") {
       PrintCsv(*o, rows, bw);
     } else {
-      PrintMarkdown(*o, info, rows, bw);
+      PrintMarkdown(*o, info, rows, bw, mem);
+    }
+    if (o->check_rss) {
+      for (const MemRow& m : mem) {
+        if (RssWithinBound(m.peak_rss, m.use.total(), o->rss_ratio)) continue;
+        std::fprintf(stderr,
+                     "lfm bench: --check-rss: dtype %s, %d threads: peak RSS %.1f MB is more than %.2f x (weights "
+                     "%.1f MB + KV cache %.1f MB + scratch %.1f MB) = %.1f MB\n",
+                     m.dtype.c_str(), m.threads, Mb(m.peak_rss), o->rss_ratio, Mb(m.use.weight_bytes),
+                     Mb(m.use.kv_cache_bytes), Mb(m.use.scratch_bytes), o->rss_ratio * Mb(m.use.total()));
+        return kExitFailure;
+      }
     }
     return kExitOk;
   });

@@ -13,6 +13,7 @@
 #include "finish_report.h"
 #include "lfm/chat.h"
 #include "lfm/task.h"
+#include "peak_rss.h"
 #include "stream_output.h"
 
 #include <nlohmann/json.hpp>
@@ -129,7 +130,15 @@ void RegisterRun(CLI::App& app, Runners& runners) {
       return 1;
     }
     if (o->json) {
-      std::printf("%s\n", ChatResultJson(*r, co.generate).c_str());
+      // The run's memory next to its timings: the peak RSS of the whole process (load included) and
+      // what the engine accounts for (lfm/engine.h MemoryUse).
+      auto j = nlohmann::ordered_json::parse(ChatResultJson(*r, co.generate));
+      const MemoryUse mem = engine->memory_use();
+      j["memory"] = {{"peak_rss_bytes", PeakRssBytes()},
+                     {"weight_bytes", mem.weight_bytes},
+                     {"kv_cache_bytes", mem.kv_cache_bytes},
+                     {"scratch_bytes", mem.scratch_bytes}};
+      std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
       return r->generation.finish_reason == "error" ? kExitFailure : kExitOk;
     }
     std::printf("\n");
