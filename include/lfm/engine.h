@@ -48,7 +48,10 @@ namespace lfm {
 struct LoadOptions {
   int threads = 0;                    // 0 = every hardware thread; 1..MaxLoadThreads() (see "Thread safety")
   // "auto" (as stored), "f32", "bf16", "f16", "q8_0", "q4_0": the decoder's matrices are converted
-  // at load (the token embedding table stays as stored).
+  // at load (the token embedding table stays as stored). A VL model's vision tower and projector take
+  // the float types too; with q8_0 / q4_0 they stay as stored (as llama.cpp keeps an mmproj
+  // unquantized): their GEMM has no int8 kernel, so quantizing would only cost accuracy and, widened
+  // for it, memory.
   std::string weight_dtype = "auto";
   int max_context = 0;                // 0 = the config's max_position_embeddings; never negative
   // Prefill runs the prompt through the model at most `ubatch` positions at a time (a micro-batch):
@@ -159,6 +162,7 @@ struct ModelInfo {
   // Every weight as held in memory once loaded (decoder matrices at their in-memory dtype, the whole
   // embedding table, norms, the vision tower and projector): the fixed part of MemoryUse.
   int64_t weight_bytes = 0;
+  int64_t vision_weight_bytes = 0;  // of weight_bytes: the vision tower and projector (0 without vision)
   bool has_vision = false;  // LFM2-VL: Chat() takes images
 };
 

@@ -112,7 +112,8 @@ void FillModelInfo(const std::string& path, Engine::Impl& impl) {
     for (int id : c.eos_token_ids) info.eos_ids.push_back(id);
   info.weight_dtype = DTypeName(impl.model->weight_dtype());
   info.decode_weight_bytes = impl.model->weight_bytes();
-  info.weight_bytes = impl.model->resident_weight_bytes() + (impl.vision ? impl.vision->resident_weight_bytes() : 0);
+  info.vision_weight_bytes = impl.vision ? impl.vision->resident_weight_bytes() : 0;
+  info.weight_bytes = impl.model->resident_weight_bytes() + info.vision_weight_bytes;
   // The cache holds f32 keys and values for every attention layer (model/hybrid_cache.h).
   info.kv_bytes_per_position = static_cast<int64_t>(c.num_attention_layers()) * 2 * c.num_key_value_heads *
                                c.head_dim * static_cast<int64_t>(sizeof(float));
@@ -193,7 +194,7 @@ Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const
     LFM_ASSIGN_OR_RETURN(Lfm2VlVisionConfig vcfg,
                          ParseLfm2VlVisionConfig(text_config.vl_config_json, model_dir + "/config.json"));
     VisionLoadOptions vo;
-    vo.weight_dtype = mo.weight_dtype;
+    vo.weight_dtype = VisionDTypeFor(mo.weight_dtype);
     LFM_ASSIGN_OR_RETURN(impl->vision, Lfm2VlVision::FromWeights(vcfg, shared, vo));
     LFM_ASSIGN_OR_RETURN(impl->processor, Lfm2VlProcessorConfig::FromModelDir(model_dir));
     LFM_RETURN_IF_ERROR(impl->processor.Validate());

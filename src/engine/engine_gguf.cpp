@@ -54,7 +54,7 @@ Status LoadMmproj(const std::string& text_path, const std::string& mmproj_path, 
     return InvalidArgument(mmproj_path + ": the patch embedding takes " + std::to_string(mm.config.vision.num_channels) +
                            " channels but the image processor makes RGB patches (3 channels)");
   VisionLoadOptions vo;
-  vo.weight_dtype = mo.weight_dtype;
+  vo.weight_dtype = VisionDTypeFor(mo.weight_dtype);
   LFM_ASSIGN_OR_RETURN(impl->vision, Lfm2VlVision::FromWeights(mm.config, mm.weights, vo));
   if (impl->vision->text_hidden() != text_hidden)
     return InvalidArgument(mmproj_path + ": the projector gives rows of " + std::to_string(impl->vision->text_hidden()) +

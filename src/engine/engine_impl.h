@@ -73,6 +73,10 @@ SamplingParams SamplingParamsFromGeneration(const GenerationConfig& g);
 // prompt, at each of `snapshot_points` (positions inside the prompt) and at the end of the reply.
 void UsePrefixCache(Session& session, std::vector<size_t> snapshot_points = {});
 
+// The vision tower's and projector's dtype for a decoder dtype (LoadOptions::weight_dtype): float types
+// carry over, quantized ones leave the tower as stored (kAuto).
+inline DType VisionDTypeFor(DType decoder) { return DTypeIsQuantized(decoder) ? DType::kAuto : decoder; }
+
 // The engine internals of a llama.cpp .gguf text model (+ LoadOptions::mmproj for LFM2-VL):
 // everything but threads and ModelInfo, which Engine::Load fills as for a directory.
 Result<std::unique_ptr<Engine::Impl>> LoadGgufEngineImpl(const std::string& path, const LoadOptions& options,

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/mapped_file.h"
+#include "engine/random_model.h"
 #include "kernels/workspace.h"
 #include "lfm/engine.h"
 #include "test_util.h"
@@ -67,6 +68,34 @@ TEST(MemoryUse, WeightBytesAreTheStoredTensorsAtTheirLoadedDtype) {
   const int64_t want = HeaderBytes(dir + "/model.safetensors", 2) + inv_freq;
   EXPECT_GE((*bf16)->info().weight_bytes, want);
   EXPECT_LE((*bf16)->info().weight_bytes, want + want / 50);
+}
+
+// A VL model asked for q8_0 / q4_0 keeps its vision tower and projector as stored (bf16 here, as
+// published): they have no int8 kernel, and converting would round them to q8_0 / q4_0 and then widen
+// them to f32 panels for their GEMM (twice the bf16 bytes). So the q8_0 and q4_0 loads hold exactly
+// the bf16 load's vision bytes, and each holds less than the bf16 load in all.
+TEST(MemoryUse, QuantizedVlLoadKeepsTheVisionTowerAsStored) {
+  auto shape = RandomModelShapeByName("tiny-vl");
+  ASSERT_OK(shape);
+  const std::string dir = testing::ScratchDir("memory_use_tiny_vl_bf16");
+  RandomModelOptions ro;
+  ro.dtype = "BF16";
+  ASSERT_TRUE(WriteRandomModel(*shape, dir, ro).ok());
+  auto load = [&](const char* dtype) {
+    LoadOptions lo;
+    lo.threads = 1;
+    lo.weight_dtype = dtype;
+    auto e = Engine::Load(dir, lo);
+    EXPECT_TRUE(e.ok()) << dtype << ": " << e.status().ToString();
+    return e.ok() ? std::move(*e) : nullptr;
+  };
+  auto bf16 = load("bf16"), q8 = load("q8_0"), f32 = load("f32");
+  ASSERT_TRUE(bf16 && q8 && f32);
+  const int64_t vision_bf16 = bf16->info().vision_weight_bytes;
+  EXPECT_GT(vision_bf16, 0);
+  EXPECT_EQ(q8->info().vision_weight_bytes, vision_bf16);
+  EXPECT_GT(f32->info().vision_weight_bytes, vision_bf16 * 3 / 2);  // f32 asked: f32 matrices (vectors are f32 anyway)
+  EXPECT_LT(q8->info().weight_bytes, bf16->info().weight_bytes);
 }
 
 TEST(MemoryUse, KvCacheAndScratchFollowTheRun) {

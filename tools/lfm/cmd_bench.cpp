@@ -338,7 +338,7 @@ void RegisterBench(CLI::App& app, Runners& runners) {
   sub->add_option("--mmproj", o->mmproj, MmprojHelp());
   sub->add_option("--shape", o->shape, "Write a random model of this shape to -m DIR first if it has no weights");
   sub->add_option("--dtype", o->dtypes,
-                  "Weight dtypes in memory, comma-separated: auto (as stored), f32, bf16, f16, q8_0, q4_0")
+                  "Weight dtypes in memory, comma-separated: auto (as stored), f32, bf16, f16, q8_0, q4_0 (a VL model's vision tower takes the float types; with q8_0 / q4_0 it stays as stored)")
       ->delimiter(',')
       ->capture_default_str();
   sub->add_option("-p,--n-prompt", o->prompt, "Prompt lengths for prefill tests (ppN), comma-separated")

@@ -32,7 +32,7 @@ void ModelOptions::Add(CLI::App* sub) {
                   "Threads (0 = all cores; at most " + std::to_string(MaxLoadThreads()) +
                       " = 4x this machine's hardware threads)")
       ->capture_default_str();
-  sub->add_option("--dtype", dtype, "Weight dtype in memory: auto (as stored), f32, bf16, f16, q8_0, q4_0")->capture_default_str();
+  sub->add_option("--dtype", dtype, "Weight dtype in memory: auto (as stored), f32, bf16, f16, q8_0, q4_0 (a VL model's vision tower takes the float types; with q8_0 / q4_0 it stays as stored, as llama.cpp keeps an mmproj)")->capture_default_str();
   sub->add_option("-c,--ctx-size", max_context, "Context length (0 = the model's max_position_embeddings)")
       ->capture_default_str();
   sub->add_flag("-v,--verbose", verbose, "Print load and image-encode times to stderr even when it is not a terminal");
