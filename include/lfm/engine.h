@@ -58,6 +58,10 @@ struct LoadOptions {
   // the forward pass's scratch memory is bounded by it, not by the prompt length, and between two
   // chunks the progress callback is told and may stop the run. Results equal a one-pass prefill.
   int ubatch = 512;                   // [1, 65536]
+  // How the KV cache stores keys and values: "f32", or "bf16" (rounded to nearest even on write;
+  // half the cache memory and half the bytes decode attention reads per earlier position; the
+  // logits move by the rounding, see tests/model/kv_bf16_test.cpp). Anything else is refused.
+  std::string kv_type = "f32";
   // Limits every chat request to this engine is checked against before any work (lfm/admission.h).
   AdmissionLimits admission;
   // LFM2-VL as llama.cpp GGUFs: the path of the mmproj-*.gguf (vision tower + projector) that goes
@@ -157,6 +161,7 @@ struct ModelInfo {
   // their in-memory dtype (every matrix, plus the embedding row and the lm_head), and the KV cache
   // bytes each earlier position adds (all attention layers, keys and values).
   std::string weight_dtype;  // of the decoder's matrices in memory: "f32", "bf16", "q8_0", ...
+  std::string kv_type;       // of the KV cache: "f32" or "bf16" (LoadOptions::kv_type)
   int64_t decode_weight_bytes = 0;
   int64_t kv_bytes_per_position = 0;
   // Every weight as held in memory once loaded (decoder matrices at their in-memory dtype, the whole

@@ -78,6 +78,8 @@ Status ValidateLoadOptions(const LoadOptions& options) {
   if (options.ubatch < 1 || options.ubatch > ModelLoadOptions::kMaxUbatch)
     return InvalidArgument("ubatch " + std::to_string(options.ubatch) + " is outside [1, " +
                            std::to_string(ModelLoadOptions::kMaxUbatch) + "]");
+  if (!ParseKvType(options.kv_type))
+    return InvalidArgument("kv_type must be f32 or bf16, got '" + options.kv_type + "'");
   return Status::Ok();
 }
 
@@ -114,9 +116,10 @@ void FillModelInfo(const std::string& path, Engine::Impl& impl) {
   info.decode_weight_bytes = impl.model->weight_bytes();
   info.vision_weight_bytes = impl.vision ? impl.vision->resident_weight_bytes() : 0;
   info.weight_bytes = impl.model->resident_weight_bytes() + info.vision_weight_bytes;
-  // The cache holds f32 keys and values for every attention layer (model/hybrid_cache.h).
+  // The cache holds keys and values for every attention layer, f32 or bf16 (model/hybrid_cache.h).
+  info.kv_type = KvTypeName(impl.model->kv_type());
   info.kv_bytes_per_position = static_cast<int64_t>(c.num_attention_layers()) * 2 * c.num_key_value_heads *
-                               c.head_dim * static_cast<int64_t>(sizeof(float));
+                               c.head_dim * KvTypeBytes(impl.model->kv_type());
   info.has_vision = impl.vision != nullptr;
 }
 
@@ -157,6 +160,7 @@ Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const
   }
   mo.max_context = options.max_context;
   mo.ubatch = options.ubatch;
+  mo.kv_type = *ParseKvType(options.kv_type);  // checked by ValidateLoadOptions
   struct stat st {};
   const bool is_file = ::stat(model_dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
   const bool is_gguf = is_file && model_dir.size() > 5 && model_dir.compare(model_dir.size() - 5, 5, ".gguf") == 0;

@@ -1,13 +1,16 @@
 // Per-ISA code, not an ordinary header: the body of AttentionCausal's jobs, compiled once per ISA.
 // Include it inside an ISA target region (after isa_*_begin.h, or with LFM_ISA_NS defined as in
-// ops.cpp) once Dot(a, b, n) and Axpy(a, x, n, y) for that ISA are defined in namespace lfm::LFM_ISA_NS.
+// ops.cpp) once Dot(a, b, n) and Axpy(a, x, n, y) for that ISA are defined in namespace lfm::LFM_ISA_NS,
+// for f32 keys/values and for bf16 ones (b and x as const uint16_t*, widened to f32 on load).
 // It includes nothing itself: <algorithm>, <cmath>, <vector> and kernels/ops.h come before the region.
 
 namespace lfm::LFM_ISA_NS {
 namespace {
 
-void AttentionCausalJobs(const float* q, int64_t p0, const float* k, const float* v, const AttentionShape& s,
-                         float* out, size_t job_begin, size_t job_end) {
+// T: float (f32 KV cache) or uint16_t (bf16 bits); the arithmetic is f32 either way.
+template <typename T>
+void AttentionCausalJobsT(const float* q, int64_t p0, const T* k, const T* v, const AttentionShape& s, float* out,
+                          size_t job_begin, size_t job_end) {
   const int d = s.head_dim, group = s.n_heads / s.n_kv_heads;
   const int64_t qs = static_cast<int64_t>(s.n_heads) * d, kvs = static_cast<int64_t>(s.n_kv_heads) * d;
   thread_local std::vector<float> sc;
@@ -31,6 +34,16 @@ void AttentionCausalJobs(const float* q, int64_t p0, const float* k, const float
     const float inv = 1.0f / sum;
     for (int i = 0; i < d; ++i) o[i] *= inv;
   }
+}
+
+void AttentionCausalJobs(const float* q, int64_t p0, const float* k, const float* v, const AttentionShape& s,
+                         float* out, size_t job_begin, size_t job_end) {
+  AttentionCausalJobsT<float>(q, p0, k, v, s, out, job_begin, job_end);
+}
+
+void AttentionCausalBf16Jobs(const float* q, int64_t p0, const uint16_t* k, const uint16_t* v, const AttentionShape& s,
+                             float* out, size_t job_begin, size_t job_end) {
+  AttentionCausalJobsT<uint16_t>(q, p0, k, v, s, out, job_begin, job_end);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "base/cpu_features.h"
 #include "base/thread_pool.h"
 #include "kernels/ops_impl.h"
+#include "tensor/convert.h"
 
 // The portable set: plain loops, built for the baseline.
 namespace lfm::scalar {
@@ -20,6 +21,17 @@ float Dot(const float* a, const float* b, int64_t n) {
 
 void Axpy(float a, const float* x, int64_t n, float* y) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+// Over bf16 rows (the bf16 KV cache), widened element by element.
+float Dot(const float* a, const uint16_t* b, int64_t n) {
+  float acc = 0;
+  for (int64_t i = 0; i < n; ++i) acc += a[i] * BF16ToF32(b[i]);
+  return acc;
+}
+
+void Axpy(float a, const uint16_t* x, int64_t n, float* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * BF16ToF32(x[i]);
 }
 
 void SwiGlu(const float* gate, const float* up, int64_t n, float* out) {
@@ -51,7 +63,8 @@ const ActiveOps& Active() {
     const Isa isa = ActiveIsa();
     if (isa >= Isa::kAvx512 && avx512::OpsKernelSet()) return {*avx512::OpsKernelSet(), Isa::kAvx512};
     if (isa >= Isa::kAvx2 && avx2::OpsKernelSet()) return {*avx2::OpsKernelSet(), Isa::kAvx2};
-    return {{scalar::Dot, scalar::Axpy, scalar::SwiGlu, scalar::AttentionCausalJobs}, Isa::kScalar};
+    return {{scalar::Dot, scalar::Axpy, scalar::SwiGlu, scalar::AttentionCausalJobs, scalar::AttentionCausalBf16Jobs},
+            Isa::kScalar};
   }();
   return ops;
 }
@@ -159,6 +172,17 @@ void AttentionCausal(const float* q, int64_t n, int64_t p0, const float* k, cons
   const auto jobs_fn = Kernels().attention_causal_jobs;
   DefaultThreadPool().ParallelFor(static_cast<size_t>(n) * s.n_heads,
                                   [&](size_t b, size_t e, int) { jobs_fn(q, p0, k, v, s, out, b, e); });
+}
+
+void AttentionCausalBf16(const float* q, int64_t n, int64_t p0, const uint16_t* k, const uint16_t* v,
+                         const AttentionShape& s, float* out) {
+  const auto jobs_fn = Kernels().attention_causal_bf16_jobs;
+  DefaultThreadPool().ParallelFor(static_cast<size_t>(n) * s.n_heads,
+                                  [&](size_t b, size_t e, int) { jobs_fn(q, p0, k, v, s, out, b, e); });
+}
+
+void F32ToBf16Rows(const float* x, int64_t n, uint16_t* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = F32ToBF16(x[i]);
 }
 
 }  // namespace lfm

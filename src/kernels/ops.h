@@ -9,7 +9,7 @@
 
 namespace lfm {
 
-// The instruction set Dot, Axpy, RmsNorm and AttentionCausal run: ActiveIsa().
+// The instruction set Dot, Axpy, RmsNorm, AttentionCausal and AttentionCausalBf16 run: ActiveIsa().
 Isa OpsIsa();
 
 // y = w * x / sqrt(mean(x^2) + eps) over n elements (no "1 + w" offset). y may alias x.
@@ -64,5 +64,21 @@ void AttentionCausal(const float* q, int64_t n, int64_t p0, const float* k, cons
                      const AttentionShape& s, float* out);
 void AttentionCausalRef(const float* q, int64_t n, int64_t p0, const float* k, const float* v,
                         const AttentionShape& s, float* out);
+
+// The same over a bf16 KV cache: k and v hold bf16 bits (the top 16 bits of an f32), widened to f32
+// as they are loaded; the scores, softmax and sums stay f32 as above. The reference widens them and
+// runs AttentionCausalRef, so a kernel differs from it only by summation order.
+// Why widen-on-load and not vdpbf16ps: the dot product instruction would also round q (and, for the
+// value sum, the probabilities) to bf16, an error on top of the cache's own rounding, and it pairs
+// adjacent elements, which for P*V means positions: V would need a pair-interleaved layout. Decode
+// attention is bound by reading the cache, which bf16 halves either way.
+void AttentionCausalBf16(const float* q, int64_t n, int64_t p0, const uint16_t* k, const uint16_t* v,
+                         const AttentionShape& s, float* out);
+void AttentionCausalBf16Ref(const float* q, int64_t n, int64_t p0, const uint16_t* k, const uint16_t* v,
+                            const AttentionShape& s, float* out);
+
+// n f32 values to bf16 bits, rounded to nearest even (tensor/convert.h F32ToBF16): keys and values
+// as the bf16 KV cache stores them.
+void F32ToBf16Rows(const float* x, int64_t n, uint16_t* out);
 
 }  // namespace lfm

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/ops_impl.h"
+#include "tensor/convert.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -44,6 +45,44 @@ void Axpy(float a, const float* x, int64_t n, float* y) {
   }
 }
 
+// 16 keys/values as f32: loaded as they are (f32 cache), or widened from bf16 bits (zero-extend to
+// 32 bits, shift into the top half: exact); kMask variants load the first lanes of m only.
+inline __m512 Load16(const float* p) { return _mm512_loadu_ps(p); }
+inline __m512 Load16(const uint16_t* p) {
+  return _mm512_castsi512_ps(
+      _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));
+}
+inline __m512 MaskLoad16(__mmask16 m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
+inline __m512 MaskLoad16(__mmask16 m, const uint16_t* p) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
+}
+
+// Dot and Axpy over bf16 rows (the bf16 KV cache's generic-head-dim path): the f32 versions above
+// with widening loads.
+float Dot(const float* a, const uint16_t* b, int64_t n) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), Load16(b + i), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), Load16(b + i + 16), acc1);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), MaskLoad16(m, b + i), acc0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+void Axpy(float a, const uint16_t* x, int64_t n, float* y) {
+  const __m512 av = _mm512_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_fmadd_ps(av, Load16(x + i), _mm512_loadu_ps(y + i)));
+  if (i < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(av, MaskLoad16(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+  }
+}
+
 #include "kernels/exp_avx512-inl.h"  // Exp512
 
 inline __mmask16 TailMask16(int n) { return n >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << n) - 1u); }
@@ -69,10 +108,11 @@ inline __m512 Reduce16(const __m512 a[16]) {
 // AttentionCausal's jobs for head_dim = 16 * kV: the query and the output row live in registers;
 // scores come 16 keys at a time (16 dot products reduced together by Reduce16), the softmax is
 // vectorised (Exp512), and each value row is one FMA per vector into the register output. Same
-// math as the generic jobs (attention_causal-inl.h), different summation order.
-template <int kV>
-void AttentionCausalJobsD(const float* q, int64_t p0, const float* k, const float* v, const AttentionShape& s,
-                          float* out, size_t job_begin, size_t job_end) {
+// math as the generic jobs (attention_causal-inl.h), different summation order. T: float (f32 KV
+// cache) or uint16_t (bf16 bits, widened by Load16).
+template <int kV, typename T>
+void AttentionCausalJobsD(const float* q, int64_t p0, const T* k, const T* v, const AttentionShape& s, float* out,
+                          size_t job_begin, size_t job_end) {
   constexpr int d = 16 * kV;
   const int group = s.n_heads / s.n_kv_heads;
   const int64_t qs = static_cast<int64_t>(s.n_heads) * d, kvs = static_cast<int64_t>(s.n_kv_heads) * d;
@@ -81,8 +121,8 @@ void AttentionCausalJobsD(const float* q, int64_t p0, const float* k, const floa
     const int64_t t = static_cast<int64_t>(job / s.n_heads);
     const int h = static_cast<int>(job % s.n_heads);
     const int64_t len = p0 + t + 1;
-    const float* kh = k + static_cast<int64_t>(h / group) * d;
-    const float* vh = v + static_cast<int64_t>(h / group) * d;
+    const T* kh = k + static_cast<int64_t>(h / group) * d;
+    const T* vh = v + static_cast<int64_t>(h / group) * d;
     __m512 qv[kV];
 #pragma GCC unroll 8
     for (int c = 0; c < kV; ++c) qv[c] = _mm512_loadu_ps(q + t * qs + static_cast<int64_t>(h) * d + 16 * c);
@@ -96,9 +136,9 @@ void AttentionCausalJobsD(const float* q, int64_t p0, const float* k, const floa
       for (int kk = 0; kk < 16; ++kk) {
         acc[kk] = _mm512_setzero_ps();
         if (kk < nk) {
-          const float* kr = kh + (j0 + kk) * kvs;
+          const T* kr = kh + (j0 + kk) * kvs;
 #pragma GCC unroll 8
-          for (int c = 0; c < kV; ++c) acc[kk] = _mm512_fmadd_ps(qv[c], _mm512_loadu_ps(kr + 16 * c), acc[kk]);
+          for (int c = 0; c < kV; ++c) acc[kk] = _mm512_fmadd_ps(qv[c], Load16(kr + 16 * c), acc[kk]);
         }
       }
       const __mmask16 m = TailMask16(nk);
@@ -119,9 +159,9 @@ void AttentionCausalJobsD(const float* q, int64_t p0, const float* k, const floa
     for (int c = 0; c < kV; ++c) o[c] = _mm512_setzero_ps();
     for (int64_t j = 0; j < len; ++j) {
       const __m512 pj = _mm512_set1_ps(sc[static_cast<size_t>(j)]);
-      const float* vr = vh + j * kvs;
+      const T* vr = vh + j * kvs;
 #pragma GCC unroll 8
-      for (int c = 0; c < kV; ++c) o[c] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vr + 16 * c), o[c]);
+      for (int c = 0; c < kV; ++c) o[c] = _mm512_fmadd_ps(pj, Load16(vr + 16 * c), o[c]);
     }
     const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sumv));
     float* orow = out + t * qs + static_cast<int64_t>(h) * d;
@@ -162,6 +202,17 @@ void AttentionJobs(const float* q, int64_t p0, const float* k, const float* v, c
   }
 }
 
+void AttentionBf16Jobs(const float* q, int64_t p0, const uint16_t* k, const uint16_t* v, const AttentionShape& s,
+                       float* out, size_t job_begin, size_t job_end) {
+  switch (s.head_dim) {
+    case 16: return AttentionCausalJobsD<1>(q, p0, k, v, s, out, job_begin, job_end);
+    case 32: return AttentionCausalJobsD<2>(q, p0, k, v, s, out, job_begin, job_end);
+    case 64: return AttentionCausalJobsD<4>(q, p0, k, v, s, out, job_begin, job_end);
+    case 128: return AttentionCausalJobsD<8>(q, p0, k, v, s, out, job_begin, job_end);
+    default: return AttentionCausalBf16Jobs(q, p0, k, v, s, out, job_begin, job_end);
+  }
+}
+
 }  // namespace
 }  // namespace lfm::avx512
 
@@ -172,7 +223,7 @@ namespace lfm::avx512 {
 
 const OpsKernels* OpsKernelSet() {
 #if defined(__x86_64__)
-  static const OpsKernels k{Dot, Axpy, SwiGlu, AttentionJobs};
+  static const OpsKernels k{Dot, Axpy, SwiGlu, AttentionJobs, AttentionBf16Jobs};
   return &k;
 #else
   return nullptr;

@@ -19,6 +19,9 @@ struct OpsKernels {
   // AttentionCausal's jobs [job_begin, job_end) (job = token * n_heads + head) on the calling thread.
   void (*attention_causal_jobs)(const float* q, int64_t p0, const float* k, const float* v, const AttentionShape& s,
                                 float* out, size_t job_begin, size_t job_end);
+  // The same over a bf16 KV cache (keys and values widened to f32 as they are loaded).
+  void (*attention_causal_bf16_jobs)(const float* q, int64_t p0, const uint16_t* k, const uint16_t* v,
+                                     const AttentionShape& s, float* out, size_t job_begin, size_t job_end);
 };
 
 namespace avx512 {

@@ -2,6 +2,7 @@
 #include <vector>
 
 #include "kernels/ops.h"
+#include "tensor/convert.h"
 
 namespace lfm {
 
@@ -82,6 +83,17 @@ void AttentionCausalRef(const float* q, int64_t n, int64_t p0, const float* k, c
       }
     }
   }
+}
+
+void AttentionCausalBf16Ref(const float* q, int64_t n, int64_t p0, const uint16_t* k, const uint16_t* v,
+                            const AttentionShape& s, float* out) {
+  const size_t len = static_cast<size_t>(p0 + n) * s.n_kv_heads * s.head_dim;
+  std::vector<float> kf(len), vf(len);
+  for (size_t i = 0; i < len; ++i) {
+    kf[i] = BF16ToF32(k[i]);
+    vf[i] = BF16ToF32(v[i]);
+  }
+  AttentionCausalRef(q, n, p0, kf.data(), vf.data(), s, out);
 }
 
 }  // namespace lfm

@@ -143,6 +143,7 @@ Status Lfm2Model::Init(const Lfm2Config& c, std::shared_ptr<const WeightStore> w
                            std::to_string(ModelLoadOptions::kMaxUbatch) + "]");
   }
   ubatch_ = o.ubatch;
+  kv_type_ = o.kv_type;
   const std::string& p = c.weight_prefix;
   const int64_t D = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
   const int64_t d = c.head_dim, H = c.num_attention_heads, Hkv = c.num_key_value_heads;
@@ -237,7 +238,7 @@ int64_t Lfm2Model::resident_weight_bytes() const {
 }
 
 std::unique_ptr<HybridCache> Lfm2Model::NewCache() const {
-  return std::make_unique<HybridCache>(config_, max_context_);
+  return std::make_unique<HybridCache>(config_, max_context_, kv_type_);
 }
 
 void Lfm2Model::EmbedTokens(const int32_t* ids, int n, float* out) const {
@@ -312,8 +313,12 @@ void Lfm2Model::AttentionBlock(const Layer& ly, int layer, int n, const float* u
   const int64_t qd = static_cast<int64_t>(H) * d, kvd = static_cast<int64_t>(Hkv) * d;
   const int64_t p0 = cache.n_past();
   float* q = Buf(cache, kBig1, static_cast<size_t>(n) * qd);
-  float* k = cache.keys(layer) + p0 * kvd;
-  float* v = cache.values(layer) + p0 * kvd;
+  // An f32 cache takes the new keys and values in place; a bf16 one gets them rounded once they are
+  // final (after the k norm and RoPE), from scratch (kBig2 is free until the FFN).
+  const bool bf16 = cache.kv_type() == KvType::kBF16;
+  float* kv_tmp = bf16 ? Buf(cache, kBig2, static_cast<size_t>(n) * 2 * kvd) : nullptr;
+  float* k = bf16 ? kv_tmp : cache.keys(layer) + p0 * kvd;
+  float* v = bf16 ? kv_tmp + n * kvd : cache.values(layer) + p0 * kvd;
   const LinearJob qkv[3] = {{&ly.q_proj, q, qd}, {&ly.k_proj, k, kvd}, {&ly.v_proj, v, kvd}};
   LinearMany(qkv, 3, u, n, D);
   float* cs = Buf(cache, kRope, d);
@@ -330,7 +335,13 @@ void Lfm2Model::AttentionBlock(const Layer& ly, int layer, int n, const float* u
   }
   float* att = Buf(cache, kTmp1, static_cast<size_t>(n) * qd);
   AttentionShape s{H, Hkv, d, 1.0f / std::sqrt(static_cast<float>(d))};
-  AttentionCausal(q, n, p0, cache.keys(layer), cache.values(layer), s, att);
+  if (bf16) {
+    F32ToBf16Rows(k, n * kvd, cache.keys_bf16(layer) + p0 * kvd);
+    F32ToBf16Rows(v, n * kvd, cache.values_bf16(layer) + p0 * kvd);
+    AttentionCausalBf16(q, n, p0, cache.keys_bf16(layer), cache.values_bf16(layer), s, att);
+  } else {
+    AttentionCausal(q, n, p0, cache.keys(layer), cache.values(layer), s, att);
+  }
   lfm::Linear(ly.attn_out_proj, att, n, out);
 }
 
@@ -479,16 +490,25 @@ Status Lfm2Model::ForwardBatch(const int32_t* ids, HybridCache* const* caches, i
         HybridCache& c = *caches[t];
         const int64_t p0 = c.n_past();
         float* qt = q + t * qd;
-        float* kt = c.keys(l) + p0 * kvd;
-        float* vt = c.values(l) + p0 * kvd;
-        std::memcpy(kt, k + t * kvd, static_cast<size_t>(kvd) * sizeof(float));
-        std::memcpy(vt, v + t * kvd, static_cast<size_t>(kvd) * sizeof(float));
+        const bool bf16 = c.kv_type() == KvType::kBF16;
+        // f32 cache: the key is normed and rotated in place there; bf16: in scratch, then rounded.
+        float* kt = bf16 ? k + t * kvd : c.keys(l) + p0 * kvd;
+        if (!bf16) {
+          std::memcpy(kt, k + t * kvd, static_cast<size_t>(kvd) * sizeof(float));
+          std::memcpy(c.values(l) + p0 * kvd, v + t * kvd, static_cast<size_t>(kvd) * sizeof(float));
+        }
         for (int hh = 0; hh < H; ++hh) RmsNorm(qt + hh * d, ly.q_norm.data(), d, eps, qt + hh * d);
         for (int hh = 0; hh < Hkv; ++hh) RmsNorm(kt + hh * d, ly.k_norm.data(), d, eps, kt + hh * d);
         RopeCosSin(p0, inv_freq_.data(), d / 2, cs, cs + d / 2);
         RopeNeox(qt, H, d / 2, cs, cs + d / 2);
         RopeNeox(kt, Hkv, d / 2, cs, cs + d / 2);
-        AttentionCausal(qt, 1, p0, c.keys(l), c.values(l), shape, tmp1 + t * qd);
+        if (bf16) {
+          F32ToBf16Rows(kt, kvd, c.keys_bf16(l) + p0 * kvd);
+          F32ToBf16Rows(v + t * kvd, kvd, c.values_bf16(l) + p0 * kvd);
+          AttentionCausalBf16(qt, 1, p0, c.keys_bf16(l), c.values_bf16(l), shape, tmp1 + t * qd);
+        } else {
+          AttentionCausal(qt, 1, p0, c.keys(l), c.values(l), shape, tmp1 + t * qd);
+        }
       }
       lfm::Linear(ly.attn_out_proj, tmp1, count, out);
     }

@@ -37,6 +37,9 @@ struct ModelLoadOptions {
   // length; the result is the same as one pass (every position sees the same keys and conv state).
   int ubatch = kDefaultUbatch;
   static constexpr int kDefaultUbatch = 512;
+  // How NewCache() stores keys and values (model/hybrid_cache.h): f32, or bf16 (half the memory and
+  // the decode attention reads; logits move by the bf16 rounding of k and v, see tests/model).
+  KvType kv_type = KvType::kF32;
   static constexpr int kMaxUbatch = 1 << 16;
 };
 
@@ -59,6 +62,7 @@ class Lfm2Model {
   int max_context() const { return max_context_; }
   int ubatch() const { return ubatch_; }
   DType weight_dtype() const { return weight_dtype_; }
+  KvType kv_type() const { return kv_type_; }
   // Bytes of weight data read per decoded token (all matrices + embedding rows used), for GB/s figures.
   int64_t weight_bytes() const { return weight_bytes_; }
   // Bytes of every weight as held in memory (matrices at their loaded dtype, the whole token
@@ -66,6 +70,7 @@ class Lfm2Model {
   // every page has been read.
   int64_t resident_weight_bytes() const;
 
+  // A cache of the model's kv_type (ModelLoadOptions::kv_type). Forward takes caches of either type.
   std::unique_ptr<HybridCache> NewCache() const;
 
   // Runs n tokens at positions cache.n_past() .. and appends them to the cache, ubatch() positions
@@ -126,6 +131,7 @@ class Lfm2Model {
   bool int8_matmul_ = true;
   int max_context_ = 0;
   int ubatch_ = ModelLoadOptions::kDefaultUbatch;
+  KvType kv_type_ = KvType::kF32;
   int64_t weight_bytes_ = 0;
   TensorView embed_tokens_;  // row lookups; data is null when tied to a packed lm_head (rows come from it)
   LinearWeight lm_head_;

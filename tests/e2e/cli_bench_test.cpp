@@ -51,8 +51,8 @@ TEST(CliBench, EveryCombinationOfTheListsWithMedianAndStddev) {
 TEST(CliBench, MarkdownAndCsv) {
   auto md = testing::RunLfm("bench -m " + testing::Quote(Tiny()) + " -p 4 -n 2 -r 1 -t 1");
   ASSERT_EQ(md.exit_code, 0) << md.err;
-  EXPECT_NE(md.out.find("| f32 | 1 | pp4 |"), std::string::npos) << md.out;
-  EXPECT_NE(md.out.find("| f32 | 1 | tg2 |"), std::string::npos) << md.out;
+  EXPECT_NE(md.out.find("| f32 | f32 | 1 | pp4 |"), std::string::npos) << md.out;
+  EXPECT_NE(md.out.find("| f32 | f32 | 1 | tg2 |"), std::string::npos) << md.out;
   EXPECT_NE(md.out.find("memory read"), std::string::npos) << md.out;
   auto csv = testing::RunLfm("bench -m " + testing::Quote(Tiny()) + " -p 4 -n 2 -r 1 -t 1 -o csv --no-bandwidth-probe");
   ASSERT_EQ(csv.exit_code, 0) << csv.err;

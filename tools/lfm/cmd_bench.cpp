@@ -1,7 +1,7 @@
 // lfm bench: speed of a model as llama-bench measures it, so the two can be put side by side:
 // prefill (ppN: N prompt tokens in one timed prefill) and decode (tgN: N timed single-token forward
 // passes), optionally at a depth (-d D: D tokens already in the cache, untimed), every combination of
-// the lists given (-p, -n, -d, -t, --dtype), each repeated -r times after one untimed warm-up run;
+// the lists given (-p, -n, -d, -t, --dtype, --kv-type), each repeated -r times after one untimed warm-up run;
 // median and standard deviation of tok/s. Decode rows also give the bytes one token reads (decoder
 // weights at their in-memory dtype + the KV cache at that depth) and the GB/s that makes, next to the
 // machine's read bandwidth measured in the same run. VL models: --image FILE times the vision tower
@@ -53,6 +53,7 @@ double Stddev(const std::vector<double>& v) {
 // engine accounts for (MemoryUse: weights as loaded + KV cache + scratch).
 struct MemRow {
   std::string dtype;
+  std::string kv_type;
   int threads = 0;
   int64_t base_rss = 0;  // resident before the load (program, libraries, earlier leftovers)
   int64_t peak_rss = 0;
@@ -65,6 +66,7 @@ struct Opts {
   std::string mmproj;
   std::string shape;
   std::vector<std::string> dtypes{"auto"};
+  std::vector<std::string> kv_types{"f32"};
   std::vector<int> prompt{512}, gen{128}, depth{0}, threads{0};
   std::vector<std::string> images;
   int image_gen = 16;
@@ -89,6 +91,7 @@ struct Row {
   double bytes_per_token = 0;  // decode rows: weights + KV read per decoded token
   int prompt = 0, gen = 0, depth = 0;
   int streams = 0;  // --streams rows: concurrent generations
+  std::string kv_type;  // "f32" / "bf16": how the KV cache stores keys and values
 };
 
 std::string TestName(const char* kind, int n, int depth) {
@@ -176,12 +179,13 @@ int64_t MaxPeak(const std::vector<MemRow>& mem) {
 }
 
 void PrintMemory(const Opts& o, const std::vector<MemRow>& mem) {
-  std::printf("\n| dtype | threads | peak RSS | weights | KV cache | scratch | bound (%.2fx sum) | peak / sum |\n",
+  std::printf("\n| dtype | kv | threads | peak RSS | weights | KV cache | scratch | bound (%.2fx sum) | peak / sum |\n",
               o.rss_ratio);
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const MemRow& m : mem) {
     const double ratio = m.use.total() > 0 ? static_cast<double>(m.peak_rss) / m.use.total() : 0;
-    std::printf("| %s | %d | %.1f MB | %.1f MB | %.1f MB | %.1f MB | %.1f MB | %.3f %s|\n", m.dtype.c_str(), m.threads,
+    std::printf("| %s | %s | %d | %.1f MB | %.1f MB | %.1f MB | %.1f MB | %.1f MB | %.3f %s|\n", m.dtype.c_str(),
+                m.kv_type.c_str(), m.threads,
                 Mb(m.peak_rss), Mb(m.use.weight_bytes), Mb(m.use.kv_cache_bytes), Mb(m.use.scratch_bytes),
                 o.rss_ratio * Mb(m.use.total()), ratio,
                 RssWithinBound(m.peak_rss, m.use.total(), o.rss_ratio) ? "" : "OVER ");
@@ -200,8 +204,8 @@ void PrintMarkdown(const Opts& o, const ModelInfo& info, const std::vector<Row>&
     std::printf("memory read  %.1f GB/s  (streaming read of %zu MB, %d threads, this run)\n", bw.gb_per_s,
                 bw.buffer_bytes >> 20, bw.threads);
   std::printf("reps         %d (+1 warm-up), median ± stddev\n\n", o.reps);
-  std::printf("| dtype | threads | test | median | ± stddev | bytes/token | GB/s |\n");
-  std::printf("|---|---:|---|---:|---:|---:|---:|\n");
+  std::printf("| dtype | kv | threads | test | median | ± stddev | bytes/token | GB/s |\n");
+  std::printf("|---|---|---:|---|---:|---:|---:|---:|\n");
   for (const Row& r : rows) {
     const double med = Median(r.samples);
     std::string bytes = "", gbs = "";
@@ -210,8 +214,8 @@ void PrintMarkdown(const Opts& o, const ModelInfo& info, const std::vector<Row>&
       gbs = Fmt("%.1f", r.bytes_per_token * med / 1e9);
       if (bw.gb_per_s > 0) gbs += Fmt(" (%.0f%%)", 100.0 * r.bytes_per_token * med / 1e9 / bw.gb_per_s);
     }
-    std::printf("| %s | %d | %s | %.2f %s | %.2f | %s | %s |\n", r.dtype.c_str(), r.threads, r.test.c_str(), med,
-                r.unit.c_str(), Stddev(r.samples), bytes.c_str(), gbs.c_str());
+    std::printf("| %s | %s | %d | %s | %.2f %s | %.2f | %s | %s |\n", r.dtype.c_str(), r.kv_type.c_str(), r.threads,
+                r.test.c_str(), med, r.unit.c_str(), Stddev(r.samples), bytes.c_str(), gbs.c_str());
   }
   // --streams: each aggregate against the single-stream one of the same run.
   if (std::any_of(rows.begin(), rows.end(), [](const Row& r) { return r.streams > 1; })) std::printf("\n");
@@ -219,6 +223,7 @@ void PrintMarkdown(const Opts& o, const ModelInfo& info, const std::vector<Row>&
     if (r.streams <= 1 || r.unit != "tok/s") continue;
     for (const Row& one : rows) {
       if (one.streams == 1 && one.unit == "tok/s" && one.gen == r.gen && one.dtype == r.dtype &&
+          one.kv_type == r.kv_type &&
           one.threads == r.threads && Median(one.samples) > 0)
         std::printf("%s: %.2fx the single-stream aggregate\n", r.test.c_str(), Median(r.samples) / Median(one.samples));
     }
@@ -228,7 +233,8 @@ void PrintMarkdown(const Opts& o, const ModelInfo& info, const std::vector<Row>&
 
 nlohmann::ordered_json RowJson(const Row& r) {
   const double med = Median(r.samples);
-  nlohmann::ordered_json j = {{"dtype", r.dtype},       {"threads", r.threads},   {"test", r.test},
+  nlohmann::ordered_json j = {{"dtype", r.dtype},       {"kv_type", r.kv_type},   {"threads", r.threads},
+                              {"test", r.test},
                               {"n_prompt", r.prompt},   {"n_gen", r.gen},         {"n_depth", r.depth},
                               {"unit", r.unit},         {"median", med},          {"stddev", Stddev(r.samples)},
                               {"samples", r.samples}};
@@ -255,6 +261,7 @@ void PrintJson(const Opts& o, const ModelInfo& info, const std::vector<Row>& row
   j["memory"] = nlohmann::ordered_json::array();
   for (const MemRow& m : mem)
     j["memory"].push_back({{"dtype", m.dtype},
+                           {"kv_type", m.kv_type},
                            {"threads", m.threads},
                            {"base_rss_bytes", m.base_rss},
                            {"peak_rss_bytes", m.peak_rss},
@@ -270,12 +277,13 @@ void PrintJson(const Opts& o, const ModelInfo& info, const std::vector<Row>& row
 
 void PrintCsv(const Opts& o, const std::vector<Row>& rows, const ReadBandwidth& bw) {
   std::printf("model,kernel_isa,dtype,threads,test,n_prompt,n_gen,n_depth,unit,median,stddev,bytes_per_token,gb_s,"
-              "memory_read_gb_s\n");
+              "memory_read_gb_s,kv_type\n");
   for (const Row& r : rows) {
     const double med = Median(r.samples);
-    std::printf("\"%s\",%s,%s,%d,%s,%d,%d,%d,%s,%.4f,%.4f,%.0f,%.3f,%.3f\n", o.model.c_str(), IsaName(ActiveIsa()),
+    std::printf("\"%s\",%s,%s,%d,%s,%d,%d,%d,%s,%.4f,%.4f,%.0f,%.3f,%.3f,%s\n", o.model.c_str(), IsaName(ActiveIsa()),
                 r.dtype.c_str(), r.threads, r.test.c_str(), r.prompt, r.gen, r.depth, r.unit.c_str(), med,
-                Stddev(r.samples), r.bytes_per_token, r.bytes_per_token * med / 1e9, bw.gb_per_s);
+                Stddev(r.samples), r.bytes_per_token, r.bytes_per_token * med / 1e9, bw.gb_per_s,
+                r.kv_type.c_str());
   }
 }
 
@@ -312,6 +320,9 @@ Status ValidateFlags(const Opts& o) {
   for (const std::string& d : o.dtypes)
     if (d != "auto" && d != "f32" && d != "bf16" && d != "f16" && d != "q8_0" && d != "q4_0")
       return InvalidArgument("--dtype must be auto, f32, bf16, f16, q8_0 or q4_0, got '" + d + "'");
+  if (o.kv_types.empty()) return InvalidArgument("--kv-type needs at least one value");
+  for (const std::string& k : o.kv_types)
+    if (k != "f32" && k != "bf16") return InvalidArgument("--kv-type must be f32 or bf16, got '" + k + "'");
   return Status::Ok();
 }
 
@@ -339,6 +350,11 @@ void RegisterBench(CLI::App& app, Runners& runners) {
   sub->add_option("--shape", o->shape, "Write a random model of this shape to -m DIR first if it has no weights");
   sub->add_option("--dtype", o->dtypes,
                   "Weight dtypes in memory, comma-separated: auto (as stored), f32, bf16, f16, q8_0, q4_0 (a VL model's vision tower takes the float types; with q8_0 / q4_0 it stays as stored)")
+      ->delimiter(',')
+      ->capture_default_str();
+  sub->add_option("--kv-type", o->kv_types,
+                  "KV cache types, comma-separated: f32, bf16 (keys and values rounded to bf16: half the cache "
+                  "bytes a decoded token reads)")
       ->delimiter(',')
       ->capture_default_str();
   sub->add_option("-p,--n-prompt", o->prompt, "Prompt lengths for prefill tests (ppN), comma-separated")
@@ -396,132 +412,144 @@ void RegisterBench(CLI::App& app, Runners& runners) {
     ModelInfo info;
     std::mt19937 rng(1234);
     for (const std::string& dtype : o->dtypes) {
-      for (int threads : o->threads) {
-        LoadOptions lo;
-        lo.threads = threads;
-        lo.weight_dtype = dtype;
-        lo.max_context = o->max_context;
-        lo.mmproj = o->mmproj;
-        MemRow mem_row;
-        mem_row.threads = threads;
-        mem_row.per_load = ResetPeakRss();
-        mem_row.base_rss = CurrentRssBytes();
-        auto loaded = Engine::Load(o->model, lo);
-        if (!loaded.ok()) {
-          std::fprintf(stderr, "lfm bench: cannot load model: %s\n", loaded.status().ToString().c_str());
-          return kExitFailure;
-        }
-        Engine& engine = **loaded;
-        info = engine.info();
-        // Checked before any prompt is allocated: -p 2000000000 would otherwise ask for 8 GB of ids.
-        const int max_depth = *std::max_element(o->depth.begin(), o->depth.end());
-        const int64_t need = static_cast<int64_t>(max_depth) +
-                             std::max(*std::max_element(o->prompt.begin(), o->prompt.end()),
-                                      *std::max_element(o->gen.begin(), o->gen.end()) + 1);
-        if (info.max_context > 0 && need > info.max_context) {
-          std::fprintf(stderr, "lfm bench: -d %d + -p/-n %lld tokens exceed the model's context of %d tokens\n",
-                       max_depth, static_cast<long long>(need - max_depth), info.max_context);
-          return kExitUsage;
-        }
-        if (!o->images.empty() && !info.has_vision) {
-          std::fprintf(stderr, "lfm bench: --image needs a vision-language (LFM2-VL) model; %s is %s\n",
-                       o->model.c_str(), info.model_type.c_str());
-          return kExitUsage;
-        }
-        const std::string dtype_name = info.weight_dtype;
-        // Read once this engine's tests are done, before the next load and the bandwidth probe's buffer.
-        auto record_memory = [&]() {
-          mem_row.dtype = dtype_name;
-          mem_row.peak_rss = PeakRssBytes();
-          mem_row.use = engine.memory_use();
-          mem.push_back(mem_row);
-        };
-        const int nthreads = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-        auto measure = [&](Row row, bool prefill, int n) -> bool {
-          for (int r = 0; r <= o->reps; ++r) {  // run 0 warms caches and page-ins, not counted
-            auto v = RunOnce(engine, prefill, n, row.depth, rng);
-            if (!v.ok()) {
-              std::fprintf(stderr, "lfm bench: %s: %s\n", row.test.c_str(), v.status().ToString().c_str());
-              return false;
-            }
-            if (r > 0) row.samples.push_back(*v);
+      for (const std::string& kv : o->kv_types) {
+        for (int threads : o->threads) {
+          LoadOptions lo;
+          lo.threads = threads;
+          lo.weight_dtype = dtype;
+          lo.kv_type = kv;
+          lo.max_context = o->max_context;
+          lo.mmproj = o->mmproj;
+          MemRow mem_row;
+          mem_row.threads = threads;
+          mem_row.per_load = ResetPeakRss();
+          mem_row.base_rss = CurrentRssBytes();
+          auto loaded = Engine::Load(o->model, lo);
+          if (!loaded.ok()) {
+            std::fprintf(stderr, "lfm bench: cannot load model: %s\n", loaded.status().ToString().c_str());
+            return kExitFailure;
           }
-          rows.push_back(std::move(row));
-          return true;
-        };
-        if (!o->streams.empty()) {
-          // Interleaved: each repetition runs every stream count once, so a slow patch of a loaded
-          // machine hits all counts alike and their ratios stay comparable.
-          for (int n : o->gen) {
-            std::vector<Row> agg, p50, p99;
-            std::vector<std::vector<double>> ttft(o->streams.size());
-            for (int st : o->streams) {
-              const std::string name = "tg" + std::to_string(n) + " x" + std::to_string(st) + " streams";
-              agg.push_back(Row{dtype_name, nthreads, name + " (aggregate)", "tok/s", {}, 0, o->stream_prompt, n, 0, st});
-              p50.push_back(Row{dtype_name, nthreads, "ttft p50 x" + std::to_string(st) + " streams (pp" +
-                                std::to_string(o->stream_prompt) + ")", "ms", {}, 0, o->stream_prompt, n, 0, st});
-              p99.push_back(p50.back());
-              p99.back().test.replace(5, 3, "p99");
-            }
-            for (int r = 0; r <= o->reps; ++r) {
-              for (size_t i = 0; i < o->streams.size(); ++i) {
-                auto run = RunStreams(engine, o->streams[i], o->stream_prompt, n, rng);
-                if (!run.ok()) {
-                  std::fprintf(stderr, "lfm bench: %s: %s\n", agg[i].test.c_str(), run.status().ToString().c_str());
-                  return kExitFailure;
-                }
-                if (r == 0) continue;
-                agg[i].samples.push_back(run->aggregate_tok_s);
-                ttft[i].insert(ttft[i].end(), run->ttft_ms.begin(), run->ttft_ms.end());
+          Engine& engine = **loaded;
+          info = engine.info();
+          // Rows from here on are of this KV type (set once they are all in, whichever branch made them).
+          auto stamp_kv = [&rows, first = rows.size(), kv_name = info.kv_type] {
+            for (size_t i = first; i < rows.size(); ++i) rows[i].kv_type = kv_name;
+          };
+          // Checked before any prompt is allocated: -p 2000000000 would otherwise ask for 8 GB of ids.
+          const int max_depth = *std::max_element(o->depth.begin(), o->depth.end());
+          const int64_t need = static_cast<int64_t>(max_depth) +
+                               std::max(*std::max_element(o->prompt.begin(), o->prompt.end()),
+                                        *std::max_element(o->gen.begin(), o->gen.end()) + 1);
+          if (info.max_context > 0 && need > info.max_context) {
+            std::fprintf(stderr, "lfm bench: -d %d + -p/-n %lld tokens exceed the model's context of %d tokens\n",
+                         max_depth, static_cast<long long>(need - max_depth), info.max_context);
+            return kExitUsage;
+          }
+          if (!o->images.empty() && !info.has_vision) {
+            std::fprintf(stderr, "lfm bench: --image needs a vision-language (LFM2-VL) model; %s is %s\n",
+                         o->model.c_str(), info.model_type.c_str());
+            return kExitUsage;
+          }
+          const std::string dtype_name = info.weight_dtype;
+          // Read once this engine's tests are done, before the next load and the bandwidth probe's buffer.
+          auto record_memory = [&]() {
+            mem_row.dtype = dtype_name;
+            mem_row.kv_type = info.kv_type;
+            mem_row.peak_rss = PeakRssBytes();
+            mem_row.use = engine.memory_use();
+            mem.push_back(mem_row);
+          };
+          const int nthreads =
+              threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+          auto measure = [&](Row row, bool prefill, int n) -> bool {
+            for (int r = 0; r <= o->reps; ++r) {  // run 0 warms caches and page-ins, not counted
+              auto v = RunOnce(engine, prefill, n, row.depth, rng);
+              if (!v.ok()) {
+                std::fprintf(stderr, "lfm bench: %s: %s\n", row.test.c_str(), v.status().ToString().c_str());
+                return false;
               }
+              if (r > 0) row.samples.push_back(*v);
             }
-            for (size_t i = 0; i < o->streams.size(); ++i) {
-              p50[i].samples = {Percentile(ttft[i], 50)};
-              p99[i].samples = {Percentile(ttft[i], 99)};
-              rows.push_back(agg[i]);
+            rows.push_back(std::move(row));
+            return true;
+          };
+          if (!o->streams.empty()) {
+            // Interleaved: each repetition runs every stream count once, so a slow patch of a loaded
+            // machine hits all counts alike and their ratios stay comparable.
+            for (int n : o->gen) {
+              std::vector<Row> agg, p50, p99;
+              std::vector<std::vector<double>> ttft(o->streams.size());
+              for (int st : o->streams) {
+                const std::string name = "tg" + std::to_string(n) + " x" + std::to_string(st) + " streams";
+                agg.push_back(
+                    Row{dtype_name, nthreads, name + " (aggregate)", "tok/s", {}, 0, o->stream_prompt, n, 0, st});
+                p50.push_back(Row{dtype_name, nthreads, "ttft p50 x" + std::to_string(st) + " streams (pp" +
+                                  std::to_string(o->stream_prompt) + ")", "ms", {}, 0, o->stream_prompt, n, 0, st});
+                p99.push_back(p50.back());
+                p99.back().test.replace(5, 3, "p99");
+              }
+              for (int r = 0; r <= o->reps; ++r) {
+                for (size_t i = 0; i < o->streams.size(); ++i) {
+                  auto run = RunStreams(engine, o->streams[i], o->stream_prompt, n, rng);
+                  if (!run.ok()) {
+                    std::fprintf(stderr, "lfm bench: %s: %s\n", agg[i].test.c_str(), run.status().ToString().c_str());
+                    return kExitFailure;
+                  }
+                  if (r == 0) continue;
+                  agg[i].samples.push_back(run->aggregate_tok_s);
+                  ttft[i].insert(ttft[i].end(), run->ttft_ms.begin(), run->ttft_ms.end());
+                }
+              }
+              for (size_t i = 0; i < o->streams.size(); ++i) {
+                p50[i].samples = {Percentile(ttft[i], 50)};
+                p99[i].samples = {Percentile(ttft[i], 99)};
+                rows.push_back(agg[i]);
+              }
+              for (size_t i = 0; i < o->streams.size(); ++i) rows.push_back(p50[i]);
+              for (size_t i = 0; i < o->streams.size(); ++i) rows.push_back(p99[i]);
             }
-            for (size_t i = 0; i < o->streams.size(); ++i) rows.push_back(p50[i]);
-            for (size_t i = 0; i < o->streams.size(); ++i) rows.push_back(p99[i]);
+            record_memory();
+            stamp_kv();
+            continue;
+          }
+          for (int depth : o->depth) {
+            for (int p : o->prompt) {
+              Row row{dtype_name, nthreads, TestName("pp", p, depth), "tok/s", {}, 0, p, 0, depth};
+              if (!measure(row, true, p)) return kExitFailure;
+            }
+            for (int n : o->gen) {
+              // Each decoded token reads every weight once and the KV cache up to its position.
+              const double avg_pos = depth + 1 + (n - 1) / 2.0;
+              Row row{dtype_name, nthreads, TestName("tg", n, depth), "tok/s", {}, 0, 0, n, depth};
+              row.bytes_per_token = static_cast<double>(info.decode_weight_bytes) +
+                                    avg_pos * static_cast<double>(info.kv_bytes_per_position);
+              if (!measure(row, false, n)) return kExitFailure;
+            }
+          }
+          for (const std::string& image : o->images) {
+            Row tile{dtype_name, nthreads, "vision ms/crop: " + image, "ms", {}, 0, 0, 0, 0};
+            Row whole{dtype_name, nthreads, "vision ms/image: " + image, "ms", {}, 0, 0, 0, 0};
+            Row e2e{dtype_name, nthreads, "image analysis ms (encode+prefill+tg" + std::to_string(o->image_gen) +
+                        "): " + image, "ms", {}, 0, 0, o->image_gen, 0};
+            for (int r = 0; r <= o->reps; ++r) {
+              auto run = RunImage(engine, image, o->image_gen);
+              if (!run.ok()) {
+                std::fprintf(stderr, "lfm bench: %s: %s\n", image.c_str(), run.status().ToString().c_str());
+                return kExitFailure;
+              }
+              if (r == 0) continue;
+              tile.samples.push_back(run->encode_ms / std::max(1, run->crops));
+              whole.samples.push_back(run->encode_ms);
+              e2e.samples.push_back(run->total_ms);
+              tile.prompt = run->crops;  // reported as n_prompt in json/csv: the crop count
+            }
+            rows.push_back(tile);
+            rows.push_back(whole);
+            rows.push_back(e2e);
           }
           record_memory();
-          continue;
+          stamp_kv();
         }
-        for (int depth : o->depth) {
-          for (int p : o->prompt) {
-            Row row{dtype_name, nthreads, TestName("pp", p, depth), "tok/s", {}, 0, p, 0, depth};
-            if (!measure(row, true, p)) return kExitFailure;
-          }
-          for (int n : o->gen) {
-            // Each decoded token reads every weight once and the KV cache up to its position.
-            const double avg_pos = depth + 1 + (n - 1) / 2.0;
-            Row row{dtype_name, nthreads, TestName("tg", n, depth), "tok/s", {}, 0, 0, n, depth};
-            row.bytes_per_token = static_cast<double>(info.decode_weight_bytes) +
-                                  avg_pos * static_cast<double>(info.kv_bytes_per_position);
-            if (!measure(row, false, n)) return kExitFailure;
-          }
-        }
-        for (const std::string& image : o->images) {
-          Row tile{dtype_name, nthreads, "vision ms/crop: " + image, "ms", {}, 0, 0, 0, 0};
-          Row whole{dtype_name, nthreads, "vision ms/image: " + image, "ms", {}, 0, 0, 0, 0};
-          Row e2e{dtype_name, nthreads, "image analysis ms (encode+prefill+tg" + std::to_string(o->image_gen) +
-                      "): " + image, "ms", {}, 0, 0, o->image_gen, 0};
-          for (int r = 0; r <= o->reps; ++r) {
-            auto run = RunImage(engine, image, o->image_gen);
-            if (!run.ok()) {
-              std::fprintf(stderr, "lfm bench: %s: %s\n", image.c_str(), run.status().ToString().c_str());
-              return kExitFailure;
-            }
-            if (r == 0) continue;
-            tile.samples.push_back(run->encode_ms / std::max(1, run->crops));
-            whole.samples.push_back(run->encode_ms);
-            e2e.samples.push_back(run->total_ms);
-            tile.prompt = run->crops;  // reported as n_prompt in json/csv: the crop count
-          }
-          rows.push_back(tile);
-          rows.push_back(whole);
-          rows.push_back(e2e);
-        }
-        record_memory();
       }
     }
     ReadBandwidth bw;
@@ -538,9 +566,9 @@ void RegisterBench(CLI::App& app, Runners& runners) {
       for (const MemRow& m : mem) {
         if (RssWithinBound(m.peak_rss, m.use.total(), o->rss_ratio)) continue;
         std::fprintf(stderr,
-                     "lfm bench: --check-rss: dtype %s, %d threads: peak RSS %.1f MB is more than %.2f x (weights "
+                     "lfm bench: --check-rss: dtype %s, KV %s, %d threads: peak RSS %.1f MB is more than %.2f x (weights "
                      "%.1f MB + KV cache %.1f MB + scratch %.1f MB) = %.1f MB\n",
-                     m.dtype.c_str(), m.threads, Mb(m.peak_rss), o->rss_ratio, Mb(m.use.weight_bytes),
+                     m.dtype.c_str(), m.kv_type.c_str(), m.threads, Mb(m.peak_rss), o->rss_ratio, Mb(m.use.weight_bytes),
                      Mb(m.use.kv_cache_bytes), Mb(m.use.scratch_bytes), o->rss_ratio * Mb(m.use.total()));
         return kExitFailure;
       }

@@ -72,7 +72,7 @@ void RegisterServe(CLI::App& app, Runners& runners) {
   sub->add_option("--alias", o->server.model_id, "Model name in /v1/models and responses (default: the directory name)");
   o->admission.Add(sub);
   runners.emplace_back(sub, [o]() {
-    if (Status st = o->model.Validate(); !st.ok()) return UsageError("lfm serve", st);
+    if (Status st = o->model.Validate(); !st.ok()) return UsageError("serve", st);
     // SIGINT/SIGTERM are taken by a watcher thread (sigwait), not an async handler: it may then call
     // Stop(), which is not async-signal-safe. Blocked here, before any thread starts, so every
     // thread inherits the mask.

@@ -39,6 +39,10 @@ void ModelOptions::Add(CLI::App* sub) {
   sub->add_option("--ubatch", ubatch,
                   "(also -ub) Prefill micro-batch: prompt tokens run through the model at once (bounds scratch memory)")
       ->capture_default_str();  // range checked by Engine::Load, which names the value
+  sub->add_option("--kv-type", kv_type,
+                  "KV cache type: f32, or bf16 (keys and values rounded to bf16: half the cache memory and half "
+                  "the bytes each decoded token reads from it; logits move by that rounding)")
+      ->capture_default_str();  // checked by Validate, which names the flag
   sub->add_flag_callback("--progress", ForceProgressLines,
                          "Print progress lines (prefill, image encoding, grammar compilation) on stderr "
                          "even when it is not a terminal (default: on a terminal, for steps over ~2 s)");
@@ -52,6 +56,8 @@ Status ModelOptions::Validate() const {
                            std::to_string(MaxLoadThreads()) + " (4x this machine's hardware threads, at most 1024)");
   if (max_context < 0)
     return InvalidArgument("-c/--ctx-size must be >= 0 (0 = the model's maximum), got " + std::to_string(max_context));
+  if (kv_type != "f32" && kv_type != "bf16")
+    return InvalidArgument("--kv-type must be f32 or bf16, got '" + kv_type + "'");
   return Status::Ok();
 }
 
@@ -65,6 +71,7 @@ std::unique_ptr<Engine> ModelOptions::Load() const {
   lo.mmproj = mmproj;
   Timer timer;
   lo.ubatch = ubatch;
+  lo.kv_type = kv_type;
   auto engine = Engine::Load(model_dir, lo);
   if (!engine.ok()) {
     std::fprintf(stderr, "lfm: cannot load model: %s\n", engine.status().ToString().c_str());

@@ -23,6 +23,7 @@ struct ModelOptions {
   int max_context = 0;
   bool verbose = false;
   int ubatch = 512;
+  std::string kv_type = "f32";  // --kv-type f32|bf16 (LoadOptions::kv_type)
   void Add(CLI::App* sub);
   // Flag values out of range (checked before any work): InvalidArgument naming the flag.
   Status Validate() const;
