@@ -19,32 +19,6 @@
 namespace lfm::avx512 {
 namespace {
 
-float Dot(const float* a, const float* b, int64_t n) {
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
-    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
-  }
-  for (; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (n - i)) - 1);
-    acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc0);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-}
-
-void Axpy(float a, const float* x, int64_t n, float* y) {
-  const __m512 av = _mm512_set1_ps(a);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    _mm512_storeu_ps(y + i, _mm512_fmadd_ps(av, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
-  if (i < n) {
-    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(y + i, m,
-                          _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
-  }
-}
-
 // 16 keys/values as f32: loaded as they are (f32 cache), or widened from bf16 bits (zero-extend to
 // 32 bits, shift into the top half: exact); kMask variants load the first lanes of m only.
 inline __m512 Load16(const float* p) { return _mm512_loadu_ps(p); }
@@ -57,9 +31,10 @@ inline __m512 MaskLoad16(__mmask16 m, const uint16_t* p) {
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
 }
 
-// Dot and Axpy over bf16 rows (the bf16 KV cache's generic-head-dim path): the f32 versions above
-// with widening loads.
-float Dot(const float* a, const uint16_t* b, int64_t n) {
+// Dot and Axpy over f32 rows, or over bf16 rows (the bf16 KV cache's generic-head-dim path) with
+// widening loads: one body, the row type picks Load16 / MaskLoad16.
+template <class T>
+float Dot(const float* a, const T* b, int64_t n) {
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
@@ -73,7 +48,8 @@ float Dot(const float* a, const uint16_t* b, int64_t n) {
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
-void Axpy(float a, const uint16_t* x, int64_t n, float* y) {
+template <class T>
+void Axpy(float a, const T* x, int64_t n, float* y) {
   const __m512 av = _mm512_set1_ps(a);
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_fmadd_ps(av, Load16(x + i), _mm512_loadu_ps(y + i)));
