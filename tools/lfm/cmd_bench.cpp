@@ -91,7 +91,7 @@ struct Row {
   double bytes_per_token = 0;  // decode rows: weights + KV read per decoded token
   int prompt = 0, gen = 0, depth = 0;
   int streams = 0;  // --streams rows: concurrent generations
-  std::string kv_type;  // "f32" / "bf16": how the KV cache stores keys and values
+  std::string kv_type = {};  // "f32" / "bf16": how the KV cache stores keys and values (set once a load's rows are in)
 };
 
 std::string TestName(const char* kind, int n, int depth) {
