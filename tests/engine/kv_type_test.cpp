@@ -6,11 +6,15 @@
 #include <string>
 #include <vector>
 
+#include "engine/engine_test_util.h"
 #include "lfm/engine.h"
 #include "test_util.h"
 
 namespace lfm {
 namespace {
+
+using testing::Greedy;
+using testing::Ids;
 
 Result<std::unique_ptr<Engine>> Load(const std::string& kv_type, bool caches = false) {
   LoadOptions lo;
@@ -20,27 +24,6 @@ Result<std::unique_ptr<Engine>> Load(const std::string& kv_type, bool caches = f
   auto e = Engine::Load(testing::TestData("lfm2-synthetic/tiny-lfm2"), lo);
   if (e.ok() && caches) (*e)->SetCacheOptions(CacheOptions{64u << 20, 64u << 20});
   return e;
-}
-
-GenerateOptions Greedy(int max_tokens) {
-  GenerateOptions o;
-  o.max_tokens = max_tokens;
-  o.ignore_eos = true;
-  o.return_prompt_logits = true;
-  SamplingParams sp;
-  sp.temperature = 0.0f;
-  o.sampling = sp;
-  return o;
-}
-
-std::vector<int32_t> Ids(int n, int vocab, uint32_t seed) {
-  std::vector<int32_t> ids;
-  uint32_t x = seed;
-  for (int i = 0; i < n; ++i) {
-    x = x * 1664525u + 1013904223u;
-    ids.push_back(static_cast<int32_t>(2 + (x >> 8) % static_cast<uint32_t>(vocab - 2)));
-  }
-  return ids;
 }
 
 TEST(KvType, UnknownValueRefused) {

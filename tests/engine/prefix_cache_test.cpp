@@ -10,11 +10,15 @@
 #include <vector>
 
 #include "lfm/chat.h"
+#include "engine/engine_test_util.h"
 #include "lfm/engine.h"
 #include "test_util.h"
 
 namespace lfm {
 namespace {
+
+using testing::Greedy;
+using testing::Ids;
 
 std::unique_ptr<Engine> Load(const std::string& rel, int ubatch = 512, bool caches = false) {
   LoadOptions lo;
@@ -28,32 +32,11 @@ std::unique_ptr<Engine> Load(const std::string& rel, int ubatch = 512, bool cach
   return std::move(e).value();
 }
 
-GenerateOptions Greedy(int max_tokens) {
-  GenerateOptions o;
-  o.max_tokens = max_tokens;
-  o.ignore_eos = true;
-  o.return_prompt_logits = true;
-  SamplingParams sp;
-  sp.temperature = 0.0f;
-  o.sampling = sp;
-  return o;
-}
-
 // A cached run must be indistinguishable from the cache-off engine's: the same prompt logits (bit
 // for bit) and the same reply.
 void ExpectSameAsCacheOff(const Generation& got, const Generation& want) {
   EXPECT_EQ(got.prompt_logits, want.prompt_logits);
   EXPECT_EQ(got.ids, want.ids);
-}
-
-std::vector<int32_t> Ids(int n, int vocab, uint32_t seed) {
-  std::vector<int32_t> ids;
-  uint32_t x = seed;
-  for (int i = 0; i < n; ++i) {
-    x = x * 1664525u + 1013904223u;
-    ids.push_back(static_cast<int32_t>(2 + (x >> 8) % static_cast<uint32_t>(vocab - 2)));
-  }
-  return ids;
 }
 
 // Turn 2 of a token-level conversation (turn 1's prompt + reply + new tokens) restores the snapshot
