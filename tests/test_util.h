@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -57,6 +59,25 @@ inline double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& 
   double m = 0;
   for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(static_cast<double>(a[i]) - b[i]));
   return m;
+}
+
+// Sanitizer builds (ASan + UBSan, TSan) run the kernels 5-20x slower and the tests' own checking loops
+// (built at -O0 there) slower still, and their job is memory and thread errors, not numerics. So the
+// real-size kernel tests check a shape under a sanitizer only up to kSanitizerMacBudget multiply-adds;
+// the Release run checks every shape, on every ISA path. A shape passed over says so on stdout (never
+// a silent skip): the log shows what the sanitizer pass did not cover.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kUnderSanitizer = true;
+#else
+inline constexpr bool kUnderSanitizer = false;
+#endif
+inline constexpr double kSanitizerMacBudget = 48e6;
+
+inline bool CheckedAtThisSize(int64_t rows, int64_t cols, int64_t n) {
+  if (!kUnderSanitizer || static_cast<double>(rows) * cols * n <= kSanitizerMacBudget) return true;
+  std::printf("[ sanitizer] %lldx%lld n=%lld: over the sanitizer budget, checked in the Release run only\n",
+              static_cast<long long>(rows), static_cast<long long>(cols), static_cast<long long>(n));
+  return false;
 }
 
 }  // namespace lfm::testing

@@ -11,6 +11,7 @@
 
 #include "kernels/quant_matmul.h"
 #include "tensor/convert.h"
+#include "test_util.h"
 
 namespace lfm::testing {
 
