@@ -71,7 +71,7 @@ inline constexpr bool kUnderSanitizer = true;
 #else
 inline constexpr bool kUnderSanitizer = false;
 #endif
-inline constexpr double kSanitizerMacBudget = 48e6;
+inline constexpr double kSanitizerMacBudget = 8e6;
 
 inline bool CheckedAtThisSize(int64_t rows, int64_t cols, int64_t n) {
   if (!kUnderSanitizer || static_cast<double>(rows) * cols * n <= kSanitizerMacBudget) return true;
