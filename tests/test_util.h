@@ -61,6 +61,18 @@ inline double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& 
   return m;
 }
 
+// n reproducible pseudo-random token ids in [2, vocab) (an LCG, the same on every standard library;
+// ids 0 and 1, the pad and start-of-text tokens, are left out).
+inline std::vector<int32_t> PseudoRandomIds(int n, int vocab, uint32_t seed) {
+  std::vector<int32_t> ids;
+  uint32_t x = seed;
+  for (int i = 0; i < n; ++i) {
+    x = x * 1664525u + 1013904223u;
+    ids.push_back(static_cast<int32_t>(2 + (x >> 8) % static_cast<uint32_t>(vocab - 2)));
+  }
+  return ids;
+}
+
 // Sanitizer builds (ASan + UBSan, TSan) run the kernels 5-20x slower and the tests' own checking loops
 // (built at -O0 there) slower still, and their job is memory and thread errors, not numerics. So the
 // real-size kernel tests check a shape under a sanitizer only up to kSanitizerMacBudget multiply-adds;

@@ -45,4 +45,36 @@ RowsToBf16Fn RowsToBf16Kernel();  // null when not compiled (non-x86)
 // RowsToBf16 with the kernel when ActiveAvx512Bf16(), else the portable twin (same bits).
 void RowsToBf16(const float* x, int64_t n, int64_t ldx, int64_t K, uint16_t* dst, int64_t ldd);
 
+// Whether the matmuls multiply bf16 weights with vdpbf16ps (activations rounded to bf16) instead of
+// widening the weights to f32 for FMA (exact f32 activations). Having AVX512_BF16 is not enough: CPUs
+// with it differ 4x in how fast it runs against FMA. Zen 4 issues one zmm vdpbf16ps (32 products) per
+// cycle against one 16-product zmm FMA, so the dot is 2x the FMA rate; a Sapphire Rapids-class Xeon
+// issues one vdpbf16ps per two cycles against two FMAs per cycle, so it is 0.5x, and there the widening
+// GEMM runs the vision tower ~1.4x faster (bench/vision_bench BM_Fc1: packed_bf16widen vs packed_bf16dot).
+// So: ActiveAvx512Bf16() (CPU feature, LFM_ISA) and either LFM_ISA=avx512bf16 asked for these kernels
+// by name, or Bf16DotProbe() found vdpbf16ps at >= kBf16DotMinSpeed of the FMA rate in products/s.
+// Fixed for the life of the process (the first call runs the probe, ~1 ms).
+bool UseBf16Dot();
+
+inline constexpr double kBf16DotMinSpeed = 0.75;  // widening costs a few % of the FMA rate; a tie favours the dot
+
+struct Bf16DotSpeed {
+  bool measured = false;         // false: no AVX512_BF16 (or not x86), nothing timed
+  double dot_products_per_ns = 0;  // vdpbf16ps zmm: 32 products each
+  double fma_products_per_ns = 0;  // vfmadd231ps zmm: 16 products each
+};
+// Times both instructions on this core: independent accumulator chains in registers, no memory,
+// alternating, best of several short runs (robust on a busy machine: interference only slows a run).
+// Only callable when CpuHasAvx512Bf16(); the figures are printed by `lfm bench`.
+Bf16DotSpeed Bf16DotProbe();
+// The probe's result UseBf16Dot() decided on (measured = false when it did not need to run).
+const Bf16DotSpeed& Bf16DotProbeResult();
+
+namespace avx512 {
+// Seconds for `iters` rounds of 16 independent vdpbf16ps zmm / vfmadd231ps zmm (null when not compiled).
+using ChainTimerFn = double (*)(int64_t iters);
+ChainTimerFn Bf16DotChainTimer();
+ChainTimerFn FmaChainTimer();
+}  // namespace avx512
+
 }  // namespace lfm

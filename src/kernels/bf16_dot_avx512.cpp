@@ -3,6 +3,7 @@
 // GCC 12 warns spuriously inside its own AVX-512 headers (_mm512_undefined_*).
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <chrono>
 #include <cstdint>
 
 #include "kernels/bf16_dot.h"
@@ -35,6 +36,37 @@ void RowsToBf16Impl(const float* x, int64_t n, int64_t ldx, int64_t K, uint16_t*
   }
 }
 
+// Throughput timers for Bf16DotProbe(): 16 independent accumulator chains (more than latency x issue
+// rate on any core seen), operands in registers (no barrier inside the loop: one forces the chains
+// through memory). The result feeds an opaque sink, so the loop cannot be dropped.
+template <bool kDot>
+__attribute__((noinline)) double TimeChains(int64_t iters) {
+  __m512 acc[16];
+  for (int i = 0; i < 16; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i) * 1e-3f);
+  const __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(1e-6f);
+  const __m512bh ah = (__m512bh)_mm512_set1_epi16(0x3f7f), bh = (__m512bh)_mm512_set1_epi16(0x3580);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i) {
+      if constexpr (kDot) {
+        acc[i] = _mm512_dpbf16_ps(acc[i], ah, bh);
+      } else {
+        acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+      }
+    }
+  }
+  const auto t1 = std::chrono::steady_clock::now();
+  __m512 s = acc[0];
+  for (int i = 1; i < 16; ++i) s = _mm512_add_ps(s, acc[i]);
+  volatile float sink = _mm512_reduce_add_ps(s);
+  (void)sink;
+  return std::chrono::duration<double>(t1 - t0).count();
+}
+
+double TimeDotChains(int64_t iters) { return TimeChains<true>(iters); }
+double TimeFmaChains(int64_t iters) { return TimeChains<false>(iters); }
+
 }  // namespace
 }  // namespace lfm::avx512
 
@@ -46,6 +78,22 @@ namespace lfm::avx512 {
 RowsToBf16Fn RowsToBf16Kernel() {
 #if defined(__x86_64__)
   return RowsToBf16Impl;
+#else
+  return nullptr;
+#endif
+}
+
+ChainTimerFn Bf16DotChainTimer() {
+#if defined(__x86_64__)
+  return TimeDotChains;
+#else
+  return nullptr;
+#endif
+}
+
+ChainTimerFn FmaChainTimer() {
+#if defined(__x86_64__)
+  return TimeFmaChains;
 #else
   return nullptr;
 #endif

@@ -17,9 +17,12 @@ bool EnvIsZero(const char* name) {
 // Measured (bench/kernels_bench.cpp BM_Bf16Packed vs Bf16Path_dot, Zen 4, one thread): the packed pair
 // layout runs prefill GEMMs ~1.25x faster than the row-major vdpbf16ps kernel (no horizontal sums, one
 // activation broadcast feeds 3 vectors of outputs) and decode GEMVs at least as fast (one sequential
-// stream per panel).
+// stream per panel). Where the dot is slow (UseBf16Dot() false: vdpbf16ps at half the FMA rate,
+// Sapphire Rapids-class Xeons), the AVX-512 packed GEMM widens the bf16 panels to f32 for FMA instead,
+// which beats MatMul's row-major widening kernel the same way (its broadcast feeds 3 vectors too).
 bool Bf16Packs() {
-  static const bool on = !EnvIsZero("LFM_BF16_PACKED") && GemmPackedUsesBf16Dot();
+  static const bool on =
+      !EnvIsZero("LFM_BF16_PACKED") && (GemmPackedUsesBf16Dot() || GemmPackedIsa() == Isa::kAvx512);
   return on;
 }
 
@@ -58,7 +61,7 @@ Result<LinearWeight> MakeLinearWeight(const TensorView& v) {
   LinearWeight w;
   w.view = v;
   if (v.dtype == DType::kBF16 && LinearPacks(v.dtype)) {
-    LFM_ASSIGN_OR_RETURN(PackedGemmMatrix p, PackedGemmMatrix::PackStacked({v}, /*bf16_pairs=*/true));
+    LFM_ASSIGN_OR_RETURN(PackedGemmMatrix p, PackedGemmMatrix::PackStacked({v}, GemmPackedUsesBf16Dot()));
     w.bf16_packed = std::make_shared<const PackedGemmMatrix>(std::move(p));
   } else if (LinearPacks(v.dtype)) {
     LFM_ASSIGN_OR_RETURN(QuantPackedMatrix p, QuantPackedMatrix::Pack(v));

@@ -40,8 +40,9 @@ struct LinearWeight {
 // True when weights of dtype t are worth packing here: q8_0 / q4_0 / q4_K / q5_K / q6_K with the
 // AVX-512 VNNI kernel, q4_0 with the AVX2 one (see linear.cpp for why not q8_0 there), never on the
 // portable path; and LFM_INT8_MATMUL is not "0" (set it to 0 to measure or compare the f32-widening MatMul path).
-// bf16 with the AVX512_BF16 packed GEMM (GemmPackedUsesBf16Dot()), unless LFM_BF16_PACKED is "0" (then
-// MatMul's row-major vdpbf16ps kernel runs them, to measure or compare).
+// bf16 with the AVX-512 packed GEMM: pair-interleaved panels for vdpbf16ps where GemmPackedUsesBf16Dot(),
+// else k-major panels widened to f32 for FMA; unless LFM_BF16_PACKED is "0" (then MatMul's row-major
+// kernels run them, to measure or compare).
 bool LinearPacks(DType t);
 
 // Wraps v; packs it when LinearPacks(v.dtype). After packing, the caller may free v's bytes.

@@ -5,6 +5,7 @@
 
 #include "base/cpu_features.h"
 #include "base/thread_pool.h"
+#include "kernels/bf16_dot.h"
 #include "kernels/matmul_impl.h"
 #include "tensor/convert.h"
 
@@ -56,7 +57,7 @@ struct RowKernels {
         fn[i] = avx512::MatMulRowsKernel(t);
         isa[i] = Isa::kAvx512;
       }
-      if (t == DType::kBF16 && ActiveAvx512Bf16() && avx512::MatMulRowsKernelBf16Dot()) {
+      if (t == DType::kBF16 && UseBf16Dot() && avx512::MatMulRowsKernelBf16Dot()) {
         fn[i] = avx512::MatMulRowsKernelBf16Dot();
       }
     }

@@ -170,7 +170,7 @@ const ActiveKernel& Kernel() {
 
 Isa GemmPackedIsa() { return Kernel().isa; }
 
-bool GemmPackedUsesBf16Dot() { return ActiveAvx512Bf16() && avx512::GemmPanelKernelBf16() != nullptr; }
+bool GemmPackedUsesBf16Dot() { return UseBf16Dot() && avx512::GemmPanelKernelBf16() != nullptr; }
 
 namespace {
 

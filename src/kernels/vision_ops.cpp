@@ -10,6 +10,7 @@
 
 #include "base/cpu_features.h"
 #include "base/thread_pool.h"
+#include "kernels/bf16_dot.h"
 #include "kernels/vision_ops_impl.h"
 
 namespace lfm {
@@ -99,7 +100,7 @@ const VisionKernels& Kernels() {
 
 }  // namespace
 
-bool VisionAttentionUsesBf16() { return VisionOpsIsa() == Isa::kAvx512 && CpuHasAvx512Bf16(); }
+bool VisionAttentionUsesBf16() { return VisionOpsIsa() == Isa::kAvx512 && UseBf16Dot(); }
 
 Isa VisionOpsIsa() {
   if (ActiveIsa() >= Isa::kAvx512 && avx512::VisionKernelSet()) return Isa::kAvx512;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "kernels/bf16_dot.h"
 #include "kernels/vision_ops_impl.h"
 
 #if defined(__x86_64__)
@@ -510,7 +511,7 @@ void AttentionBidirectional(const float* q, const float* k, const float* v, int6
                             int64_t n_k, const BidirectionalAttentionShape& s, float* out, int64_t ld_out) {
   if (n_q <= 0 || n_k <= 0) return;
   // bf16 when asked for and possible: pairs need an even head_dim; the packer's row buffer holds 512.
-  if (s.bf16 && CpuHasAvx512Bf16() && s.head_dim % 2 == 0 && s.head_dim <= 512) {
+  if (s.bf16 && UseBf16Dot() && s.head_dim % 2 == 0 && s.head_dim <= 512) {
     AttentionBf16(q, k, v, ld_in, n_q, n_k, s, out, ld_out);
     return;
   }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "lfm/engine.h"
+#include "test_util.h"
 
 namespace lfm::testing {
 
@@ -21,16 +22,7 @@ inline GenerateOptions Greedy(int max_tokens) {
   return o;
 }
 
-// n reproducible pseudo-random token ids in [2, vocab) (an LCG, the same on every standard library;
-// ids 0 and 1 are left out).
-inline std::vector<int32_t> Ids(int n, int vocab, uint32_t seed) {
-  std::vector<int32_t> ids;
-  uint32_t x = seed;
-  for (int i = 0; i < n; ++i) {
-    x = x * 1664525u + 1013904223u;
-    ids.push_back(static_cast<int32_t>(2 + (x >> 8) % static_cast<uint32_t>(vocab - 2)));
-  }
-  return ids;
-}
+// n pseudo-random token ids in [2, vocab) (test_util.h).
+inline std::vector<int32_t> Ids(int n, int vocab, uint32_t seed) { return PseudoRandomIds(n, vocab, seed); }
 
 }  // namespace lfm::testing

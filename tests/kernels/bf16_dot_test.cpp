@@ -7,10 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "base/cpu_features.h"
@@ -91,8 +93,19 @@ TEST(Bf16Dot, ConversionKernelMatchesTwinBitForBit) {
 
 TEST(Bf16Dot, DispatchPicksTheBf16PathOnlyWithTheFeature) {
   const char* env = std::getenv("LFM_ISA");
-  const bool expected = ResolveAvx512Bf16(ActiveIsa(), CpuHasAvx512Bf16(), env);
-  EXPECT_EQ(ActiveAvx512Bf16(), expected);
+  const bool feature = ResolveAvx512Bf16(ActiveIsa(), CpuHasAvx512Bf16(), env);
+  EXPECT_EQ(ActiveAvx512Bf16(), feature);
+  // The dot kernels run when the feature is on and either LFM_ISA names them or the probe found
+  // vdpbf16ps at >= kBf16DotMinSpeed of the FMA rate.
+  const bool by_name = env != nullptr && std::string(env) == "avx512bf16";
+  const Bf16DotSpeed& speed = Bf16DotProbeResult();
+  const bool expected =
+      feature && (by_name || (speed.measured && speed.dot_products_per_ns >= kBf16DotMinSpeed * speed.fma_products_per_ns));
+  std::printf("vdpbf16ps %.1f products/ns, FMA %.1f products/ns (probe %s): dot kernels %s\n",
+              speed.dot_products_per_ns, speed.fma_products_per_ns, speed.measured ? "ran" : "not run",
+              UseBf16Dot() ? "on" : "off");
+  EXPECT_EQ(UseBf16Dot(), expected);
+  if (feature && !by_name) EXPECT_TRUE(speed.measured);
   EXPECT_EQ(MatMulRoundsActivationsToBf16(DType::kBF16), expected);
   EXPECT_EQ(GemmPackedUsesBf16Dot(), expected);
   for (DType t : {DType::kF32, DType::kF16, DType::kQ8_0, DType::kQ4_0}) {
@@ -263,7 +276,10 @@ TEST(Bf16Dot, LinearRealSizesAndTails) {
     const auto x = Normal(static_cast<size_t>(s.n * ldx), 1.0f, 19);
     std::vector<float> got(s.n * ldy, -7.0f);
     Linear(*lw, x.data(), s.n, ldx, got.data(), ldy);
-    ExpectWithinTwinBounds(w, x, s.n, ldx, got, ldy, lw->bf16_packed || MatMulRoundsActivationsToBf16(DType::kBF16));
+    // The packed panels round the activations only in the pair layout (vdpbf16ps); k-major panels are f32 math.
+    const bool rounds =
+        lw->bf16_packed ? lw->bf16_packed->bf16_pairs() : MatMulRoundsActivationsToBf16(DType::kBF16);
+    ExpectWithinTwinBounds(w, x, s.n, ldx, got, ldy, rounds);
     if (HasFatalFailure()) return;
   }
 }

@@ -38,7 +38,8 @@ OwnedMatrix MakeMatrix(DType t, int64_t rows, int64_t cols, uint32_t seed) {
 
 TEST(VisionGemmTest, MatchesRefAndUnpackedMatMul) {
   const std::tuple<int64_t, int64_t, int64_t> shapes[] = {
-      {48, 16, 8}, {50, 37, 13}, {100, 300, 1}, {7, 64, 200}, {200, 300, 136}, {130, 600, 9}};
+      {48, 16, 8}, {50, 37, 13}, {100, 300, 1}, {7, 64, 200}, {200, 300, 136}, {130, 600, 9},
+      {437, 300, 1}};  // 9 whole panels + 5 rows: decode's groups of 4 panels and the rest
   for (DType t : {DType::kF32, DType::kBF16, DType::kF16, DType::kQ8_0}) {
     for (auto [rows, cols, n] : shapes) {
       if (!DTypeRowOk(t, cols)) continue;
@@ -73,6 +74,38 @@ TEST(VisionGemmTest, MatchesRefAndUnpackedMatMul) {
       const double tol = 1e-5 * std::sqrt(static_cast<double>(cols)) + 1e-6;
       EXPECT_LT(d_ref, tol) << DTypeName(t) << " " << rows << "x" << cols << " n=" << n;
       EXPECT_LT(d_mm, tol) << DTypeName(t) << " " << rows << "x" << cols << " n=" << n;
+    }
+  }
+}
+
+// Decode (one token) reads whole panels in groups (kernels/vision_gemm_avx512.cpp GemvGroup), prefill
+// in K blocks with register tiles of tokens: every token's outputs must still be the same bits, for
+// both bf16 layouts and f32 panels, with and without a bias (a prompt re-read token by token must
+// give the logits of the batched prefill).
+TEST(VisionGemmTest, DecodeEqualsTheGemmRowBitForBit) {
+  const int64_t rows = 48 * 9 + 5, cols = 1001, n = 13;
+  for (DType t : {DType::kF32, DType::kBF16}) {
+    for (bool pairs : {false, true}) {
+      if (pairs && t != DType::kBF16) continue;
+      const OwnedMatrix w = MakeMatrix(t, rows, cols, 21);
+      auto packed = PackedGemmMatrix::PackStacked({w.view}, pairs);
+      ASSERT_TRUE(packed.ok()) << packed.status().ToString();
+      std::mt19937 rng(22);
+      std::normal_distribution<float> nd(0, 1.0f);
+      std::vector<float> x(n * cols), bias(rows);
+      for (auto& v : x) v = nd(rng);
+      for (auto& v : bias) v = nd(rng);
+      for (const float* b : {static_cast<const float*>(nullptr), static_cast<const float*>(bias.data())}) {
+        std::vector<float> all(n * rows), one(rows);
+        GemmPacked(*packed, x.data(), n, cols, b, all.data(), rows);
+        for (int64_t tk = 0; tk < n; ++tk) {
+          GemmPacked(*packed, x.data() + tk * cols, 1, cols, b, one.data(), rows);
+          for (int64_t r = 0; r < rows; ++r) {
+            ASSERT_EQ(one[r], all[tk * rows + r])
+                << DTypeName(t) << (pairs ? " pairs" : " k-major") << (b ? " bias" : "") << " t=" << tk << " r=" << r;
+          }
+        }
+      }
     }
   }
 }

@@ -13,15 +13,6 @@
 namespace lfm {
 namespace {
 
-std::vector<int32_t> SomeIds(int n, int vocab, uint32_t seed) {
-  std::vector<int32_t> ids(n);
-  for (auto& id : ids) {
-    seed = seed * 1664525u + 1013904223u;
-    id = static_cast<int32_t>((seed >> 8) % static_cast<uint32_t>(vocab));
-  }
-  return ids;
-}
-
 class BatchForward : public ::testing::TestWithParam<DType> {};
 
 TEST_P(BatchForward, EqualsOneForwardPerSequence) {
@@ -37,7 +28,7 @@ TEST_P(BatchForward, EqualsOneForwardPerSequence) {
   std::vector<std::unique_ptr<HybridCache>> batched, single;
   std::vector<int32_t> next(kSeqs);
   for (int b = 0; b < kSeqs; ++b) {
-    auto prompt = SomeIds(3 + 5 * b, V, 77u + b);
+    auto prompt = testing::PseudoRandomIds(3 + 5 * b, V, 77u + b);
     batched.push_back(m.NewCache());
     std::vector<float> logits;
     ASSERT_TRUE(m.Forward(prompt.data(), static_cast<int>(prompt.size()), *batched.back(), &logits).ok());

@@ -38,23 +38,13 @@ double RelDiff(const std::vector<float>& a, const std::vector<float>& b) {
 
 int Argmax(const std::vector<float>& x) { return static_cast<int>(std::max_element(x.begin(), x.end()) - x.begin()); }
 
-std::vector<int32_t> SomeIds(int n, int vocab) {
-  std::vector<int32_t> ids(n);
-  uint32_t s = 12345;
-  for (auto& id : ids) {
-    s = s * 1664525u + 1013904223u;
-    id = static_cast<int32_t>((s >> 8) % static_cast<uint32_t>(vocab));
-  }
-  return ids;
-}
-
 TEST(ChunkedPrefill, Ubatch7GivesTheLogitsOfOnePass) {
   auto one = LoadWithUbatch(512), chunked = LoadWithUbatch(7);
   ASSERT_NE(one, nullptr);
   ASSERT_NE(chunked, nullptr);
   EXPECT_EQ(chunked->ubatch(), 7);
   // 100 positions: 14 full chunks and a partial one, attention and conv state crossing each boundary.
-  auto ids = SomeIds(100, one->config().vocab_size);
+  auto ids = testing::PseudoRandomIds(100, one->config().vocab_size, 12345);
   auto c1 = one->NewCache(), c2 = chunked->NewCache();
   std::vector<float> a, b;
   ASSERT_TRUE(one->Forward(ids.data(), 100, *c1, &a, /*all_rows=*/true).ok());
@@ -102,7 +92,7 @@ TEST(ChunkedPrefill, Ubatch7KeepsTheReferenceGreedyIds) {
 TEST(ChunkedPrefill, ScratchIsBoundedByUbatchNotPromptLength) {
   auto m = LoadWithUbatch(512);
   ASSERT_NE(m, nullptr);
-  auto ids = SomeIds(4096, m->config().vocab_size);
+  auto ids = testing::PseudoRandomIds(4096, m->config().vocab_size, 12345);
   std::vector<float> logits;
   auto short_cache = m->NewCache();
   ASSERT_TRUE(m->Forward(ids.data(), 512, *short_cache, &logits).ok());
@@ -137,7 +127,7 @@ TEST(ChunkedPrefill, OverlongInputLeavesTheCacheUntouched) {
   o.max_context = 10;
   auto m = Lfm2Model::Load(testing::TestData(kTiny), o);
   ASSERT_TRUE(m.ok()) << m.status().ToString();
-  auto ids = SomeIds(11, (*m)->config().vocab_size);
+  auto ids = testing::PseudoRandomIds(11, (*m)->config().vocab_size, 12345);
   auto cache = (*m)->NewCache();
   std::vector<float> logits;
   auto st = (*m)->Forward(ids.data(), 11, *cache, &logits);

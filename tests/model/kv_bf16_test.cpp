@@ -33,19 +33,13 @@ std::unique_ptr<Lfm2Model> LoadTiny(KvType kv) {
   return m.ok() ? std::move(m).value() : nullptr;
 }
 
-std::vector<int32_t> SomeIds(int n, int vocab, uint32_t seed) {
-  std::vector<int32_t> ids(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) ids[i] = static_cast<int32_t>((seed * 2654435761u + i * 40503u) % vocab);
-  return ids;
-}
-
 TEST(KvBf16, CacheStoresBf16AndHalvesKvBytes) {
   auto f = LoadTiny(KvType::kF32), b = LoadTiny(KvType::kBF16);
   ASSERT_TRUE(f && b);
   auto cf = f->NewCache(), cb = b->NewCache();
   EXPECT_EQ(cf->kv_type(), KvType::kF32);
   EXPECT_EQ(cb->kv_type(), KvType::kBF16);
-  const auto ids = SomeIds(40, f->config().vocab_size, 3);
+  const auto ids = testing::PseudoRandomIds(40, f->config().vocab_size, 3);
   std::vector<float> logits;
   ASSERT_TRUE(f->Forward(ids.data(), 40, *cf, &logits).ok());
   ASSERT_TRUE(b->Forward(ids.data(), 40, *cb, &logits).ok());
@@ -65,7 +59,7 @@ TEST(KvBf16, LogitsWithinToleranceOfF32Cache) {
   ASSERT_EQ(lines.size(), 2u);
   // A longer prompt too: more positions for the rounding to accumulate over.
   std::vector<int32_t> longer = lines[0];
-  const auto extra = SomeIds(200, f->config().vocab_size, 11);
+  const auto extra = testing::PseudoRandomIds(200, f->config().vocab_size, 11);
   longer.insert(longer.end(), extra.begin(), extra.end());
   const int V = f->config().vocab_size;
   double worst = 0;
@@ -92,14 +86,15 @@ TEST(KvBf16, GreedyIdsMatchF32Cache) {
   auto lines = testing::ReadIdLines(testing::TestData(std::string(kTiny) + "/ref-plain.ids.txt"));
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(testing::GreedyIds(*b, lines[0], 32), testing::GreedyIds(*f, lines[0], 32));
-  const auto other = SomeIds(50, f->config().vocab_size, 5);
+  const auto other = testing::PseudoRandomIds(50, f->config().vocab_size, 5);
   EXPECT_EQ(testing::GreedyIds(*b, other, 32), testing::GreedyIds(*f, other, 32));
 }
 
 TEST(KvBf16, SnapshotRestoresBitExactlyAndRefusesOtherType) {
   auto b = LoadTiny(KvType::kBF16);
   ASSERT_NE(b, nullptr);
-  const auto prompt = SomeIds(30, b->config().vocab_size, 7), more = SomeIds(6, b->config().vocab_size, 8);
+  const int V = b->config().vocab_size;
+  const auto prompt = testing::PseudoRandomIds(30, V, 7), more = testing::PseudoRandomIds(6, V, 8);
   auto cache = b->NewCache();
   std::vector<float> logits, first, second;
   ASSERT_TRUE(b->Forward(prompt.data(), 30, *cache, &logits).ok());
@@ -129,7 +124,7 @@ TEST(KvBf16, BatchedDecodeEqualsSingleSequencePasses) {
   std::vector<std::unique_ptr<HybridCache>> batched, single;
   std::vector<int32_t> next(kSeqs);
   for (int s = 0; s < kSeqs; ++s) {
-    const auto prompt = SomeIds(4 + 9 * s, V, 20u + s);
+    const auto prompt = testing::PseudoRandomIds(4 + 9 * s, V, 20u + s);
     batched.push_back(m->NewCache());
     std::vector<float> logits;
     ASSERT_TRUE(m->Forward(prompt.data(), static_cast<int>(prompt.size()), *batched.back(), &logits).ok());
