@@ -20,6 +20,7 @@
 #include "commands.h"
 #include "common_options.h"
 #include "engine/random_model.h"
+#include "kernels/bf16_dot.h"
 #include "lfm/chat.h"
 #include "peak_rss.h"
 #include "read_bandwidth.h"
@@ -194,12 +195,26 @@ void PrintMemory(const Opts& o, const std::vector<MemRow>& mem) {
     std::printf("(the kernel did not allow resetting the peak: each row's peak spans the loads before it)\n");
 }
 
+// How bf16 weights are multiplied here (kernels/bf16_dot.h): vdpbf16ps, or FMA on weights widened to
+// f32 where the probe found vdpbf16ps slower; with the probe's figures when it ran.
+std::string Bf16MathNote() {
+  const Bf16DotSpeed& s = Bf16DotProbeResult();
+  std::string note = UseBf16Dot() ? "vdpbf16ps (activations rounded to bf16)" : "FMA on weights widened to f32";
+  if (s.measured) {
+    note += "; vdpbf16ps " + Fmt("%.1f", s.dot_products_per_ns) + " vs FMA " + Fmt("%.1f", s.fma_products_per_ns) +
+            " products/ns on this core";
+  }
+  if (CpuHasAvx512Bf16()) note += "; LFM_ISA=avx512bf16 forces vdpbf16ps, LFM_ISA=avx512 FMA";
+  return note;
+}
+
 void PrintMarkdown(const Opts& o, const ModelInfo& info, const std::vector<Row>& rows, const ReadBandwidth& bw,
                    const std::vector<MemRow>& mem) {
   std::printf("model        %s (%s, %d layers, hidden %d)\n", o.model.c_str(), info.model_type.c_str(),
               info.num_layers, info.hidden_size);
   std::printf("kernels      %s  (CPU supports %s; LFM_ISA=scalar|avx2|avx512 lowers it)\n", IsaName(ActiveIsa()),
               IsaName(DetectCpuIsa()));
+  std::printf("bf16 math    %s\n", Bf16MathNote().c_str());
   if (bw.gb_per_s > 0)
     std::printf("memory read  %.1f GB/s  (streaming read of %zu MB, %d threads, this run)\n", bw.gb_per_s,
                 bw.buffer_bytes >> 20, bw.threads);
@@ -252,6 +267,8 @@ void PrintJson(const Opts& o, const ModelInfo& info, const std::vector<Row>& row
                               {"model_type", info.model_type},
                               {"kernel_isa", IsaName(ActiveIsa())},
                               {"cpu_isa", IsaName(DetectCpuIsa())},
+                              {"bf16_dot", UseBf16Dot()},
+                              {"bf16_math", Bf16MathNote()},
                               {"reps", o.reps},
                               {"memory_read_gb_s", bw.gb_per_s},
                               {"peak_rss_mb", Mb(MaxPeak(mem))},

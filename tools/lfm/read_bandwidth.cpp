@@ -11,18 +11,31 @@ namespace lfm::cli {
 
 namespace {
 
-// Sums 64-bit words with four independent accumulators, so the loop is bound by loads, not by one
-// addition chain; the sum is returned so the compiler cannot drop the reads.
+// Sums n 64-bit words at p. The slice is read as four interleaved streams (its quarters, one
+// accumulator each) with software prefetch 2 KiB ahead in each: one sequential stream per core leaves
+// a server core waiting on memory (on a 2-core Xeon it measured ~22 GB/s, while the decode kernels,
+// which keep 4 streams and prefetch, read 31-32 GB/s), and the probe is meant to give what the memory
+// can deliver. The sum is returned so the compiler cannot drop the reads.
 uint64_t SumWords(const uint64_t* p, size_t n) {
+  constexpr size_t kAhead = 2048 / sizeof(uint64_t), kLine = 64 / sizeof(uint64_t);
+  const size_t q = n / 4;
+  const uint64_t *s0 = p, *s1 = p + q, *s2 = p + 2 * q, *s3 = p + 3 * q;
   uint64_t a = 0, b = 0, c = 0, d = 0;
   size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    a += p[i];
-    b += p[i + 1];
-    c += p[i + 2];
-    d += p[i + 3];
+  for (; i + kLine <= q; i += kLine) {
+    __builtin_prefetch(s0 + i + kAhead);
+    __builtin_prefetch(s1 + i + kAhead);
+    __builtin_prefetch(s2 + i + kAhead);
+    __builtin_prefetch(s3 + i + kAhead);
+    for (size_t j = i; j < i + kLine; ++j) {
+      a += s0[j];
+      b += s1[j];
+      c += s2[j];
+      d += s3[j];
+    }
   }
-  for (; i < n; ++i) a += p[i];
+  for (; i < q; ++i) a += s0[i] + s1[i] + s2[i] + s3[i];
+  for (size_t j = 4 * q; j < n; ++j) a += p[j];
   return a + b + c + d;
 }
 
