@@ -21,6 +21,7 @@
 #include "image/lfm2vl_processor.h"
 #include "engine/random_model.h"
 #include "kernels/matmul.h"
+#include "base/cpu_features.h"
 #include "kernels/vision_gemm.h"
 #include "kernels/vision_ops.h"
 #include "tensor/convert.h"
@@ -109,7 +110,7 @@ void BM_Fc1(benchmark::State& state, bool packed, DType dt, int layout = 0) {
   }
   const TensorView view{dt, {rows, cols}, w.data(), "fc1"};
   auto pw = layout == 0 ? PackedGemmMatrix::Pack(view) : PackedGemmMatrix::PackStacked({view}, layout == 1);
-  if (layout == 1 && !GemmPackedUsesBf16Dot()) {
+  if (layout == 1 && !ActiveAvx512Bf16()) {  // the pair kernel runs wherever the feature is on, probe or not
     state.SkipWithError("no AVX512_BF16 here (or LFM_ISA lowers it): the pair layout would run portable loops");
     return;
   }

@@ -5,6 +5,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/vision_gemm_impl.h"
 
@@ -97,17 +98,41 @@ inline void GemvGroup(const PackedGemmMatrix& w, int64_t p, const float* x, cons
     for (int c = 0; c < 3; ++c) _mm512_storeu_ps(y + (p + g) * P + 16 * c, acc[g][c]);
 }
 
+// Token tiles [t0, t1) of one panel's K block (kc values of k from k0; wp: the block's weights).
+template <class L>
+inline void TokenTiles(const float* x, int64_t ldx, const typename L::T* wp, int64_t kc, float* yp, int64_t ldy,
+                       bool first, const float* bp, const __mmask16 (&mask)[3], int64_t t0, int64_t t1) {
+  int64_t t = t0;
+  for (; t + kMR <= t1; t += kMR) MicroKernel<L, kMR>(x + t * ldx, ldx, wp, kc, yp + t * ldy, ldy, first, bp, mask);
+  switch (t1 - t) {
+    case 7: MicroKernel<L, 7>(x + t * ldx, ldx, wp, kc, yp + t * ldy, ldy, first, bp, mask); break;
+    case 6: MicroKernel<L, 6>(x + t * ldx, ldx, wp, kc, yp + t * ldy, ldy, first, bp, mask); break;
+    case 5: MicroKernel<L, 5>(x + t * ldx, ldx, wp, kc, yp + t * ldy, ldy, first, bp, mask); break;
+    case 4: MicroKernel<L, 4>(x + t * ldx, ldx, wp, kc, yp + t * ldy, ldy, first, bp, mask); break;
+    case 3: MicroKernel<L, 3>(x + t * ldx, ldx, wp, kc, yp + t * ldy, ldy, first, bp, mask); break;
+    case 2: MicroKernel<L, 2>(x + t * ldx, ldx, wp, kc, yp + t * ldy, ldy, first, bp, mask); break;
+    case 1: MicroKernel<L, 1>(x + t * ldx, ldx, wp, kc, yp + t * ldy, ldy, first, bp, mask); break;
+    default: break;
+  }
+}
+
 template <class L>
 void GemmPanels(const PackedGemmMatrix& w, const float* x, int64_t n, int64_t ldx, const float* bias, float* y,
                 int64_t ldy, int64_t p0, int64_t p1) {
   using T = typename L::T;
   constexpr int P = PackedGemmMatrix::kPanel;
   const int64_t K = w.cols();
+  // Prefill on bf16 panels: each K block of a panel is widened to f32 once, into a per-thread buffer,
+  // and every token tile then runs the f32 micro-kernel on it. Widening inside the tile costs 2 ops
+  // per 16 weights on the FMA ports for every 8-token tile (~20% of the issue slots); once per block
+  // it is shared by up to kMC tokens. Same values, same FMAs in the same order: the same bits.
+  const bool widen_once = std::is_same_v<L, PanelBF16> && n > kMR;
   // K blocks keep a panel slice in L1 while every token tile reuses it. With one tile of tokens or
   // fewer (decode, the serving batch) nothing reuses it: each panel then streams whole, start to end,
   // one sequential read the prefetchers follow (blocked, decode jumped between panels every 24 KiB
   // and ran ~15% slower).
-  const int64_t kKC = n <= kMR ? K : L::kKC;
+  const int64_t kKC = n <= kMR ? K : widen_once ? PanelF32::kKC : L::kKC;
+  alignas(64) static thread_local float widened[PanelF32::kKC * P];
   if (n == 1) {
     const int64_t whole = std::min(p1, w.rows() / P);  // panels with all P rows real
     for (; p0 + 4 <= whole; p0 += 4) GemvGroup<L, 4>(w, p0, x, bias, y);
@@ -126,26 +151,16 @@ void GemmPanels(const PackedGemmMatrix& w, const float* x, int64_t n, int64_t ld
           mask[c] = left >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << left) - 1u);
         }
         const float* bp = bias && first ? bias + p * P : nullptr;
-        float* yp = y + p * P;
-        int64_t t = t0;
-        for (; t + kMR <= t1; t += kMR) {
-          MicroKernel<L, kMR>(x + t * ldx + k0, ldx, wp, kc, yp + t * ldy, ldy, first, bp, mask);
-        }
-        switch (t1 - t) {
-          case 7: MicroKernel<L, 7>(x + t * ldx + k0, ldx, wp, kc, yp + t * ldy, ldy, first, bp, mask); break;
-          case 6: MicroKernel<L, 6>(x + t * ldx + k0, ldx, wp, kc, yp + t * ldy, ldy, first, bp, mask); break;
-          case 5: MicroKernel<L, 5>(x + t * ldx + k0, ldx, wp, kc, yp + t * ldy, ldy, first, bp, mask); break;
-          case 4: MicroKernel<L, 4>(x + t * ldx + k0, ldx, wp, kc, yp + t * ldy, ldy, first, bp, mask); break;
-          case 3: MicroKernel<L, 3>(x + t * ldx + k0, ldx, wp, kc, yp + t * ldy, ldy, first, bp, mask); break;
-          case 2: MicroKernel<L, 2>(x + t * ldx + k0, ldx, wp, kc, yp + t * ldy, ldy, first, bp, mask); break;
-          case 1: MicroKernel<L, 1>(x + t * ldx + k0, ldx, wp, kc, yp + t * ldy, ldy, first, bp, mask); break;
-          default: break;
+        if (widen_once) {
+          for (int64_t i = 0; i < kc * P; i += 16) _mm512_store_ps(widened + i, L::Load(wp + i));
+          TokenTiles<PanelF32>(x + k0, ldx, widened, kc, y + p * P, ldy, first, bp, mask, t0, t1);
+        } else {
+          TokenTiles<L>(x + k0, ldx, wp, kc, y + p * P, ldy, first, bp, mask, t0, t1);
         }
       }
     }
   }
 }
-
 
 // Panels [p0, p1) of y for all n tokens, on the calling thread.
 void GemmPanelRange(const PackedGemmMatrix& w, const float* x, int64_t n, int64_t ldx, const float* bias, float* y,
