@@ -11,7 +11,6 @@
 #include <nlohmann/json.hpp>
 
 #include "base/content_hash.h"
-#include "base/heap_trim.h"
 #include "base/json_input.h"
 #include "base/mapped_file.h"
 #include "base/thread_pool.h"
@@ -185,7 +184,6 @@ Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const
   LFM_ASSIGN_OR_RETURN(Lfm2Config text_config, LoadLfm2Config(model_dir + "/config.json"));
   // After config.json: a broken config is reported without first parsing a large tokenizer.json.
   LFM_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::FromFile(model_dir + "/tokenizer.json"));
-  ReturnFreedHeapToOs();  // the tokenizer's parse tree, before the weights are read (base/heap_trim.h)
   auto impl = std::make_unique<Impl>(std::move(tokenizer));
   impl->threads = threads;
 

@@ -3,7 +3,6 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/engine_impl.h"
-#include "base/heap_trim.h"
 #include "engine/gguf_tokenizer.h"
 #include "model/lfm2_gguf.h"
 #include "model/lfm2_vl_mmproj.h"
@@ -86,7 +85,6 @@ Result<std::unique_ptr<Engine::Impl>> LoadGgufEngineImpl(const std::string& path
   LFM_ASSIGN_OR_RETURN(std::string tokenizer_json, TokenizerJsonFromGguf(file->header(), path));
   LFM_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::FromJson(tokenizer_json, path + " (tokenizer.ggml.*)"));
   tokenizer_json = std::string();
-  ReturnFreedHeapToOs();  // the tokenizer's parse tree, before the weights are read (base/heap_trim.h)
   auto impl = std::make_unique<Engine::Impl>(std::move(tokenizer));
   LoadGgufChatTemplate(file->header(), path, impl->tokenizer, impl.get());
   file.reset();
