@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: installs dependencies, builds (Release), runs the whole suite, then
-# rebuilds with ASan+UBSan and runs the suite again, then runs the base, kernel and engine tests
-# (the thread pool, the kernels on it, concurrent engines) under ThreadSanitizer.
+# rebuilds with ASan+UBSan and runs the suite again, then runs the base, kernel, engine and server tests
+# (the thread pool, the kernels on it, concurrent engines, the server's request slots) under
+# ThreadSanitizer.
 # Set LFM_SKIP_SANITIZE=1 to skip the ASan+UBSan pass, LFM_SKIP_TSAN=1 to skip the TSan pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,18 +41,18 @@ if [ "${LFM_SKIP_SANITIZE:-0}" != 1 ]; then
 fi
 
 if [ "${LFM_SKIP_TSAN:-0}" != 1 ]; then
-  phase "ThreadSanitizer build (base, kernels, engine)"
+  phase "ThreadSanitizer build (base, kernels, engine, server)"
   # Only the modules that run threads: a whole-suite TSan build would double the CI time.
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Release -DLFM_TSAN=ON \
     -DLFM_BUILD_BENCH=OFF -DLFM_TESTDATA_DIR="$TESTDATA" >/dev/null
-  cmake --build build-tsan -j"$JOBS" --target test_base test_kernels test_engine
+  cmake --build build-tsan -j"$JOBS" --target test_base test_kernels test_engine test_server
   # The full-size tests are single-threaded numerics and file output (minutes under TSan, no threads);
   # the ISA leak check reads the `lfm` binary, which this pass does not build (the Release pass ran it);
   # the kernel tests run once, on the default ISA: the isa_* reruns (2 min each under TSan) test the lower
   # ISA paths, not threading, and the Release and ASan passes run them.
   phase "ThreadSanitizer tests"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-    ctest --test-dir build-tsan -j"$JOBS" --output-on-failure --timeout 1800 -L '^(base|kernels|engine)$' \
-      -LE nosan -E "$FULL_SIZE_TESTS|isa_no_avx_outside_kernels|^isa_"
+    ctest --test-dir build-tsan -j"$JOBS" --output-on-failure --timeout 1800 -L '^(base|kernels|engine|server)$' \
+      -LE nosan -E "$FULL_SIZE_TESTS|isa_no_avx_outside_kernels|^isa_|^server_openai_clients$|^server_load$"
 fi
 phase "done"
