@@ -19,7 +19,8 @@
 //   q4_K: 16 k (|dot| <= 16 * 15 * 127 = 30480), q5_K: 8 k (8 * 31 * 127 = 31496),
 //   q6_K: 8 k started at -32 * sum(q) (8 * 32 * 127 = 32512) --
 // so the chain's low 16 bits are its value and one vpdpwssd with the scale in the low half of each
-// 32-bit lane (high half 0) adds chain * scale to A.
+// 32-bit lane (high half 0) adds chain * scale to A. (q4_K's high-nibble chain dots 16 u -- the nibble
+// left in place, one vpandn -- and is shifted right by 4, exactly, before the vpdpwssd.)
 //
 // Panel layout (16 rows), per super-block, superblock_bytes() in all:
 //   [0, 32)    d    f16 [16 rows]

@@ -100,7 +100,11 @@ inline void Tile(const QuantPackedMatrix& w, int64_t p, const QuantizedActs& a, 
 #pragma GCC unroll 8
           for (int i = 0; i < P; ++i) {
             const __m512i v = Load(wb + i * ps + G * 64);
-            __m512i u = H ? _mm512_and_si512(_mm512_srli_epi16(v, 4), nib) : _mm512_and_si512(v, nib);
+            // q4_K's high nibbles stay in place (16 u, one vpandn): the chain is 16 x the dot, shifted
+            // back below. q5_K / q6_K need them at bits 0..3 to put the high bits above.
+            __m512i u = !H ? _mm512_and_si512(v, nib)
+                        : kQ4 ? _mm512_andnot_si512(nib, v)
+                              : _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
             if constexpr (kT == DType::kQ5_K) {
               const __m512i h = Load(wb + i * ps + 256);
               u = OrAnd(u, H ? Shift<-G>(h) : Shift<4 - G>(h), hmask);
@@ -118,9 +122,14 @@ inline void Tile(const QuantPackedMatrix& w, int64_t p, const QuantizedActs& a, 
           step.template operator()<G0 + 3>();
         }
 #pragma GCC unroll 8
-        for (int i = 0; i < P; ++i)
+        for (int i = 0; i < P; ++i) {
 #pragma GCC unroll 8
-          for (int j = 0; j < T; ++j) A[i][j] = _mm512_dpwssd_epi32(A[i][j], c[i][j], H ? s1[i] : s0[i]);
+          for (int j = 0; j < T; ++j) {
+            // Exact: 16 x the dot is a multiple of 16 (|16 x 30480| fits int32).
+            if constexpr (kQ4 && H) c[i][j] = _mm512_srai_epi32(c[i][j], 4);
+            A[i][j] = _mm512_dpwssd_epi32(A[i][j], c[i][j], H ? s1[i] : s0[i]);
+          }
+        }
       };
       if constexpr (kQ4) {
         chain.template operator()<0, 0, 4, 0>();
