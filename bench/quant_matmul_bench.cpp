@@ -1,11 +1,13 @@
 // q8_0 / q4_0 matmul at the real LFM2-350M shapes, the f32-widening MatMul ("widen") against the int8
 // VNNI QuantMatMul ("int8") in the same run: GEMV (decode, n = 1; batched decode, n = 2 / 4 / 8) and GEMM
-// (prefill, n = 64 / 512).
+// (prefill, n = 64 / 512). The GGUF K-quants (q4_K / q5_K / q6_K: Q4_K_M / Q5_K_M / Q6_K files) on the
+// int8 path at the same shapes.
 // GB/s counts the weight bytes read once per call (DRAM roofline ~30 GB/s on the 2-core dev machine).
 // Run: ./build/quant_matmul_bench [--benchmark_filter=Gemv]   (LFM_THREADS=1: one core)
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <random>
@@ -16,6 +18,7 @@
 #include "kernels/matmul.h"
 #include "kernels/quant_matmul.h"
 #include "tensor/convert.h"
+#include "tensor/ggml_blocks.h"
 
 namespace lfm {
 namespace {
@@ -34,11 +37,23 @@ const Weights& Get(DType t, int64_t rows, int64_t cols) {
   Weights& w = cache[key];
   w.bytes.resize(DTypeBytes(t, cols) * rows);
   std::mt19937 rng(1);
-  std::normal_distribution<float> nd(0, 0.05f);
-  std::vector<float> row(cols);
-  for (int64_t r = 0; r < rows; ++r) {
-    for (auto& v : row) v = nd(rng);
-    QuantizeRow(t, row.data(), w.bytes.data() + r * DTypeBytes(t, cols), cols);
+  if (t == DType::kQ4_K || t == DType::kQ5_K || t == DType::kQ6_K) {
+    // No K-quant quantizer here: random blocks (every byte pattern is valid) with small f16 factors.
+    std::uniform_int_distribution<int> byte(0, 255);
+    for (auto& b : w.bytes) b = static_cast<uint8_t>(byte(rng));
+    const size_t bs = t == DType::kQ4_K ? sizeof(BlockQ4_K) : t == DType::kQ5_K ? sizeof(BlockQ5_K) : sizeof(BlockQ6_K);
+    const uint16_t d = F32ToF16(1e-3f);
+    for (size_t off = 0; off < w.bytes.size(); off += bs) {
+      std::memcpy(&w.bytes[off + (t == DType::kQ6_K ? 208 : 0)], &d, 2);
+      if (t != DType::kQ6_K) std::memcpy(&w.bytes[off + 2], &d, 2);
+    }
+  } else {
+    std::normal_distribution<float> nd(0, 0.05f);
+    std::vector<float> row(cols);
+    for (int64_t r = 0; r < rows; ++r) {
+      for (auto& v : row) v = nd(rng);
+      QuantizeRow(t, row.data(), w.bytes.data() + r * DTypeBytes(t, cols), cols);
+    }
   }
   w.view = TensorView{t, {rows, cols}, w.bytes.data(), "w"};
   w.packed = std::make_unique<QuantPackedMatrix>(QuantPackedMatrix::Pack(w.view).value());
@@ -93,6 +108,12 @@ BENCHMARK_CAPTURE(BM_Quant, Gemm_q8_0_widen, DType::kQ8_0, false)->Apply([](auto
 BENCHMARK_CAPTURE(BM_Quant, Gemm_q8_0_int8, DType::kQ8_0, true)->Apply([](auto* b) { Shapes(b, true); });
 BENCHMARK_CAPTURE(BM_Quant, Gemm_q4_0_widen, DType::kQ4_0, false)->Apply([](auto* b) { Shapes(b, true); });
 BENCHMARK_CAPTURE(BM_Quant, Gemm_q4_0_int8, DType::kQ4_0, true)->Apply([](auto* b) { Shapes(b, true); });
+BENCHMARK_CAPTURE(BM_Quant, Gemv_q4_K_int8, DType::kQ4_K, true)->Apply([](auto* b) { Shapes(b, false); });
+BENCHMARK_CAPTURE(BM_Quant, Gemv_q5_K_int8, DType::kQ5_K, true)->Apply([](auto* b) { Shapes(b, false); });
+BENCHMARK_CAPTURE(BM_Quant, Gemv_q6_K_int8, DType::kQ6_K, true)->Apply([](auto* b) { Shapes(b, false); });
+BENCHMARK_CAPTURE(BM_Quant, Gemm_q4_K_int8, DType::kQ4_K, true)->Apply([](auto* b) { Shapes(b, true); });
+BENCHMARK_CAPTURE(BM_Quant, Gemm_q5_K_int8, DType::kQ5_K, true)->Apply([](auto* b) { Shapes(b, true); });
+BENCHMARK_CAPTURE(BM_Quant, Gemm_q6_K_int8, DType::kQ6_K, true)->Apply([](auto* b) { Shapes(b, true); });
 
 }  // namespace
 }  // namespace lfm

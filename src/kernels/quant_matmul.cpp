@@ -97,7 +97,7 @@ struct Kernels {
   // K-quants: the VNNI kernels where the CPU has them, else the portable loops (AVX2 CPUs run K-quants
   // on MatMul's widening kernels instead: kernels/linear.cpp does not pack them there).
   QuantPanelsFn q4k = KQuantPanelsPortable, q5k = KQuantPanelsPortable, q6k = KQuantPanelsPortable;
-  QuantizeActsFn quantize = QuantizeActsPortable;
+  QuantizeActsFn quantize = QuantizeActsPortable, kquantize = KQuantizeActsPortable;
   Kernels() {
     if (ActiveIsa() >= Isa::kAvx2 && avx2::QuantPanelsKernel(DType::kQ8_0) && avx2::QuantPanelsKernel(DType::kQ4_0) &&
         avx2::QuantizeActsKernel()) {
@@ -113,10 +113,11 @@ struct Kernels {
       q4 = avx512::QuantPanelsKernel(DType::kQ4_0);
       quantize = avx512::QuantizeActsKernel();
       if (avx512::KQuantPanelsKernel(DType::kQ4_K) && avx512::KQuantPanelsKernel(DType::kQ5_K) &&
-          avx512::KQuantPanelsKernel(DType::kQ6_K)) {
+          avx512::KQuantPanelsKernel(DType::kQ6_K) && avx512::KQuantizeActsKernel()) {
         q4k = avx512::KQuantPanelsKernel(DType::kQ4_K);
         q5k = avx512::KQuantPanelsKernel(DType::kQ5_K);
         q6k = avx512::KQuantPanelsKernel(DType::kQ6_K);
+        kquantize = avx512::KQuantizeActsKernel();
       }
     }
   }
@@ -127,20 +128,27 @@ const Kernels& K() {
   return k;
 }
 
-void Size(int64_t n, int64_t cols, QuantizedActs* a) {
+void Size(int64_t n, int64_t cols, unsigned forms, QuantizedActs* a) {
   a->n = n;
   a->cols = cols;
   a->blocks = cols / kQuantBlock;
-  a->q.resize(static_cast<size_t>(n * cols));
-  a->d.resize(static_cast<size_t>(n * a->blocks));
-  a->sum.resize(static_cast<size_t>(n * a->blocks));
-  a->sum_lo.resize(static_cast<size_t>(n * a->blocks));
+  const auto sz = [](int64_t v) { return static_cast<size_t>(v); };
+  if (forms & kActsBlock32) {
+    a->q.resize(sz(n * cols));
+    a->d.resize(sz(n * a->blocks));
+    a->sum.resize(sz(n * a->blocks));
+  }
+  if (forms & kActsSuper256) {
+    a->kq.resize(sz(n * cols));
+    a->kd.resize(sz(n * (cols / 256)));
+    a->ksum32.resize(sz(n * a->blocks));
+    a->kq6_start.resize(sz(n * (cols / 8)));
+  }
 }
 
 // Quantizes on the pool when there are enough tokens to pay for the hand-off.
-void QuantizeWith(QuantizeActsFn fn, const float* x, int64_t n, int64_t cols, int64_t ldx, QuantizedActs* a) {
-  Size(n, cols, a);
-  if (n * cols < (1 << 16)) {
+void QuantizeWith(QuantizeActsFn fn, const float* x, int64_t n, int64_t ldx, QuantizedActs* a) {
+  if (n * a->cols < (1 << 16)) {
     fn(x, ldx, 0, n, a);
     return;
   }
@@ -159,13 +167,16 @@ QuantizedActs& Scratch() {
 
 Isa QuantMatMulIsa() { return K().isa; }
 
-void QuantizeActs(const float* x, int64_t n, int64_t cols, int64_t ldx, QuantizedActs* a) {
-  QuantizeWith(K().quantize, x, n, cols, ldx, a);
+void QuantizeActs(const float* x, int64_t n, int64_t cols, int64_t ldx, QuantizedActs* a, unsigned forms) {
+  Size(n, cols, forms, a);
+  if (forms & kActsBlock32) QuantizeWith(K().quantize, x, n, ldx, a);
+  if (forms & kActsSuper256) QuantizeWith(K().kquantize, x, n, ldx, a);
 }
 
-void QuantizeActsRef(const float* x, int64_t n, int64_t cols, int64_t ldx, QuantizedActs* a) {
-  Size(n, cols, a);
-  QuantizeActsPortable(x, ldx, 0, n, a);
+void QuantizeActsRef(const float* x, int64_t n, int64_t cols, int64_t ldx, QuantizedActs* a, unsigned forms) {
+  Size(n, cols, forms, a);
+  if (forms & kActsBlock32) QuantizeActsPortable(x, ldx, 0, n, a);
+  if (forms & kActsSuper256) KQuantizeActsPortable(x, ldx, 0, n, a);
 }
 
 void QuantMatMulPanels(const QuantPackedMatrix& w, const QuantizedActs& a, float* y, int64_t ldy, int64_t p0,
@@ -190,17 +201,17 @@ void QuantMatMulMany(const QuantMatMulJob* jobs, int count, const float* x, int6
   if (n <= 0 || count <= 0) return;
   const int64_t cols = jobs[0].w->cols();
   int64_t total = 0;
+  // The forms the jobs need: K-quants per 256, q8_0 / q4_0 per 32 (a Q4_K_M layer can mix them).
+  unsigned forms = 0;
   for (int j = 0; j < count; ++j) {
     if (jobs[j].w->cols() != cols) return;  // a programming error: the jobs must share the input
     total += jobs[j].w->panels();
+    forms |= jobs[j].w->is_kquant() ? kActsSuper256 : kActsBlock32;
   }
   QuantizedActs& a = Scratch();
-  auto held = [&a] {
-    return a.q.capacity() + (a.d.capacity() + a.sum.capacity() + a.sum_lo.capacity()) * sizeof(float);
-  };
-  const size_t before = held();
-  QuantizeActs(x, n, cols, ldx, &a);
-  NoteKernelWorkspace(before, held());
+  const size_t before = a.capacity_bytes();
+  QuantizeActs(x, n, cols, ldx, &a, forms);
+  NoteKernelWorkspace(before, a.capacity_bytes());
   DefaultThreadPool().ParallelFor(
       static_cast<size_t>(total),
       [&](size_t b, size_t e, int) {

@@ -20,12 +20,13 @@
 // dequantized weights only by the activation rounding (relative error ~ 1/254 per element, mostly
 // averaging out over k).
 //
-// GGUF K-quants (q4_K / q5_K / q6_K) use the same panels of 16 rows, activations and per-32-block
-// int8 dots, with a per-256 super-block layout of their own (kernels/quant_matmul_kquant.h): an exact
-// repack of the file's integers (no re-quantization), so a decode step still reads ~4.6 / 5.6 / 6.6
-// bits per weight.
+// GGUF K-quants (q4_K / q5_K / q6_K) use the same panels of 16 rows and int8 dots, with activations
+// quantized per 256 and a per-256 super-block layout of their own (kernels/quant_matmul_kquant.h): an
+// exact repack of the file's integers (no re-quantization), so a decode step still reads ~4.6 / 5.6 /
+// 6.6 bits per weight.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -94,21 +95,40 @@ class QuantPackedMatrix {
   std::unique_ptr<uint8_t[], AlignedFree> data_;
 };
 
-// Activations quantized to int8 per 32-block: q [n][K], scale d [n][blocks], sum of q [n][blocks],
-// and the sum of each block's first 16 q [n][blocks] (q6_K's 16-wide sub-blocks remove their +32
-// storage offset with it).
+// Activations quantized to int8, in one or both of two forms (a call fills the ones its weights need):
+// - per 32-block (q8_0 / q4_0): q [n][cols], scale d [n][blocks], sum of q [n][blocks];
+// - per 256 super-block (K-quants; llama.cpp's Q8_K does the same): kq [n][cols] with ONE scale
+//   kd [n][cols / 256], so a super-block's integer dots add up exactly in int32 before any float work
+//   (kernels/quant_matmul_kquant.h); ksum32 [n][cols / 32] the sums of kq per 32 (|sum| <= 32 * 127
+//   fits int16, and consecutive pairs are one 32-bit load for vpdpwssd); kq6_start [n][cols / 8]
+//   = -32 x the sums of kq per 8 (where q6_K's 8-k dot chains start, removing its +32 storage offset).
+// Both use scale = amax / 127 and round to nearest even (llama.cpp's q8 quantizers).
 struct QuantizedActs {
   int64_t n = 0, cols = 0, blocks = 0;
   std::vector<int8_t> q;
   std::vector<float> d;
   std::vector<int32_t> sum;
-  std::vector<int32_t> sum_lo;
+  std::vector<int8_t> kq;
+  std::vector<float> kd;
+  std::vector<int16_t> ksum32;
+  std::vector<int32_t> kq6_start;
+  // Bytes held by the vectors (the workspace accounting).
+  size_t capacity_bytes() const {
+    return q.capacity() + kq.capacity() + (d.capacity() + sum.capacity() + kd.capacity() + kq6_start.capacity()) * 4 +
+           ksum32.capacity() * 2;
+  }
 };
 
-// Quantizes x [n, cols] (row stride ldx; cols a multiple of 32) into a (SIMD where the CPU has it;
-// bit-identical to QuantizeActsRef).
-void QuantizeActs(const float* x, int64_t n, int64_t cols, int64_t ldx, QuantizedActs* a);
-void QuantizeActsRef(const float* x, int64_t n, int64_t cols, int64_t ldx, QuantizedActs* a);
+// Which forms QuantizeActs fills: bit flags.
+inline constexpr unsigned kActsBlock32 = 1;    // q, d, sum (cols a multiple of 32)
+inline constexpr unsigned kActsSuper256 = 2;   // kq, kd, ksum32, kq6_start (cols a multiple of 256)
+
+// Quantizes x [n, cols] (row stride ldx) into a (SIMD where the CPU has it; bit-identical to
+// QuantizeActsRef), the forms in `forms`; the other form's vectors are left as they were.
+void QuantizeActs(const float* x, int64_t n, int64_t cols, int64_t ldx, QuantizedActs* a,
+                  unsigned forms = kActsBlock32);
+void QuantizeActsRef(const float* x, int64_t n, int64_t cols, int64_t ldx, QuantizedActs* a,
+                     unsigned forms = kActsBlock32);
 
 // Threaded over panels with DefaultThreadPool(). x is f32 [n, cols] (stride ldx), y f32 [n, rows]
 // (stride ldy); only the first rows() columns of each y row are written.
@@ -123,12 +143,13 @@ struct QuantMatMulJob {
 };
 void QuantMatMulMany(const QuantMatMulJob* jobs, int count, const float* x, int64_t n, int64_t ldx);
 
-// Panels [p0, p1) of w on the calling thread, from already quantized activations.
+// Panels [p0, p1) of w on the calling thread, from already quantized activations (the form w needs:
+// per 256 for K-quants, else per 32).
 void QuantMatMulPanels(const QuantPackedMatrix& w, const QuantizedActs& a, float* y, int64_t ldy, int64_t p0,
                        int64_t p1);
 
 // Single-threaded plain reference from the ORIGINAL q8_0/q4_0 view (not the packed copy, so it also
-// checks the packing): quantizes x with QuantizeActsRef, int32 block dots, then
+// checks the packing): quantizes x with QuantizeActsRef (per 32), int32 block dots, then
 // acc = fma(float(dot), w_scale * x_scale, acc) in block order. K-quant views go to KQuantMatMulRef
 // (kernels/quant_matmul_kquant.h).
 void QuantMatMulRef(const TensorView& w, const float* x, int64_t n, int64_t ldx, float* y, int64_t ldy);

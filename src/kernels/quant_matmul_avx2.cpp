@@ -177,9 +177,7 @@ void QuantizeRows(const float* x, int64_t ldx, int64_t t0, int64_t t1, Quantized
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(a->q.data() + t * a->cols + b * kQuantBlock),
                           _mm256_permutevar8x32_epi32(p, order));
       a->d[t * nb + b] = d;
-      const int32_t lo = HSum(_mm256_add_epi32(q[0], q[1]));
-      a->sum_lo[t * nb + b] = lo;
-      a->sum[t * nb + b] = lo + HSum(_mm256_add_epi32(q[2], q[3]));
+      a->sum[t * nb + b] = HSum(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])));
     }
   }
 }

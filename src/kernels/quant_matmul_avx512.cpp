@@ -126,9 +126,7 @@ void QuantizeRows(const float* x, int64_t ldx, int64_t t0, int64_t t1, Quantized
       _mm_storeu_si128(reinterpret_cast<__m128i*>(q), _mm512_cvtepi32_epi8(q0));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 16), _mm512_cvtepi32_epi8(q1));
       a->d[t * nb + b] = d;
-      const int32_t lo = _mm512_reduce_add_epi32(q0);
-      a->sum_lo[t * nb + b] = lo;
-      a->sum[t * nb + b] = lo + _mm512_reduce_add_epi32(q1);
+      a->sum[t * nb + b] = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
     }
   }
 }

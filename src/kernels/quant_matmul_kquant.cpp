@@ -98,13 +98,12 @@ Result<QuantPackedMatrix> PackKQuant(const TensorView& w) {
       uint8_t* base = panel + sb * m.superblock_bytes_;
       std::memcpy(base + pr * 2, &s.d, 2);
       std::memcpy(base + 32 + pr * 2, &s.dmin, 2);
-      if (t == DType::kQ6_K) {
-        for (int i = 0; i < 16; ++i) base[64 + i * 16 + pr] = static_cast<uint8_t>(static_cast<int8_t>(s.sc[i]));
-      } else {
-        for (int i = 0; i < 8; ++i) {
-          base[64 + i * 16 + pr] = static_cast<uint8_t>(s.sc[i]);
-          base[192 + i * 16 + pr] = static_cast<uint8_t>(s.m[i]);
-        }
+      for (int b = 0; b < 8; ++b) {
+        int64_t osc, om;
+        KQuantScaleOffsets(t, pr, b, &osc, &om);
+        const bool q6 = t == DType::kQ6_K;  // q6_K: the block's two 16-wide halves' (signed) scales
+        base[osc] = static_cast<uint8_t>(q6 ? static_cast<int8_t>(s.sc[2 * b]) : s.sc[b]);
+        base[om] = static_cast<uint8_t>(q6 ? static_cast<int8_t>(s.sc[2 * b + 1]) : s.m[b]);
       }
       for (int b = 0; b < 8; ++b) {
         uint8_t* wb = base + kKQuantMetaBytes + b * bb;

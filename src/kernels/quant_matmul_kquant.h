@@ -4,20 +4,30 @@
 //   q4_K / q5_K: w = (d * sc_s) * u - (dmin * m_s)   u in [0, 15] / [0, 31], 32-wide sub-blocks s,
 //                                                    6-bit sc_s, m_s; d, dmin f16 per 256 super-block
 //   q6_K:        w = (d * sc_s) * (u - 32)           u in [0, 63], 16-wide sub-blocks, int8 sc_s
-// The packing keeps exactly these integers (nothing is re-quantized). Against int8 activations
-// x = xd * q per 32-block b, one block of one row contributes
-//   q4_K / q5_K: fma(float(sc_b * dot(u, q)), d * xd, acc), then fma(-float(m_b * sum(q)), dmin * xd, acc)
-//   q6_K:        fma(float(sc_lo * (dot_lo(u, q) - 32 sum_lo(q)) + sc_hi * (dot_hi - 32 sum_hi)), d * xd, acc)
-// (lo / hi = the block's two 16-wide halves; all integer parts are exact in int32), in block order --
-// the same operations in the same order in the SIMD kernels, the portable loops and KQuantMatMulRef,
-// so all agree exactly; mathematically it is sum_k w_k * xd * q_k, the dequantized weights times the
-// quantized activations.
+// The packing keeps exactly these integers (nothing is re-quantized). The activations are quantized
+// per 256 (x = xd * q, one xd per super-block: QuantizedActs' kq / kd), so a whole super-block of one
+// row and token is two exact integers and two f32 steps:
+//   A = sum_s sc_s * dot_s(u [- 32 for q6_K], q)     M = sum_s m_s * sum_s(q)   (q4_K / q5_K)
+//   acc = fma(float(A), d * xd, acc); then (q4_K / q5_K) acc = fma(-float(M), dmin * xd, acc)
+// in super-block order -- the same f32 operations in the same order in the SIMD kernel, the portable
+// loops and KQuantMatMulRef, so all agree exactly (the integers are exact in any order). Mathematically
+// it is sum_k w_k * xd * q_k, the dequantized weights times the quantized activations.
+// int32 bounds (|q| <= 127): q4_K |A| <= 256 * 63 * 15 * 127, q5_K 256 * 63 * 31 * 127 (64 M), q6_K
+// 256 * 128 * 32 * 127 (133 M), |M| <= 8 * 63 * 32 * 127: all < 2^31.
+// The SIMD kernel multiplies by the sub-block scales with vpdpwssd (int16 x int16 pairs): each dot
+// first runs as a vpdpbusd chain short enough that it fits int16 --
+//   q4_K: 16 k (|dot| <= 16 * 15 * 127 = 30480), q5_K: 8 k (8 * 31 * 127 = 31496),
+//   q6_K: 8 k started at -32 * sum(q) (8 * 32 * 127 = 32512) --
+// so the chain's low 16 bits are its value and one vpdpwssd with the scale in the low half of each
+// 32-bit lane (high half 0) adds chain * scale to A. (q4_K's high-nibble chain dots 16 u -- the nibble
+// left in place, one vpandn -- and is shifted right by 4, exactly, before the vpdpwssd.)
 //
 // Panel layout (16 rows), per super-block, superblock_bytes() in all:
 //   [0, 32)    d    f16 [16 rows]
 //   [32, 64)   dmin f16 [16 rows] (zero for q6_K)
-//   [64, 320)  q4_K / q5_K: sc u8 [8 blocks][16 rows], then m u8 [8 blocks][16 rows]
-//              q6_K:        sc i8 [16 sub-blocks][16 rows]
+//   [64, 320)  q4_K / q5_K: sc u8 [8 blocks][16 rows], then m u8 [4 block pairs][16 rows][2]
+//              (vpmovzxbw of 32 bytes = each row's two mins as the int16 pair vpdpwssd wants)
+//              q6_K: sc i8 [8 blocks][16 rows][2] (a row's two 16-wide sub-block scales of the block)
 //   then 8 blocks of 32 k, each:
 //     nibbles [4 groups][16 rows][4 bytes]: byte i of group g of a row = (u[4g+i] & 15) | (u[16+4g+i] & 15) << 4
 //     (q4_0's order: one 64-byte load = 16 rows x 4 k, low nibbles k 4g.., high nibbles k 16+4g..)
@@ -53,15 +63,28 @@ inline void KQuantPanelFactors(const uint8_t* base, int64_t pr, float* d, float*
   *dmin = F16ToF32(dmin16);
 }
 
-// Row pr's integer scales for 32-k block b (0..7): q4_K / q5_K: *sc, *m = the sub-block's scale and
-// min; q6_K: the scales of the block's two 16-wide halves.
-inline void KQuantPanelScales(DType t, const uint8_t* base, int64_t pr, int b, int32_t* sc, int32_t* m) {
+// The byte offsets in a super-block of row pr's integer scales for 32-k block b (0..7): q4_K / q5_K:
+// the sub-block's scale and min; q6_K: the scales of the block's two 16-wide halves.
+inline void KQuantScaleOffsets(DType t, int64_t pr, int b, int64_t* sc, int64_t* m) {
   if (t == DType::kQ6_K) {
-    *sc = static_cast<int8_t>(base[64 + (2 * b) * 16 + pr]);
-    *m = static_cast<int8_t>(base[64 + (2 * b + 1) * 16 + pr]);
+    *sc = 64 + b * 32 + pr * 2;
+    *m = *sc + 1;
   } else {
-    *sc = base[64 + b * 16 + pr];
-    *m = base[192 + b * 16 + pr];
+    *sc = 64 + b * 16 + pr;
+    *m = 192 + (b / 2) * 32 + pr * 2 + b % 2;
+  }
+}
+
+// Row pr's integer scales for block b as above (q6_K's are signed).
+inline void KQuantPanelScales(DType t, const uint8_t* base, int64_t pr, int b, int32_t* sc, int32_t* m) {
+  int64_t osc, om;
+  KQuantScaleOffsets(t, pr, b, &osc, &om);
+  if (t == DType::kQ6_K) {
+    *sc = static_cast<int8_t>(base[osc]);
+    *m = static_cast<int8_t>(base[om]);
+  } else {
+    *sc = base[osc];
+    *m = base[om];
   }
 }
 

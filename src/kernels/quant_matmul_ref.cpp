@@ -22,9 +22,8 @@ void QuantizeActsPortable(const float* x, int64_t ldx, int64_t t0, int64_t t1, Q
       const float d = amax / 127.0f;
       const float id = d != 0 ? 1.0f / d : 0.0f;
       int8_t* q = a->q.data() + t * a->cols + b * kQuantBlock;
-      int32_t sum = 0, sum_lo = 0;
+      int32_t sum = 0;
       for (int i = 0; i < kQuantBlock; ++i) {
-        if (i == 16) sum_lo = sum;
         // |x * id| <= 127 (plus rounding), so the nearest-even integer always fits int8.
         const float v = std::nearbyint(xb[i] * id);
         const int32_t qi = v == v ? static_cast<int32_t>(v) : 0;  // NaN input: no UB, value unspecified
@@ -33,7 +32,6 @@ void QuantizeActsPortable(const float* x, int64_t ldx, int64_t t0, int64_t t1, Q
       }
       a->d[t * nb + b] = d;
       a->sum[t * nb + b] = sum;
-      a->sum_lo[t * nb + b] = sum_lo;
     }
   }
 }
