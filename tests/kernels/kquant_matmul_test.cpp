@@ -28,6 +28,29 @@ constexpr double kU = 1.0 / (1 << 24);
 
 using Mat = testing::QuantMat;
 
+size_t SuperBlockBytes(DType t) {
+  return t == DType::kQ4_K ? sizeof(BlockQ4_K) : t == DType::kQ5_K ? sizeof(BlockQ5_K) : sizeof(BlockQ6_K);
+}
+
+// Writes a super-block's f16 factors: d and dmin at its start (q4_K / q5_K), d at its end (q6_K).
+void SetFactors(DType t, uint8_t* block, float d, float dmin) {
+  const uint16_t d16 = F32ToF16(d), dmin16 = F32ToF16(dmin);
+  if (t == DType::kQ6_K) {
+    std::memcpy(block + 208, &d16, 2);
+  } else {
+    std::memcpy(block, &d16, 2);
+    std::memcpy(block + 2, &dmin16, 2);
+  }
+}
+
+// The dequantized twin and the view of m.bytes, once the bytes are written.
+void FinishMat(DType t, int64_t rows, int64_t cols, const char* name, Mat* m) {
+  const size_t rb = DTypeBytes(t, cols);
+  m->dequant.resize(rows * cols);
+  for (int64_t r = 0; r < rows; ++r) DequantizeRow(t, m->bytes.data() + r * rb, m->dequant.data() + r * cols, cols);
+  m->view = TensorView{t, {rows, cols}, m->bytes.data(), name};
+}
+
 // Random K-quant rows: every byte pattern is a valid block except the f16 factors, which get small
 // finite values (as real files: d ~ weight scale / 63).
 Mat MakeMat(DType t, int64_t rows, int64_t cols, uint32_t seed) {
@@ -38,19 +61,11 @@ Mat MakeMat(DType t, int64_t rows, int64_t cols, uint32_t seed) {
   const size_t rb = DTypeBytes(t, cols);
   m.bytes.resize(rb * rows);
   for (auto& b : m.bytes) b = static_cast<uint8_t>(byte(rng));
-  const size_t bs = t == DType::kQ4_K ? sizeof(BlockQ4_K) : t == DType::kQ5_K ? sizeof(BlockQ5_K) : sizeof(BlockQ6_K);
-  for (size_t off = 0; off < m.bytes.size(); off += bs) {
-    const uint16_t d = F32ToF16(fd(rng)), dmin = F32ToF16(fd(rng));
-    if (t == DType::kQ6_K) {
-      std::memcpy(&m.bytes[off + 208], &d, 2);
-    } else {
-      std::memcpy(&m.bytes[off], &d, 2);
-      std::memcpy(&m.bytes[off + 2], &dmin, 2);
-    }
+  for (size_t off = 0; off < m.bytes.size(); off += SuperBlockBytes(t)) {
+    const float d = fd(rng), dmin = fd(rng);
+    SetFactors(t, &m.bytes[off], d, dmin);
   }
-  m.dequant.resize(rows * cols);
-  for (int64_t r = 0; r < rows; ++r) DequantizeRow(t, m.bytes.data() + r * rb, m.dequant.data() + r * cols, cols);
-  m.view = TensorView{t, {rows, cols}, m.bytes.data(), "w"};
+  FinishMat(t, rows, cols, "w", &m);
   return m;
 }
 
@@ -172,23 +187,16 @@ TEST(KQuantMatMul, ExtremeValuesStayExact) {
       Mat m;
       const size_t rb = DTypeBytes(t, cols);
       m.bytes.assign(rb * rows, 0xff);
-      const size_t bs = t == DType::kQ4_K ? sizeof(BlockQ4_K) : t == DType::kQ5_K ? sizeof(BlockQ5_K) : sizeof(BlockQ6_K);
-      for (size_t off = 0; off < m.bytes.size(); off += bs) {
-        const uint16_t d = F32ToF16(variant ? -1e-3f : 1e-3f), dmin = F32ToF16(2e-3f);
+      for (size_t off = 0; off < m.bytes.size(); off += SuperBlockBytes(t)) {
         if (t == DType::kQ6_K) {
           // ql [128], qh [64], scales [16], d.
           std::memset(&m.bytes[off], variant ? 0xff : 0x00, 192);
           const int64_t row = static_cast<int64_t>(off / rb);
           std::memset(&m.bytes[off + 192], row % 2 ? 0x80 : 0x7f, 16);
-          std::memcpy(&m.bytes[off + 208], &d, 2);
-        } else {
-          std::memcpy(&m.bytes[off], &d, 2);
-          std::memcpy(&m.bytes[off + 2], &dmin, 2);
         }
+        SetFactors(t, &m.bytes[off], variant ? -1e-3f : 1e-3f, 2e-3f);
       }
-      m.dequant.resize(rows * cols);
-      for (int64_t r = 0; r < rows; ++r) DequantizeRow(t, m.bytes.data() + r * rb, m.dequant.data() + r * cols, cols);
-      m.view = TensorView{t, {rows, cols}, m.bytes.data(), "extreme"};
+      FinishMat(t, rows, cols, "extreme", &m);
       for (float xv : {1.0f, -1.0f}) {
         for (int64_t n : {1, 4, 5}) {
           const std::vector<float> x(n * cols, xv);  // q = +-127 everywhere
