@@ -140,19 +140,7 @@ void PanelsQ4(const QuantPackedMatrix& w, const QuantizedActs& a, float* y, int6
   Panels<true>(w, a, y, ldy, p0, p1);
 }
 
-inline float HMax(__m256 v) {
-  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-  m = _mm_max_ss(m, _mm_movehdup_ps(m));
-  return _mm_cvtss_f32(m);
-}
-
-inline int32_t HSum(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-  return _mm_cvtsi128_si32(s);
-}
+#include "kernels/hreduce_avx2-inl.h"  // HMax, HSum
 
 // Bit-identical to QuantizeActsPortable (same amax, d, 1/d; vcvtps2dq rounds to nearest even).
 void QuantizeRows(const float* x, int64_t ldx, int64_t t0, int64_t t1, QuantizedActs* a) {

@@ -199,13 +199,7 @@ void PanelsQ6K(const QuantPackedMatrix& w, const QuantizedActs& a, float* y, int
   Panels<DType::kQ6_K>(w, a, y, ldy, p0, p1);
 }
 
-// Sum of the 8 int32 lanes.
-inline int32_t Sum8(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-  return _mm_cvtsi128_si32(s);
-}
+#include "kernels/hreduce_avx2-inl.h"  // HSum
 
 // Per-256 quantizer, bit-identical to KQuantizeActsPortable: same amax, d and 1/d, x * (1/d) rounded to
 // nearest even (vcvtps2dq under the default MXCSR rounding = nearbyint); the sums are exact integers.
@@ -225,7 +219,7 @@ void KQuantizeRows(const float* x, int64_t ldx, int64_t t0, int64_t t1, Quantize
       for (int c = 0; c < 16; ++c) {
         const __m512i qi = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(xs + 16 * c), vid));
         _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 16 * c), _mm512_cvtepi32_epi8(qi));
-        const int32_t lo = Sum8(_mm512_castsi512_si256(qi)), hi = Sum8(_mm512_extracti64x4_epi64(qi, 1));
+        const int32_t lo = HSum(_mm512_castsi512_si256(qi)), hi = HSum(_mm512_extracti64x4_epi64(qi, 1));
         start[2 * c] = -32 * lo;
         start[2 * c + 1] = -32 * hi;
         if (c % 2 == 0) sum32[c / 2] = 0;

@@ -30,17 +30,7 @@ inline __m256i LaneMask(int n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(std::clamp(n, 0, 8)), lane);
 }
 
-inline float HMax(__m256 v) {
-  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-  return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
-}
-
-inline float HSum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
+#include "kernels/hreduce_avx2-inl.h"  // HMax, HSum
 
 #include "kernels/exp_avx2-inl.h"  // Exp256
 
