@@ -33,7 +33,6 @@ struct PanelBF16 {
     return _mm512_castsi512_ps(
         _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));
   }
-  static constexpr int64_t kKC = 256;  // 256 x 48 x 2 B = 24 KiB
 };
 
 // y[MR][48] (+)= x[MR][kc] * panel[kc][48]. `first`: start from the bias (or 0) instead of y.
@@ -131,7 +130,7 @@ void GemmPanels(const PackedGemmMatrix& w, const float* x, int64_t n, int64_t ld
   // fewer (decode, the serving batch) nothing reuses it: each panel then streams whole, start to end,
   // one sequential read the prefetchers follow (blocked, decode jumped between panels every 24 KiB
   // and ran ~15% slower).
-  const int64_t kKC = n <= kMR ? K : widen_once ? PanelF32::kKC : L::kKC;
+  const int64_t kKC = n <= kMR ? K : PanelF32::kKC;  // bf16 prefill widens, so f32 blocks either way
   alignas(64) static thread_local float widened[PanelF32::kKC * P];
   if (n == 1) {
     const int64_t whole = std::min(p1, w.rows() / P);  // panels with all P rows real
