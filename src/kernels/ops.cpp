@@ -63,13 +63,27 @@ const ActiveOps& Active() {
     const Isa isa = ActiveIsa();
     if (isa >= Isa::kAvx512 && avx512::OpsKernelSet()) return {*avx512::OpsKernelSet(), Isa::kAvx512};
     if (isa >= Isa::kAvx2 && avx2::OpsKernelSet()) return {*avx2::OpsKernelSet(), Isa::kAvx2};
-    return {{scalar::Dot, scalar::Axpy, scalar::SwiGlu, scalar::AttentionCausalJobs, scalar::AttentionCausalBf16Jobs},
+    return {{scalar::Dot, scalar::Axpy, scalar::SwiGlu, scalar::AttentionCausalJobs, scalar::AttentionCausalBf16Jobs,
+             nullptr, nullptr},
             Isa::kScalar};
   }();
   return ops;
 }
 
+}  // namespace
+
+const OpsKernels& ActiveOpsKernels() { return Active().k; }
+
+namespace {
+
 const OpsKernels& Kernels() { return Active().k; }
+
+// Prefill chunks of at least this many queries take the tiled kernel where the ISA has one: it packs
+// the keys first, which for a few queries costs more than sharing them saves (decode, n = 1, reads
+// the cache once either way).
+constexpr int64_t kTiledMinQueries = 32;
+// Keys packed at a time by the tiled kernel (2,048 keys x 8 kv heads x 64 = 4 MiB of f32).
+constexpr int64_t kTiledKeyChunk = 2048;
 
 }  // namespace
 
@@ -169,6 +183,10 @@ void CausalDepthwiseConv(const float* v, int64_t n, int64_t D, int L, const floa
 
 void AttentionCausal(const float* q, int64_t n, int64_t p0, const float* k, const float* v,
                      const AttentionShape& s, float* out) {
+  if (n >= kTiledMinQueries && Kernels().attention_causal_tiled) {
+    Kernels().attention_causal_tiled(q, n, p0, k, v, s, out, kTiledKeyChunk);
+    return;
+  }
   const auto jobs_fn = Kernels().attention_causal_jobs;
   DefaultThreadPool().ParallelFor(static_cast<size_t>(n) * s.n_heads,
                                   [&](size_t b, size_t e, int) { jobs_fn(q, p0, k, v, s, out, b, e); });
@@ -176,6 +194,10 @@ void AttentionCausal(const float* q, int64_t n, int64_t p0, const float* k, cons
 
 void AttentionCausalBf16(const float* q, int64_t n, int64_t p0, const uint16_t* k, const uint16_t* v,
                          const AttentionShape& s, float* out) {
+  if (n >= kTiledMinQueries && Kernels().attention_causal_tiled_bf16) {
+    Kernels().attention_causal_tiled_bf16(q, n, p0, k, v, s, out, kTiledKeyChunk);
+    return;
+  }
   const auto jobs_fn = Kernels().attention_causal_bf16_jobs;
   DefaultThreadPool().ParallelFor(static_cast<size_t>(n) * s.n_heads,
                                   [&](size_t b, size_t e, int) { jobs_fn(q, p0, k, v, s, out, b, e); });

@@ -80,7 +80,7 @@ namespace lfm::avx2 {
 
 const OpsKernels* OpsKernelSet() {
 #if defined(__x86_64__)
-  static const OpsKernels k{Dot, Axpy, SwiGlu, AttentionCausalJobs, AttentionCausalBf16Jobs};
+  static const OpsKernels k{Dot, Axpy, SwiGlu, AttentionCausalJobs, AttentionCausalBf16Jobs, nullptr, nullptr};
   return &k;
 #else
   return nullptr;

@@ -3,8 +3,12 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <type_traits>
 #include <vector>
+
+#include "base/thread_pool.h"
 
 #include "kernels/ops_impl.h"
 #include "tensor/convert.h"
@@ -19,17 +23,7 @@
 namespace lfm::avx512 {
 namespace {
 
-// 16 keys/values as f32: loaded as they are (f32 cache), or widened from bf16 bits (zero-extend to
-// 32 bits, shift into the top half: exact); kMask variants load the first lanes of m only.
-inline __m512 Load16(const float* p) { return _mm512_loadu_ps(p); }
-inline __m512 Load16(const uint16_t* p) {
-  return _mm512_castsi512_ps(
-      _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));
-}
-inline __m512 MaskLoad16(__mmask16 m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
-inline __m512 MaskLoad16(__mmask16 m, const uint16_t* p) {
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
-}
+#include "kernels/load16_avx512-inl.h"  // Load16, MaskLoad16 (f32 or widened bf16)
 
 // Dot and Axpy over f32 rows, or over bf16 rows (the bf16 KV cache's generic-head-dim path) with
 // widening loads: one body, the row type picks Load16 / MaskLoad16.
@@ -61,7 +55,7 @@ void Axpy(float a, const T* x, int64_t n, float* y) {
 
 #include "kernels/exp_avx512-inl.h"  // Exp512
 
-inline __mmask16 TailMask16(int n) { return n >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << n) - 1u); }
+inline __mmask16 TailMask(int64_t n) { return n >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << n) - 1u); }
 
 // Lane i = the horizontal sum of a[i], for 16 vectors at once (a transpose-and-add tree: 15 adds and
 // 30 shuffles for 16 sums, instead of a full reduction per sum).
@@ -117,7 +111,7 @@ void AttentionCausalJobsD(const float* q, int64_t p0, const T* k, const T* v, co
           for (int c = 0; c < kV; ++c) acc[kk] = _mm512_fmadd_ps(qv[c], Load16(kr + 16 * c), acc[kk]);
         }
       }
-      const __mmask16 m = TailMask16(nk);
+      const __mmask16 m = TailMask(nk);
       const __m512 x = _mm512_mul_ps(Reduce16(acc), scale);
       _mm512_mask_storeu_ps(sc.data() + j0, m, x);
       mxv = _mm512_mask_max_ps(mxv, m, mxv, x);
@@ -125,7 +119,7 @@ void AttentionCausalJobsD(const float* q, int64_t p0, const T* k, const T* v, co
     const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(mxv));
     __m512 sumv = _mm512_setzero_ps();
     for (int64_t j0 = 0; j0 < len; j0 += 16) {
-      const __mmask16 m = TailMask16(static_cast<int>(std::min<int64_t>(16, len - j0)));
+      const __mmask16 m = TailMask(static_cast<int>(std::min<int64_t>(16, len - j0)));
       const __m512 e = _mm512_maskz_mov_ps(m, Exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, sc.data() + j0), mx)));
       _mm512_mask_storeu_ps(sc.data() + j0, m, e);
       sumv = _mm512_add_ps(sumv, e);
@@ -144,6 +138,105 @@ void AttentionCausalJobsD(const float* q, int64_t p0, const T* k, const T* v, co
 #pragma GCC unroll 8
     for (int c = 0; c < kV; ++c) _mm512_storeu_ps(orow + 16 * c, _mm512_mul_ps(o[c], inv));
   }
+}
+
+#include "kernels/flash_attention_avx512-inl.h"  // FlashRows, FlashStart/FlashSweep/FlashFinish, TransposeKeys
+
+// Causal attention of a prefill chunk (n queries at positions p0 .. p0+n-1), tiled as the vision
+// tower's attention: a task is one head and kQBlock queries, sweeping the keys it may see with the
+// score tiles on transposed keys (packed here, per kv head, once per call and shared by the group's
+// heads and every query block) and the online softmax. The per-query jobs above read each key row
+// once per query and head and reduce every score horizontally; at a 1,800-token image prompt they
+// were a quarter of the prefill. Keys are packed key_chunk at a time so the packed copy stays bounded
+// however long the context; a task's softmax state is carried from chunk to chunk. T: float (f32 KV
+// cache) or uint16_t (bf16 bits, widened when packed; the values then are widened into a chunk buffer).
+template <typename T>
+void AttentionCausalTiledT(const float* q, int64_t n, int64_t p0, const T* k, const T* v, const AttentionShape& s,
+                           float* out, int64_t key_chunk) {
+  const int d = s.head_dim, H = s.n_heads, KV = s.n_kv_heads, group = H / KV;
+  const int64_t qs = static_cast<int64_t>(H) * d, kvs = static_cast<int64_t>(KV) * d;
+  const int64_t total = p0 + n, n_blocks = (n + kQBlock - 1) / kQBlock;
+  const int64_t n_chunks = (total + key_chunk - 1) / key_chunk;
+  const int64_t nkp_max = (std::min(key_chunk, total) + kKBlock - 1) / kKBlock * kKBlock;
+  constexpr bool kWidenValues = !std::is_same_v<T, float>;
+  // Packed keys [KV][d][nkp] (and widened values [KV][nkp][d]) of the current chunk.
+  std::vector<float> kt(static_cast<size_t>(KV) * d * nkp_max);
+  std::vector<float> vw(kWidenValues ? static_cast<size_t>(KV) * nkp_max * d : 0);
+  // A task's online-softmax state between chunks: m, l and o of its kQBlock rows.
+  const int64_t state_floats = kQBlock * (2 + d);
+  std::vector<float> saved(n_chunks > 1 ? static_cast<size_t>(H * n_blocks * state_floats) : 0);
+  for (int64_t c0 = 0; c0 < total; c0 += key_chunk) {
+    const int64_t ck = std::min(key_chunk, total - c0), nkp = (ck + kKBlock - 1) / kKBlock * kKBlock;
+    DefaultThreadPool().ParallelFor(static_cast<size_t>(KV), [&](size_t b, size_t e, int) {
+      for (size_t h = b; h < e; ++h) {
+        TransposeKeys(k + c0 * kvs + h * d, kvs, ck, d, nkp, kt.data() + h * d * nkp);
+        if constexpr (kWidenValues) {
+          float* dst = vw.data() + h * nkp * d;
+          for (int64_t j = 0; j < ck; ++j) {
+            const T* src = v + (c0 + j) * kvs + h * d;
+            for (int i = 0; i < d; i += 16) {
+              const __mmask16 m = TailMask(d - i);
+              _mm512_mask_storeu_ps(dst + j * d + i, m, MaskLoad16(m, src + i));
+            }
+          }
+        }
+      }
+    });
+    // Query blocks that see a key of this chunk: block b's last query sees keys up to p0 + its last t.
+    const int64_t first_block = std::clamp<int64_t>((c0 - p0) / kQBlock, 0, n_blocks);
+    const int64_t n_tasks = (n_blocks - first_block) * H;
+    // Costs grow with the block index (more keys), so tasks are claimed largest first from a shared
+    // counter: each of the pool's chunks below claims tasks until none is left, whatever its range.
+    std::atomic<int64_t> next{0};
+    DefaultThreadPool().ParallelFor(static_cast<size_t>(std::max<int64_t>(n_tasks, 1)), [&](size_t, size_t, int) {
+      std::vector<float> o(static_cast<size_t>(kQBlock) * d);
+      FlashRows st;
+      st.o = o.data();
+      int64_t lim[kQBlock];
+      for (int64_t task; (task = next.fetch_add(1)) < n_tasks;) {
+        const int64_t blk = n_blocks - 1 - task / H;
+        const int h = static_cast<int>(task % H);
+        const int64_t t0 = blk * kQBlock;
+        const int nq = static_cast<int>(std::min<int64_t>(kQBlock, n - t0));
+        if (p0 + t0 + nq <= c0) continue;  // sees no key of this chunk (not reached: first_block)
+        for (int r = 0; r < nq; ++r) lim[r] = std::min(ck, p0 + t0 + r + 1 - c0);
+        float* state = saved.empty() ? nullptr : saved.data() + (h * n_blocks + blk) * state_floats;
+        if (c0 == 0) {
+          FlashStart(nq, d, st);
+        } else {  // restore (rows past nq of the last tile are recomputed, never read)
+          std::copy(state, state + kQBlock, st.m);
+          std::copy(state + kQBlock, state + 2 * kQBlock, st.l);
+          std::copy(state + 2 * kQBlock, state + state_floats, st.o);
+        }
+        const float* vh;  // the head's value rows of this chunk, and their stride
+        int64_t ldv;
+        if constexpr (kWidenValues) {
+          vh = vw.data() + (h / group) * nkp * d, ldv = d;
+        } else {
+          vh = v + c0 * kvs + (h / group) * d, ldv = kvs;
+        }
+        FlashSweep(q + t0 * qs + static_cast<int64_t>(h) * d, qs, nq, ck, lim, kt.data() + (h / group) * d * nkp, nkp,
+                   vh, ldv, d, s.scale, st);
+        if (p0 + t0 + nq <= c0 + ck) {  // the block's last key is in this chunk: done
+          FlashFinish(st, nq, d, out + t0 * qs + static_cast<int64_t>(h) * d, qs);
+        } else {
+          std::copy(st.m, st.m + kQBlock, state);
+          std::copy(st.l, st.l + kQBlock, state + kQBlock);
+          std::copy(st.o, st.o + kQBlock * d, state + 2 * kQBlock);
+        }
+      }
+    });
+  }
+}
+
+void AttentionCausalTiled(const float* q, int64_t n, int64_t p0, const float* k, const float* v,
+                          const AttentionShape& s, float* out, int64_t key_chunk) {
+  AttentionCausalTiledT<float>(q, n, p0, k, v, s, out, key_chunk);
+}
+
+void AttentionCausalTiledBf16(const float* q, int64_t n, int64_t p0, const uint16_t* k, const uint16_t* v,
+                              const AttentionShape& s, float* out, int64_t key_chunk) {
+  AttentionCausalTiledT<uint16_t>(q, n, p0, k, v, s, out, key_chunk);
 }
 
 // g / (1 + exp(-g)) * u; the tail under a mask (masked-off lanes are never stored).
@@ -199,7 +292,8 @@ namespace lfm::avx512 {
 
 const OpsKernels* OpsKernelSet() {
 #if defined(__x86_64__)
-  static const OpsKernels k{Dot, Axpy, SwiGlu, AttentionJobs, AttentionBf16Jobs};
+  static const OpsKernels k{Dot, Axpy, SwiGlu, AttentionJobs, AttentionBf16Jobs, AttentionCausalTiled,
+                           AttentionCausalTiledBf16};
   return &k;
 #else
   return nullptr;

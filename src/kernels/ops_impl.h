@@ -22,7 +22,18 @@ struct OpsKernels {
   // The same over a bf16 KV cache (keys and values widened to f32 as they are loaded).
   void (*attention_causal_bf16_jobs)(const float* q, int64_t p0, const uint16_t* k, const uint16_t* v,
                                      const AttentionShape& s, float* out, size_t job_begin, size_t job_end);
+  // A whole prefill chunk's causal attention, tiled (queries in blocks sharing packed keys), threaded
+  // inside; keys are packed key_chunk at a time. Null where the ISA has no tiled kernel (the jobs
+  // above serve every n there).
+  void (*attention_causal_tiled)(const float* q, int64_t n, int64_t p0, const float* k, const float* v,
+                                 const AttentionShape& s, float* out, int64_t key_chunk);
+  void (*attention_causal_tiled_bf16)(const float* q, int64_t n, int64_t p0, const uint16_t* k, const uint16_t* v,
+                                      const AttentionShape& s, float* out, int64_t key_chunk);
 };
+
+// The set ops.h's functions use (tests call its members directly, e.g. the tiled attention with a
+// small key_chunk).
+const OpsKernels& ActiveOpsKernels();
 
 namespace avx512 {
 const OpsKernels* OpsKernelSet();  // null when not compiled (non-x86)

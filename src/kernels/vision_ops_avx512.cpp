@@ -124,159 +124,8 @@ void BiasGeluErfRows(float* x, int64_t rows, int64_t d, const float* bias) {
   BiasActRows<GeluErf512>(x, rows, d, bias);
 }
 
-// Attention is tiled flash-attention style: a task is one head and kQBlock queries; it sweeps the keys
-// in blocks of kKBlock and keeps, per query row, the running max m, the running sum l of exp(s - m)
-// and the unnormalised output O (online softmax). Scores therefore only ever exist as a
-// [4 x kKBlock] register tile, never as an n x n (or even kQBlock x n) matrix, and one block of K
-// and V (16 KiB each at head_dim 64) is reused by all kQBlock queries of the task while in L1/L2.
-constexpr int kQBlock = 32;
-constexpr int kKBlock = 64;  // 4 vectors of 16 keys
-constexpr int kRows = 4;     // query rows per register tile
-
-// Online-softmax state of one task's query rows.
-struct FlashRows {
-  float m[kQBlock];  // running max of scale * score (-inf before the first block)
-  float l[kQBlock];  // running sum of exp(scale * score - m)
-  float* o;          // [kQBlock, d] unnormalised output
-};
-
-// Scores of kRows query rows (row pointers q[r], so the tail tile can repeat its last row) against
-// kKBlock keys: acc[r][c] = sum_i q[r][i] * kt[i][16c + lane]. kt is the key block transposed, row
-// stride nkp, so each step is 4 vector loads and 4 broadcasts for 16 FMAs and no horizontal sums.
-inline void ScoreTile(const float* const q[kRows], const float* kt, int64_t nkp, int d, __m512 acc[kRows][4]) {
-#pragma GCC unroll 16
-  for (int r = 0; r < kRows; ++r)
-#pragma GCC unroll 16
-    for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_setzero_ps();
-  for (int i = 0; i < d; ++i) {
-    const float* kr = kt + static_cast<int64_t>(i) * nkp;
-    const __m512 k0 = _mm512_loadu_ps(kr), k1 = _mm512_loadu_ps(kr + 16), k2 = _mm512_loadu_ps(kr + 32),
-                 k3 = _mm512_loadu_ps(kr + 48);
-#pragma GCC unroll 16
-    for (int r = 0; r < kRows; ++r) {
-      const __m512 qb = _mm512_set1_ps(q[r][i]);
-      acc[r][0] = _mm512_fmadd_ps(qb, k0, acc[r][0]);
-      acc[r][1] = _mm512_fmadd_ps(qb, k1, acc[r][1]);
-      acc[r][2] = _mm512_fmadd_ps(qb, k2, acc[r][2]);
-      acc[r][3] = _mm512_fmadd_ps(qb, k3, acc[r][3]);
-    }
-  }
-}
-
-// Online-softmax update of one row from its score tile s (4 vectors, keys past the valid ones masked
-// off by kmask): raises the running max if needed, writes p = exp(s - m) (0 for masked keys) to p
-// and returns the factor the row's earlier output and sum must be multiplied by.
-inline float SoftmaxStep(__m512 s[4], const __mmask16 kmask[4], float scale, float* m, float* l, float* p) {
-  const __m512 sc = _mm512_set1_ps(scale), ninf = _mm512_set1_ps(-INFINITY);
-#pragma GCC unroll 16
-  for (int c = 0; c < 4; ++c) s[c] = _mm512_mask_mul_ps(ninf, kmask[c], s[c], sc);
-  const float bm = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(s[0], s[1]), _mm512_max_ps(s[2], s[3])));
-  float corr = 1.0f;
-  if (bm > *m) {
-    corr = std::exp(*m - bm);  // exp(-inf) = 0 on the first block
-    *m = bm;
-  }
-  const __m512 mv = _mm512_set1_ps(*m);
-  __m512 sum = _mm512_setzero_ps();
-#pragma GCC unroll 16
-  for (int c = 0; c < 4; ++c) {
-    const __m512 e = _mm512_maskz_mov_ps(kmask[c], Exp512(_mm512_sub_ps(s[c], mv)));
-    _mm512_storeu_ps(p + 16 * c, e);
-    sum = _mm512_add_ps(sum, e);
-  }
-  *l = *l * corr + _mm512_reduce_add_ps(sum);
-  return corr;
-}
-
-// o[r][c0 .. c0+16*NV) = corr[r] * o[r][..] + sum_{j < nk} p[r][j] * v[j][c0 ..] for kRows rows; the
-// last vector of the chunk is masked by `last`. Only the nk valid value rows are read.
-template <int NV>
-void PvChunk(const float* p, int nk, const float* v, int64_t ldv, int c0, __mmask16 last, const float* corr,
-             float* o, int d) {
-  __m512 acc[kRows][NV];
-#pragma GCC unroll 16
-  for (int r = 0; r < kRows; ++r) {
-    const __m512 cr = _mm512_set1_ps(corr[r]);
-#pragma GCC unroll 16
-    for (int c = 0; c < NV; ++c) {
-      const __mmask16 m = c == NV - 1 ? last : __mmask16(0xffff);
-      acc[r][c] = _mm512_mul_ps(cr, _mm512_maskz_loadu_ps(m, o + r * d + c0 + 16 * c));
-    }
-  }
-  for (int j = 0; j < nk; ++j) {
-    const float* vr = v + j * ldv + c0;
-    __m512 vv[NV];
-#pragma GCC unroll 16
-    for (int c = 0; c < NV; ++c) {
-      vv[c] = c == NV - 1 ? _mm512_maskz_loadu_ps(last, vr + 16 * c) : _mm512_loadu_ps(vr + 16 * c);
-    }
-#pragma GCC unroll 16
-    for (int r = 0; r < kRows; ++r) {
-      const __m512 pb = _mm512_set1_ps(p[r * kKBlock + j]);
-#pragma GCC unroll 16
-      for (int c = 0; c < NV; ++c) acc[r][c] = _mm512_fmadd_ps(pb, vv[c], acc[r][c]);
-    }
-  }
-#pragma GCC unroll 16
-  for (int r = 0; r < kRows; ++r) {
-#pragma GCC unroll 16
-    for (int c = 0; c < NV; ++c) {
-      const __mmask16 m = c == NV - 1 ? last : __mmask16(0xffff);
-      _mm512_mask_storeu_ps(o + r * d + c0 + 16 * c, m, acc[r][c]);
-    }
-  }
-}
-
-void PvTile(const float* p, int nk, const float* v, int64_t ldv, int d, const float* corr, float* o) {
-  for (int c0 = 0; c0 < d; c0 += 64) {
-    const int left = std::min(64, d - c0);
-    const int nv = (left + 15) / 16;
-    const __mmask16 last = TailMask(left - 16 * (nv - 1));
-    switch (nv) {
-      case 1: PvChunk<1>(p, nk, v, ldv, c0, last, corr, o, d); break;
-      case 2: PvChunk<2>(p, nk, v, ldv, c0, last, corr, o, d); break;
-      case 3: PvChunk<3>(p, nk, v, ldv, c0, last, corr, o, d); break;
-      default: PvChunk<4>(p, nk, v, ldv, c0, last, corr, o, d); break;
-    }
-  }
-}
-
-// One task: queries [t0, t0 + nq) of head h against all n_k keys. q and v point at the head's columns;
-// kt is the head's transposed keys [d][nkp].
-void FlashTask(const float* q, const float* v, int64_t ld_in, int nq, int64_t n_k, const float* kt, int64_t nkp,
-               int d, float scale, FlashRows& st, float* out, int64_t ld_out) {
-  const int nq4 = (nq + kRows - 1) / kRows * kRows;  // the state arrays cover whole tiles
-  for (int r = 0; r < nq4; ++r) st.m[r] = -INFINITY, st.l[r] = 0.0f;
-  std::fill(st.o, st.o + static_cast<int64_t>(nq4) * d, 0.0f);
-  alignas(64) float p[kRows * kKBlock];
-  for (int64_t j0 = 0; j0 < n_k; j0 += kKBlock) {
-    const int nk = static_cast<int>(std::min<int64_t>(kKBlock, n_k - j0));
-    __mmask16 kmask[4];
-#pragma GCC unroll 16
-    for (int c = 0; c < 4; ++c) kmask[c] = TailMask(std::max(0, nk - 16 * c));
-    for (int r0 = 0; r0 < nq; r0 += kRows) {
-      // Rows past nq (a partial last tile) repeat the last real row; their results are never written.
-      const float* qr[kRows];
-#pragma GCC unroll 16
-      for (int r = 0; r < kRows; ++r) qr[r] = q + std::min(r0 + r, nq - 1) * ld_in;
-      __m512 s[kRows][4];
-      ScoreTile(qr, kt + j0, nkp, d, s);
-      float corr[kRows];
-#pragma GCC unroll 16
-      for (int r = 0; r < kRows; ++r) {
-        corr[r] = SoftmaxStep(s[r], kmask, scale, &st.m[r0 + r], &st.l[r0 + r], p + r * kKBlock);
-      }
-      PvTile(p, nk, v + j0 * ld_in, ld_in, d, corr, st.o + static_cast<int64_t>(r0) * d);
-    }
-  }
-  for (int r = 0; r < nq; ++r) {
-    const __m512 inv = _mm512_set1_ps(1.0f / st.l[r]);
-    for (int i = 0; i < d; i += 16) {
-      const __mmask16 m = TailMask(d - i);
-      _mm512_mask_storeu_ps(out + r * ld_out + i, m, _mm512_mul_ps(inv, _mm512_maskz_loadu_ps(m, st.o + r * d + i)));
-    }
-  }
-}
+#include "kernels/load16_avx512-inl.h"            // MaskLoad16 (TransposeKeys)
+#include "kernels/flash_attention_avx512-inl.h"  // FlashRows, FlashStart/FlashSweep/FlashFinish
 
 // ---- The bf16 variant (CPUs with AVX512_BF16): q, k, v and the softmax weights p rounded to bf16,
 // products accumulated in f32 by vdpbf16ps, which does two multiply-adds per f32 lane (32 per
@@ -435,9 +284,7 @@ LFM_BF16_TARGET void FlashTaskBf16(const float* q, int64_t ld_in, int nq, int64_
                                    const uint32_t* vp, int64_t nkp, int d, float scale, FlashRows& st,
                                    uint32_t* qbuf, float* out, int64_t ld_out) {
   const int dp = d / 2;
-  const int nq4 = (nq + kRows - 1) / kRows * kRows;
-  for (int r = 0; r < nq4; ++r) st.m[r] = -INFINITY, st.l[r] = 0.0f;
-  std::fill(st.o, st.o + static_cast<int64_t>(nq4) * d, 0.0f);
+  FlashStart(nq, d, st);
   for (int r = 0; r < nq; ++r) {
     uint16_t* row = reinterpret_cast<uint16_t*>(qbuf + static_cast<int64_t>(r) * dp);
     for (int i = 0; i < d; i += 16) {
@@ -466,13 +313,7 @@ LFM_BF16_TARGET void FlashTaskBf16(const float* q, int64_t ld_in, int nq, int64_
       PvTileBf16(pp, (nk + 1) / 2, vp + (j0 / 2) * d, d, corr, st.o + static_cast<int64_t>(r0) * d);
     }
   }
-  for (int r = 0; r < nq; ++r) {
-    const __m512 inv = _mm512_set1_ps(1.0f / st.l[r]);
-    for (int i = 0; i < d; i += 16) {
-      const __mmask16 m = TailMask(d - i);
-      _mm512_mask_storeu_ps(out + r * ld_out + i, m, _mm512_mul_ps(inv, _mm512_maskz_loadu_ps(m, st.o + r * d + i)));
-    }
-  }
+  FlashFinish(st, nq, d, out, ld_out);
 }
 
 LFM_BF16_TARGET void AttentionBf16(const float* q, const float* k, const float* v, int64_t ld_in, int64_t n_q,
@@ -519,15 +360,9 @@ void AttentionBidirectional(const float* q, const float* k, const float* v, int6
   const int64_t nkp = (n_k + kKBlock - 1) / kKBlock * kKBlock;
   // Keys transposed per head, [H][d][nkp] (zero padded to whole key blocks), so score tiles read
   // contiguous runs of keys.
-  std::vector<float> kt(static_cast<size_t>(H) * d * nkp, 0.0f);
+  std::vector<float> kt(static_cast<size_t>(H) * d * nkp);
   DefaultThreadPool().ParallelFor(static_cast<size_t>(H), [&](size_t b, size_t e, int) {
-    for (size_t h = b; h < e; ++h) {
-      float* dst = kt.data() + h * d * nkp;
-      for (int64_t j = 0; j < n_k; ++j) {
-        const float* kr = k + j * ld_in + h * d;
-        for (int i = 0; i < d; ++i) dst[i * nkp + j] = kr[i];
-      }
-    }
+    for (size_t h = b; h < e; ++h) TransposeKeys(k + h * d, ld_in, n_k, d, nkp, kt.data() + h * d * nkp);
   });
   const int64_t n_blocks = (n_q + kQBlock - 1) / kQBlock;
   DefaultThreadPool().ParallelFor(static_cast<size_t>(H * n_blocks), [&](size_t b, size_t e, int) {
@@ -538,8 +373,10 @@ void AttentionBidirectional(const float* q, const float* k, const float* v, int6
       const int h = static_cast<int>(task / n_blocks);
       const int64_t t0 = static_cast<int64_t>(task % n_blocks) * kQBlock;
       const int nq = static_cast<int>(std::min<int64_t>(kQBlock, n_q - t0));
-      FlashTask(q + t0 * ld_in + h * d, v + h * d, ld_in, nq, n_k, kt.data() + static_cast<int64_t>(h) * d * nkp,
-                nkp, d, s.scale, st, out + t0 * ld_out + h * d, ld_out);
+      FlashStart(nq, d, st);
+      FlashSweep(q + t0 * ld_in + h * d, ld_in, nq, n_k, nullptr, kt.data() + static_cast<int64_t>(h) * d * nkp, nkp,
+                 v + h * d, ld_in, d, s.scale, st);
+      FlashFinish(st, nq, d, out + t0 * ld_out + h * d, ld_out);
     }
   });
 }

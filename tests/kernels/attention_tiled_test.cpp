@@ -1,0 +1,89 @@
+// The tiled causal attention (prefill chunks of >= 32 queries on ISAs that have it) against the
+// reference twin, called directly with small key chunks so that a query block's online-softmax state
+// is carried across several chunks, with chunk edges inside and on the 64-key blocks, and over an f32
+// and a bf16 KV cache. AttentionCausal itself takes this kernel from 32 queries on (ops_test.cpp,
+// real_size_test.cpp cover that path at the usual sizes).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "base/cpu_features.h"
+#include "kernels/ops.h"
+#include "kernels/ops_impl.h"
+
+namespace lfm {
+namespace {
+
+std::vector<float> Rand(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0, 1);
+  std::vector<float> v(n);
+  for (auto& x : v) x = nd(rng);
+  return v;
+}
+
+std::vector<uint16_t> ToBf16(const std::vector<float>& x) {
+  std::vector<uint16_t> b(x.size());
+  F32ToBf16Rows(x.data(), static_cast<int64_t>(x.size()), b.data());
+  return b;
+}
+
+struct Case {
+  int heads, kv_heads, d;
+  int64_t p0, n, key_chunk;
+};
+
+TEST(AttentionTiled, MatchesReferenceAcrossKeyChunks) {
+  const OpsKernels& k = ActiveOpsKernels();
+  if (!k.attention_causal_tiled) GTEST_SKIP() << "no tiled causal attention kernel on " << IsaName(OpsIsa());
+  const Case cases[] = {
+      {16, 8, 64, 0, 100, 2048},  // one chunk, a partial last query block
+      {16, 8, 64, 0, 100, 64},    // a chunk per key block
+      {16, 8, 64, 37, 70, 50},    // chunk edges inside key blocks and query blocks
+      {4, 4, 24, 5, 33, 16},      // head_dim off the 16-lane vectors, MHA
+      {10, 2, 128, 130, 64, 96},  // group of 5, wide heads, prefill continuing after a long prefix
+      {3, 1, 16, 0, 32, 1},       // one key per chunk
+  };
+  for (const Case& c : cases) {
+    const AttentionShape s{c.heads, c.kv_heads, c.d, 1.0f / std::sqrt(static_cast<float>(c.d))};
+    const int64_t qd = int64_t{c.heads} * c.d, kvd = int64_t{c.kv_heads} * c.d, len = c.p0 + c.n;
+    const auto q = Rand(c.n * qd, 1), kf = Rand(len * kvd, 2), vf = Rand(len * kvd, 3);
+    SCOPED_TRACE(testing::Message() << c.heads << "/" << c.kv_heads << " heads, d " << c.d << ", p0 " << c.p0 << ", n "
+                                    << c.n << ", key chunk " << c.key_chunk);
+    std::vector<float> got(c.n * qd, NAN), ref(c.n * qd);
+    k.attention_causal_tiled(q.data(), c.n, c.p0, kf.data(), vf.data(), s, got.data(), c.key_chunk);
+    AttentionCausalRef(q.data(), c.n, c.p0, kf.data(), vf.data(), s, ref.data());
+    for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], ref[i], 1e-5 * (1 + std::fabs(ref[i]))) << "at " << i;
+
+    const auto kb = ToBf16(kf), vb = ToBf16(vf);
+    std::vector<float> got_b(c.n * qd, NAN), ref_b(c.n * qd);
+    k.attention_causal_tiled_bf16(q.data(), c.n, c.p0, kb.data(), vb.data(), s, got_b.data(), c.key_chunk);
+    AttentionCausalBf16Ref(q.data(), c.n, c.p0, kb.data(), vb.data(), s, ref_b.data());
+    for (size_t i = 0; i < got_b.size(); ++i) {
+      ASSERT_NEAR(got_b[i], ref_b[i], 1e-5 * (1 + std::fabs(ref_b[i]))) << "bf16 at " << i;
+    }
+  }
+}
+
+// A query sees no later position: changing keys and values after it leaves its output unchanged
+// bit for bit (the mask inside the diagonal key blocks, not only the block bounds).
+TEST(AttentionTiled, IgnoresLaterPositions) {
+  const OpsKernels& k = ActiveOpsKernels();
+  if (!k.attention_causal_tiled) GTEST_SKIP() << "no tiled causal attention kernel on " << IsaName(OpsIsa());
+  const AttentionShape s{4, 2, 64, 0.125f};
+  const int64_t n = 80, p0 = 10, qd = 4 * 64, kvd = 2 * 64, len = p0 + n;
+  const auto q = Rand(n * qd, 4);
+  auto kf = Rand(len * kvd, 5), vf = Rand(len * kvd, 6);
+  std::vector<float> a(n * qd), b(n * qd);
+  k.attention_causal_tiled(q.data(), n, p0, kf.data(), vf.data(), s, a.data(), 2048);
+  const int64_t cut = p0 + 41;  // positions after query 41 change
+  for (int64_t i = (cut + 1) * kvd; i < len * kvd; ++i) kf[i] = 50.0f, vf[i] = -1e6f;
+  k.attention_causal_tiled(q.data(), n, p0, kf.data(), vf.data(), s, b.data(), 2048);
+  for (int64_t i = 0; i < 42 * qd; ++i) ASSERT_EQ(a[i], b[i]) << "query " << i / qd;
+  EXPECT_NE(a[42 * qd], b[42 * qd]);
+}
+
+}  // namespace
+}  // namespace lfm
