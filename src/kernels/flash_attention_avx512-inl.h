@@ -22,14 +22,14 @@ struct FlashRows {
 
 // Scores of kRows query rows (row pointers q[r], so the tail tile can repeat its last row) against
 // kKBlock keys: acc[r][c] = sum_i q[r][i] * kt[i][16c + lane]. kt is the key block transposed, row
-// stride nkp, so each step is 4 vector loads and 4 broadcasts for 16 FMAs and no horizontal sums.
-inline void ScoreTile(const float* const q[kRows], const float* kt, int64_t nkp, int d, __m512 acc[kRows][4]) {
+// stride ldkt, so each step is 4 vector loads and 4 broadcasts for 16 FMAs and no horizontal sums.
+inline void ScoreTile(const float* const q[kRows], const float* kt, int64_t ldkt, int d, __m512 acc[kRows][4]) {
 #pragma GCC unroll 16
   for (int r = 0; r < kRows; ++r)
 #pragma GCC unroll 16
     for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_setzero_ps();
   for (int i = 0; i < d; ++i) {
-    const float* kr = kt + static_cast<int64_t>(i) * nkp;
+    const float* kr = kt + static_cast<int64_t>(i) * ldkt;
     const __m512 k0 = _mm512_loadu_ps(kr), k1 = _mm512_loadu_ps(kr + 16), k2 = _mm512_loadu_ps(kr + 32),
                  k3 = _mm512_loadu_ps(kr + 48);
 #pragma GCC unroll 16
@@ -129,13 +129,14 @@ inline void FlashStart(int nq, int d, FlashRows& st) {
 }
 
 // Adds keys [0, n_k) to the state of query rows [0, nq) of one head (q rows at q + r * ld_q). kt is the
-// head's transposed keys [d][nkp] (nkp a multiple of kKBlock, zero padded), v its value rows (stride
+// head's transposed keys (d rows of stride ldkt, whole key blocks zero padded: see TransposeKeys), v
+// its value rows (stride
 // ldv). lim: null when every row sees all n_k keys, else row r sees keys [0, lim[r]) only (a causal
 // mask; lim nondecreasing, each <= n_k). A row that sees no key of a block keeps its state (its p
 // are 0 and its correction 1), so a row must see at least one key over all the sweeps before
 // FlashFinish.
 inline void FlashSweep(const float* q, int64_t ld_q, int nq, int64_t n_k, const int64_t* lim, const float* kt,
-                       int64_t nkp, const float* v, int64_t ldv, int d, float scale, FlashRows& st) {
+                       int64_t ldkt, const float* v, int64_t ldv, int d, float scale, FlashRows& st) {
   alignas(64) float p[kRows * kKBlock];
   const int64_t n_sweep = lim ? std::min(n_k, lim[nq - 1]) : n_k;
   for (int64_t j0 = 0; j0 < n_sweep; j0 += kKBlock) {
@@ -153,7 +154,7 @@ inline void FlashSweep(const float* q, int64_t ld_q, int nq, int64_t n_k, const 
       const int tile_nk = seen[kRows - 1];  // the most any row of the tile sees (lim nondecreasing)
       if (tile_nk == 0) continue;
       __m512 s[kRows][4];
-      ScoreTile(qr, kt + j0, nkp, d, s);
+      ScoreTile(qr, kt + j0, ldkt, d, s);
       float corr[kRows];
 #pragma GCC unroll 16
       for (int r = 0; r < kRows; ++r) {
@@ -212,10 +213,16 @@ inline void Transpose16x16(__m512 a[16]) {
   for (int i = 0; i < 16; ++i) a[i] = u[i];
 }
 
+// Row stride of transposed keys padded to nkp keys: one cache line more than nkp. A score tile reads 4
+// lines from each of d rows; at a power-of-two stride (1,024 keys: 4 KiB) all d rows fall in the same
+// L1 sets, more lines than the sets have ways, and every load went to L2.
+inline int64_t TransposedKeyStride(int64_t nkp) { return nkp + 16; }
+
 // Keys [0, n_k) of one head (row j at k + j * ldk, d floats; T = float, or uint16_t bf16 bits widened
-// by Load16) transposed into kt [d][nkp], keys n_k .. nkp-1 zero. 16x16 blocks through registers.
+// by MaskLoad16) transposed into kt: d rows of stride ldkt holding keys 0 .. nkp-1 (nkp a multiple of
+// 16; keys n_k .. nkp-1 zero). 16x16 blocks through registers.
 template <typename T>
-void TransposeKeys(const T* k, int64_t ldk, int64_t n_k, int d, int64_t nkp, float* kt) {
+void TransposeKeys(const T* k, int64_t ldk, int64_t n_k, int d, int64_t nkp, int64_t ldkt, float* kt) {
   for (int64_t j0 = 0; j0 < nkp; j0 += 16) {
     for (int i0 = 0; i0 < d; i0 += 16) {
       const __mmask16 m = TailMask(d - i0);
@@ -223,7 +230,21 @@ void TransposeKeys(const T* k, int64_t ldk, int64_t n_k, int d, int64_t nkp, flo
 #pragma GCC unroll 16
       for (int r = 0; r < 16; ++r) a[r] = j0 + r < n_k ? MaskLoad16(m, k + (j0 + r) * ldk + i0) : _mm512_setzero_ps();
       Transpose16x16(a);
-      for (int i = 0; i < std::min(16, d - i0); ++i) _mm512_storeu_ps(kt + (i0 + i) * nkp + j0, a[i]);
+      for (int i = 0; i < std::min(16, d - i0); ++i) _mm512_storeu_ps(kt + (i0 + i) * ldkt + j0, a[i]);
+    }
+  }
+}
+
+// Values [0, n_k) of one head (row j at v + j * ldv) copied (T = float) or widened (bf16 bits) into
+// contiguous rows of d floats: the P*V tiles then read whole consecutive lines, where the source's
+// stride (e.g. 2 KiB in the KV cache, 9 KiB in the tower's fused QKV rows) maps a key block's rows
+// onto a few L1 sets.
+template <typename T>
+void PackValues(const T* v, int64_t ldv, int64_t n_k, int d, float* dst) {
+  for (int64_t j = 0; j < n_k; ++j) {
+    for (int i = 0; i < d; i += 16) {
+      const __mmask16 m = TailMask(d - i);
+      _mm512_mask_storeu_ps(dst + j * d + i, m, MaskLoad16(m, v + j * ldv + i));
     }
   }
 }

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <type_traits>
 #include <vector>
 
 #include "base/thread_pool.h"
@@ -147,9 +146,9 @@ void AttentionCausalJobsD(const float* q, int64_t p0, const T* k, const T* v, co
 // score tiles on transposed keys (packed here, per kv head, once per call and shared by the group's
 // heads and every query block) and the online softmax. The per-query jobs above read each key row
 // once per query and head and reduce every score horizontally; at a 1,800-token image prompt they
-// were a quarter of the prefill. Keys are packed key_chunk at a time so the packed copy stays bounded
-// however long the context; a task's softmax state is carried from chunk to chunk. T: float (f32 KV
-// cache) or uint16_t (bf16 bits, widened when packed; the values then are widened into a chunk buffer).
+// were a quarter of the prefill. Keys and values are packed key_chunk at a time so the packed copy
+// stays bounded however long the context; a task's softmax state is carried from chunk to chunk.
+// T: float (f32 KV cache) or uint16_t (bf16 bits, widened as they are packed).
 template <typename T>
 void AttentionCausalTiledT(const float* q, int64_t n, int64_t p0, const T* k, const T* v, const AttentionShape& s,
                            float* out, int64_t key_chunk) {
@@ -158,28 +157,19 @@ void AttentionCausalTiledT(const float* q, int64_t n, int64_t p0, const T* k, co
   const int64_t total = p0 + n, n_blocks = (n + kQBlock - 1) / kQBlock;
   const int64_t n_chunks = (total + key_chunk - 1) / key_chunk;
   const int64_t nkp_max = (std::min(key_chunk, total) + kKBlock - 1) / kKBlock * kKBlock;
-  constexpr bool kWidenValues = !std::is_same_v<T, float>;
-  // Packed keys [KV][d][nkp] (and widened values [KV][nkp][d]) of the current chunk.
-  std::vector<float> kt(static_cast<size_t>(KV) * d * nkp_max);
-  std::vector<float> vw(kWidenValues ? static_cast<size_t>(KV) * nkp_max * d : 0);
+  const int64_t kt_head_max = d * TransposedKeyStride(nkp_max), v_head_max = nkp_max * d;
+  // Per kv head, the current chunk's keys transposed and its values as contiguous f32 rows.
+  std::vector<float> kt(static_cast<size_t>(KV * kt_head_max)), vp(static_cast<size_t>(KV * v_head_max));
   // A task's online-softmax state between chunks: m, l and o of its kQBlock rows.
   const int64_t state_floats = kQBlock * (2 + d);
   std::vector<float> saved(n_chunks > 1 ? static_cast<size_t>(H * n_blocks * state_floats) : 0);
   for (int64_t c0 = 0; c0 < total; c0 += key_chunk) {
     const int64_t ck = std::min(key_chunk, total - c0), nkp = (ck + kKBlock - 1) / kKBlock * kKBlock;
+    const int64_t ldkt = TransposedKeyStride(nkp);
     DefaultThreadPool().ParallelFor(static_cast<size_t>(KV), [&](size_t b, size_t e, int) {
       for (size_t h = b; h < e; ++h) {
-        TransposeKeys(k + c0 * kvs + h * d, kvs, ck, d, nkp, kt.data() + h * d * nkp);
-        if constexpr (kWidenValues) {
-          float* dst = vw.data() + h * nkp * d;
-          for (int64_t j = 0; j < ck; ++j) {
-            const T* src = v + (c0 + j) * kvs + h * d;
-            for (int i = 0; i < d; i += 16) {
-              const __mmask16 m = TailMask(d - i);
-              _mm512_mask_storeu_ps(dst + j * d + i, m, MaskLoad16(m, src + i));
-            }
-          }
-        }
+        TransposeKeys(k + c0 * kvs + h * d, kvs, ck, d, nkp, ldkt, kt.data() + h * kt_head_max);
+        PackValues(v + c0 * kvs + h * d, kvs, ck, d, vp.data() + h * v_head_max);
       }
     });
     // Query blocks that see a key of this chunk: block b's last query sees keys up to p0 + its last t.
@@ -208,15 +198,9 @@ void AttentionCausalTiledT(const float* q, int64_t n, int64_t p0, const T* k, co
           std::copy(state + kQBlock, state + 2 * kQBlock, st.l);
           std::copy(state + 2 * kQBlock, state + state_floats, st.o);
         }
-        const float* vh;  // the head's value rows of this chunk, and their stride
-        int64_t ldv;
-        if constexpr (kWidenValues) {
-          vh = vw.data() + (h / group) * nkp * d, ldv = d;
-        } else {
-          vh = v + c0 * kvs + (h / group) * d, ldv = kvs;
-        }
-        FlashSweep(q + t0 * qs + static_cast<int64_t>(h) * d, qs, nq, ck, lim, kt.data() + (h / group) * d * nkp, nkp,
-                   vh, ldv, d, s.scale, st);
+        const int kvh = h / group;
+        FlashSweep(q + t0 * qs + static_cast<int64_t>(h) * d, qs, nq, ck, lim, kt.data() + kvh * kt_head_max, ldkt,
+                   vp.data() + kvh * v_head_max, d, d, s.scale, st);
         if (p0 + t0 + nq <= c0 + ck) {  // the block's last key is in this chunk: done
           FlashFinish(st, nq, d, out + t0 * qs + static_cast<int64_t>(h) * d, qs);
         } else {

@@ -357,12 +357,15 @@ void AttentionBidirectional(const float* q, const float* k, const float* v, int6
     return;
   }
   const int d = s.head_dim, H = s.n_heads;
-  const int64_t nkp = (n_k + kKBlock - 1) / kKBlock * kKBlock;
-  // Keys transposed per head, [H][d][nkp] (zero padded to whole key blocks), so score tiles read
-  // contiguous runs of keys.
-  std::vector<float> kt(static_cast<size_t>(H) * d * nkp);
+  const int64_t nkp = (n_k + kKBlock - 1) / kKBlock * kKBlock, ldkt = TransposedKeyStride(nkp);
+  // Per head: keys transposed, [d][ldkt] (zero padded to whole key blocks), so score tiles read
+  // contiguous runs of keys; values as contiguous rows [n_k][d].
+  std::vector<float> kt(static_cast<size_t>(H) * d * ldkt), vp(static_cast<size_t>(H) * n_k * d);
   DefaultThreadPool().ParallelFor(static_cast<size_t>(H), [&](size_t b, size_t e, int) {
-    for (size_t h = b; h < e; ++h) TransposeKeys(k + h * d, ld_in, n_k, d, nkp, kt.data() + h * d * nkp);
+    for (size_t h = b; h < e; ++h) {
+      TransposeKeys(k + h * d, ld_in, n_k, d, nkp, ldkt, kt.data() + h * d * ldkt);
+      PackValues(v + h * d, ld_in, n_k, d, vp.data() + h * n_k * d);
+    }
   });
   const int64_t n_blocks = (n_q + kQBlock - 1) / kQBlock;
   DefaultThreadPool().ParallelFor(static_cast<size_t>(H * n_blocks), [&](size_t b, size_t e, int) {
@@ -374,8 +377,8 @@ void AttentionBidirectional(const float* q, const float* k, const float* v, int6
       const int64_t t0 = static_cast<int64_t>(task % n_blocks) * kQBlock;
       const int nq = static_cast<int>(std::min<int64_t>(kQBlock, n_q - t0));
       FlashStart(nq, d, st);
-      FlashSweep(q + t0 * ld_in + h * d, ld_in, nq, n_k, nullptr, kt.data() + static_cast<int64_t>(h) * d * nkp, nkp,
-                 v + h * d, ld_in, d, s.scale, st);
+      FlashSweep(q + t0 * ld_in + h * d, ld_in, nq, n_k, nullptr, kt.data() + static_cast<int64_t>(h) * d * ldkt, ldkt,
+                 vp.data() + static_cast<int64_t>(h) * n_k * d, d, d, s.scale, st);
       FlashFinish(st, nq, d, out + t0 * ld_out + h * d, ld_out);
     }
   });
