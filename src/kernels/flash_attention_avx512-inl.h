@@ -18,6 +18,7 @@ struct FlashRows {
   float m[kQBlock];  // running max of scale * score (-inf before the first block)
   float l[kQBlock];  // running sum of exp(scale * score - m)
   float* o;          // [kQBlock, d] unnormalised output
+  float* q;          // [kQBlock, d] FlashSweep's scratch: the rows' queries times the scale
 };
 
 // Scores of kRows query rows (row pointers q[r], so the tail tile can repeat its last row) against
@@ -43,35 +44,65 @@ inline void ScoreTile(const float* const q[kRows], const float* kt, int64_t ldkt
   }
 }
 
-// Online-softmax update of one row from its score tile s (4 vectors, keys past the valid ones masked
-// off by kmask): raises the running max if needed, writes p = exp(s - m) (0 for masked keys) to p
-// and returns the factor the row's earlier output and sum must be multiplied by.
-inline float SoftmaxStep(__m512 s[4], const __mmask16 kmask[4], float scale, float* m, float* l, float* p) {
-  const __m512 sc = _mm512_set1_ps(scale), ninf = _mm512_set1_ps(-INFINITY);
+// Lane r of the result = op over the 16 lanes of v[r], for 4 vectors at once (a partial transpose:
+// 13 shuffles and ops where 4 separate reductions take ~32).
+template <__m512 (*Op)(__m512, __m512), __m256 (*Op256)(__m256, __m256), __m128 (*Op128)(__m128, __m128)>
+inline __m128 Reduce4(const __m512 v[4]) {
+  const __m512 a01 = Op(_mm512_unpacklo_ps(v[0], v[1]), _mm512_unpackhi_ps(v[0], v[1]));
+  const __m512 a23 = Op(_mm512_unpacklo_ps(v[2], v[3]), _mm512_unpackhi_ps(v[2], v[3]));
+  // Per 128-bit chunk: lane r holds row r's partial over that chunk's lanes.
+  const __m512 b = Op(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a01), _mm512_castps_pd(a23))),
+                      _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a01), _mm512_castps_pd(a23))));
+  const __m256 c = Op256(_mm512_castps512_ps256(b), _mm512_extractf32x8_ps(b, 1));
+  return Op128(_mm256_castps256_ps128(c), _mm256_extractf128_ps(c, 1));
+}
+
+// Online-softmax update of a tile's kRows rows from their score tiles s (q already scaled; row r sees
+// the first seen[r] keys of the block, the rest are masked off): raises each row's running max m,
+// writes p = exp(s - m) (0 for masked keys) to p (row r at p + r * kKBlock), rescales the running
+// sums l and returns in corr the factors the rows' earlier outputs must be multiplied by. The 4 rows'
+// maxima, sums and corrections are vector ops, with no branch.
+inline void SoftmaxTile(__m512 s[kRows][4], const int seen[kRows], float* m, float* l, float* p, float* corr) {
+  static_assert(kRows == 4, "Reduce4 and the 128-bit row vectors hold 4 rows");
+  const __m512 ninf = _mm512_set1_ps(-INFINITY);
+  __m512 mx[kRows];
 #pragma GCC unroll 16
-  for (int c = 0; c < 4; ++c) s[c] = _mm512_mask_mul_ps(ninf, kmask[c], s[c], sc);
-  const float bm = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(s[0], s[1]), _mm512_max_ps(s[2], s[3])));
-  float corr = 1.0f;
-  if (bm > *m) {
-    corr = std::exp(*m - bm);  // exp(-inf) = 0 on the first block
-    *m = bm;
-  }
-  const __m512 mv = _mm512_set1_ps(*m);
-  __m512 sum = _mm512_setzero_ps();
+  for (int r = 0; r < kRows; ++r) {
+    if (seen[r] < kKBlock) {
 #pragma GCC unroll 16
-  for (int c = 0; c < 4; ++c) {
-    const __m512 e = _mm512_maskz_mov_ps(kmask[c], Exp512(_mm512_sub_ps(s[c], mv)));
-    _mm512_storeu_ps(p + 16 * c, e);
-    sum = _mm512_add_ps(sum, e);
+      for (int c = 0; c < 4; ++c) s[r][c] = _mm512_mask_mov_ps(ninf, TailMask(std::max(0, seen[r] - 16 * c)), s[r][c]);
+    }
+    mx[r] = _mm512_max_ps(_mm512_max_ps(s[r][0], s[r][1]), _mm512_max_ps(s[r][2], s[r][3]));
   }
-  *l = *l * corr + _mm512_reduce_add_ps(sum);
-  return corr;
+  const __m128 m_old = _mm_loadu_ps(m);
+  const __m128 m_new = _mm_max_ps(m_old, Reduce4<_mm512_max_ps, _mm256_max_ps, _mm_max_ps>(mx));
+  // exp(m_old - m_new), 0 on a row's first keys (m_old = -inf); 1 while a row has seen no key at all
+  // (-inf - -inf would be NaN).
+  const __m128 c = _mm512_castps512_ps128(Exp512(_mm512_castps128_ps512(_mm_sub_ps(m_old, m_new))));
+  _mm_storeu_ps(corr, _mm_blendv_ps(c, _mm_set1_ps(1.0f), _mm_cmpeq_ps(m_new, _mm_set1_ps(-INFINITY))));
+  _mm_storeu_ps(m, m_new);
+  __m512 sum[kRows];
+#pragma GCC unroll 16
+  for (int r = 0; r < kRows; ++r) {
+    const __m512 mv = _mm512_set1_ps(m[r]);
+    sum[r] = _mm512_setzero_ps();
+#pragma GCC unroll 16
+    for (int c4 = 0; c4 < 4; ++c4) {
+      __m512 e = Exp512(_mm512_sub_ps(s[r][c4], mv));
+      if (seen[r] < kKBlock) e = _mm512_maskz_mov_ps(TailMask(std::max(0, seen[r] - 16 * c4)), e);
+      _mm512_storeu_ps(p + r * kKBlock + 16 * c4, e);
+      sum[r] = _mm512_add_ps(sum[r], e);
+    }
+  }
+  _mm_storeu_ps(l, _mm_fmadd_ps(_mm_loadu_ps(l), _mm_loadu_ps(corr), Reduce4<_mm512_add_ps, _mm256_add_ps, _mm_add_ps>(sum)));
 }
 
 // o[r][c0 .. c0+16*NV) = corr[r] * o[r][..] + sum_{j < nk} p[r][j] * v[j][c0 ..] for kRows rows; the
 // last vector of the chunk is masked by `last`. Only the nk valid value rows are read.
+// Not inlined: inside the sweep, the softmax's hoisted constants took the registers this loop keeps its
+// value vectors in, and it re-read V from memory for every row (measured 2x slower).
 template <int NV>
-void PvChunk(const float* p, int nk, const float* v, int64_t ldv, int c0, __mmask16 last, const float* corr,
+__attribute__((noinline)) void PvChunk(const float* p, int nk, const float* v, int64_t ldv, int c0, __mmask16 last, const float* corr,
              float* o, int d) {
   __m512 acc[kRows][NV];
 #pragma GCC unroll 16
@@ -138,6 +169,14 @@ inline void FlashStart(int nq, int d, FlashRows& st) {
 inline void FlashSweep(const float* q, int64_t ld_q, int nq, int64_t n_k, const int64_t* lim, const float* kt,
                        int64_t ldkt, const float* v, int64_t ldv, int d, float scale, FlashRows& st) {
   alignas(64) float p[kRows * kKBlock];
+  // The rows' queries times the scale, once: the score tiles then come out scaled.
+  const __m512 sc = _mm512_set1_ps(scale);
+  for (int r = 0; r < nq; ++r) {
+    for (int i = 0; i < d; i += 16) {
+      const __mmask16 m = TailMask(d - i);
+      _mm512_mask_storeu_ps(st.q + r * d + i, m, _mm512_mul_ps(sc, _mm512_maskz_loadu_ps(m, q + r * ld_q + i)));
+    }
+  }
   const int64_t n_sweep = lim ? std::min(n_k, lim[nq - 1]) : n_k;
   for (int64_t j0 = 0; j0 < n_sweep; j0 += kKBlock) {
     const int nk = static_cast<int>(std::min<int64_t>(kKBlock, n_k - j0));
@@ -148,21 +187,15 @@ inline void FlashSweep(const float* q, int64_t ld_q, int nq, int64_t n_k, const 
 #pragma GCC unroll 16
       for (int r = 0; r < kRows; ++r) {
         const int row = std::min(r0 + r, nq - 1);
-        qr[r] = q + row * ld_q;
+        qr[r] = st.q + row * d;
         seen[r] = lim ? static_cast<int>(std::clamp<int64_t>(lim[row] - j0, 0, nk)) : nk;
       }
       const int tile_nk = seen[kRows - 1];  // the most any row of the tile sees (lim nondecreasing)
       if (tile_nk == 0) continue;
       __m512 s[kRows][4];
       ScoreTile(qr, kt + j0, ldkt, d, s);
-      float corr[kRows];
-#pragma GCC unroll 16
-      for (int r = 0; r < kRows; ++r) {
-        __mmask16 kmask[4];
-#pragma GCC unroll 16
-        for (int c = 0; c < 4; ++c) kmask[c] = TailMask(std::max(0, seen[r] - 16 * c));
-        corr[r] = SoftmaxStep(s[r], kmask, scale, &st.m[r0 + r], &st.l[r0 + r], p + r * kKBlock);
-      }
+      alignas(16) float corr[kRows];
+      SoftmaxTile(s, seen, st.m + r0, st.l + r0, p, corr);
       PvTile(p, tile_nk, v + j0 * ldv, ldv, d, corr, st.o + static_cast<int64_t>(r0) * d);
     }
   }

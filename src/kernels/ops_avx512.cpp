@@ -179,9 +179,9 @@ void AttentionCausalTiledT(const float* q, int64_t n, int64_t p0, const T* k, co
     // counter: each of the pool's chunks below claims tasks until none is left, whatever its range.
     std::atomic<int64_t> next{0};
     DefaultThreadPool().ParallelFor(static_cast<size_t>(std::max<int64_t>(n_tasks, 1)), [&](size_t, size_t, int) {
-      std::vector<float> o(static_cast<size_t>(kQBlock) * d);
+      std::vector<float> buf(2 * static_cast<size_t>(kQBlock) * d);
       FlashRows st;
-      st.o = o.data();
+      st.o = buf.data(), st.q = buf.data() + kQBlock * d;
       int64_t lim[kQBlock];
       for (int64_t task; (task = next.fetch_add(1)) < n_tasks;) {
         const int64_t blk = n_blocks - 1 - task / H;

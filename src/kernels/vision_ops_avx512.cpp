@@ -369,9 +369,9 @@ void AttentionBidirectional(const float* q, const float* k, const float* v, int6
   });
   const int64_t n_blocks = (n_q + kQBlock - 1) / kQBlock;
   DefaultThreadPool().ParallelFor(static_cast<size_t>(H * n_blocks), [&](size_t b, size_t e, int) {
-    std::vector<float> o(static_cast<size_t>(kQBlock) * d);
+    std::vector<float> buf(2 * static_cast<size_t>(kQBlock) * d);
     FlashRows st;
-    st.o = o.data();
+    st.o = buf.data(), st.q = buf.data() + kQBlock * d;
     for (size_t task = b; task < e; ++task) {
       const int h = static_cast<int>(task / n_blocks);
       const int64_t t0 = static_cast<int64_t>(task % n_blocks) * kQBlock;
