@@ -1,7 +1,10 @@
 // AVX2 + FMA versions of the SIMD kernels of ops.h (see ops_impl.h).
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <vector>
+
+#include "base/thread_pool.h"
 
 #include "kernels/ops_impl.h"
 #include "tensor/convert.h"
@@ -68,6 +71,10 @@ void SwiGlu(const float* gate, const float* up, int64_t n, float* out) {
   for (; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
+#include "kernels/hreduce_avx2-inl.h"          // HMax, HSum
+#include "kernels/flash_attention_avx2-inl.h"    // FlashRows, FlashStart/FlashSweep/FlashFinish, TransposeKeys
+#include "kernels/attention_causal_tiled-inl.h"  // AttentionCausalTiled, AttentionCausalTiledBf16
+
 }  // namespace
 }  // namespace lfm::avx2
 
@@ -80,7 +87,8 @@ namespace lfm::avx2 {
 
 const OpsKernels* OpsKernelSet() {
 #if defined(__x86_64__)
-  static const OpsKernels k{Dot, Axpy, SwiGlu, AttentionCausalJobs, AttentionCausalBf16Jobs, nullptr, nullptr};
+  static const OpsKernels k{Dot, Axpy, SwiGlu, AttentionCausalJobs, AttentionCausalBf16Jobs, AttentionCausalTiled,
+                           AttentionCausalTiledBf16};
   return &k;
 #else
   return nullptr;

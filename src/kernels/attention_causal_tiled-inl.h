@@ -1,0 +1,87 @@
+// Per-ISA code, not an ordinary header: the causal attention of a whole prefill chunk on the tiled
+// ("flash") kernels of flash_attention_avx512-inl.h or flash_attention_avx2-inl.h (kQBlock, kKBlock,
+// FlashRows, FlashStart / FlashSweep / FlashFinish, TransposedKeyStride, TransposeKeys, PackValues),
+// which must be included first, in the same anonymous namespace; <algorithm>, <atomic>, <vector> and
+// base/thread_pool.h come before the ISA region. It includes nothing itself.
+
+// Causal attention of a prefill chunk (n queries at positions p0 .. p0+n-1), tiled as the vision
+// tower's attention: a task is one head and kQBlock queries, sweeping the keys it may see with the
+// score tiles on transposed keys (packed here, per kv head, once per call and shared by the group's
+// heads and every query block) and the online softmax. The per-query jobs (ops_<isa>.cpp) read each key row
+// once per query and head and reduce every score horizontally; at a 1,800-token image prompt they
+// were a quarter of the prefill. Keys and values are packed key_chunk at a time so the packed copy
+// stays bounded however long the context; a task's softmax state is carried from chunk to chunk.
+// T: float (f32 KV cache) or uint16_t (bf16 bits, widened as they are packed).
+template <typename T>
+void AttentionCausalTiledT(const float* q, int64_t n, int64_t p0, const T* k, const T* v, const AttentionShape& s,
+                           float* out, int64_t key_chunk) {
+  const int d = s.head_dim, H = s.n_heads, KV = s.n_kv_heads, group = H / KV;
+  const int64_t qs = static_cast<int64_t>(H) * d, kvs = static_cast<int64_t>(KV) * d;
+  const int64_t total = p0 + n, n_blocks = (n + kQBlock - 1) / kQBlock;
+  const int64_t n_chunks = (total + key_chunk - 1) / key_chunk;
+  const int64_t nkp_max = (std::min(key_chunk, total) + kKBlock - 1) / kKBlock * kKBlock;
+  const int64_t kt_head_max = d * TransposedKeyStride(nkp_max), v_head_max = nkp_max * d;
+  // Per kv head, the current chunk's keys transposed and its values as contiguous f32 rows.
+  std::vector<float> kt(static_cast<size_t>(KV * kt_head_max)), vp(static_cast<size_t>(KV * v_head_max));
+  // A task's online-softmax state between chunks: m, l and o of its kQBlock rows.
+  const int64_t state_floats = kQBlock * (2 + d);
+  std::vector<float> saved(n_chunks > 1 ? static_cast<size_t>(H * n_blocks * state_floats) : 0);
+  for (int64_t c0 = 0; c0 < total; c0 += key_chunk) {
+    const int64_t ck = std::min(key_chunk, total - c0), nkp = (ck + kKBlock - 1) / kKBlock * kKBlock;
+    const int64_t ldkt = TransposedKeyStride(nkp);
+    DefaultThreadPool().ParallelFor(static_cast<size_t>(KV), [&](size_t b, size_t e, int) {
+      for (size_t h = b; h < e; ++h) {
+        TransposeKeys(k + c0 * kvs + h * d, kvs, ck, d, nkp, ldkt, kt.data() + h * kt_head_max);
+        PackValues(v + c0 * kvs + h * d, kvs, ck, d, vp.data() + h * v_head_max);
+      }
+    });
+    // Query blocks that see a key of this chunk: block b's last query sees keys up to p0 + its last t.
+    const int64_t first_block = std::clamp<int64_t>((c0 - p0) / kQBlock, 0, n_blocks);
+    const int64_t n_tasks = (n_blocks - first_block) * H;
+    // Costs grow with the block index (more keys), so tasks are claimed largest first from a shared
+    // counter: each of the pool's chunks below claims tasks until none is left, whatever its range.
+    std::atomic<int64_t> next{0};
+    DefaultThreadPool().ParallelFor(static_cast<size_t>(std::max<int64_t>(n_tasks, 1)), [&](size_t, size_t, int) {
+      std::vector<float> buf(2 * static_cast<size_t>(kQBlock) * d);
+      FlashRows st;
+      st.o = buf.data(), st.q = buf.data() + kQBlock * d;
+      int64_t lim[kQBlock];
+      for (int64_t task; (task = next.fetch_add(1)) < n_tasks;) {
+        const int64_t blk = n_blocks - 1 - task / H;
+        const int h = static_cast<int>(task % H);
+        const int64_t t0 = blk * kQBlock;
+        const int nq = static_cast<int>(std::min<int64_t>(kQBlock, n - t0));
+        if (p0 + t0 + nq <= c0) continue;  // sees no key of this chunk (not reached: first_block)
+        for (int r = 0; r < nq; ++r) lim[r] = std::min(ck, p0 + t0 + r + 1 - c0);
+        float* state = saved.empty() ? nullptr : saved.data() + (h * n_blocks + blk) * state_floats;
+        if (c0 == 0) {
+          FlashStart(nq, d, st);
+        } else {  // restore (rows past nq of the last tile are recomputed, never read)
+          std::copy(state, state + kQBlock, st.m);
+          std::copy(state + kQBlock, state + 2 * kQBlock, st.l);
+          std::copy(state + 2 * kQBlock, state + state_floats, st.o);
+        }
+        const int kvh = h / group;
+        FlashSweep(q + t0 * qs + static_cast<int64_t>(h) * d, qs, nq, ck, lim, kt.data() + kvh * kt_head_max, ldkt,
+                   vp.data() + kvh * v_head_max, d, d, s.scale, st);
+        if (p0 + t0 + nq <= c0 + ck) {  // the block's last key is in this chunk: done
+          FlashFinish(st, nq, d, out + t0 * qs + static_cast<int64_t>(h) * d, qs);
+        } else {
+          std::copy(st.m, st.m + kQBlock, state);
+          std::copy(st.l, st.l + kQBlock, state + kQBlock);
+          std::copy(st.o, st.o + kQBlock * d, state + 2 * kQBlock);
+        }
+      }
+    });
+  }
+}
+
+void AttentionCausalTiled(const float* q, int64_t n, int64_t p0, const float* k, const float* v,
+                          const AttentionShape& s, float* out, int64_t key_chunk) {
+  AttentionCausalTiledT<float>(q, n, p0, k, v, s, out, key_chunk);
+}
+
+void AttentionCausalTiledBf16(const float* q, int64_t n, int64_t p0, const uint16_t* k, const uint16_t* v,
+                              const AttentionShape& s, float* out, int64_t key_chunk) {
+  AttentionCausalTiledT<uint16_t>(q, n, p0, k, v, s, out, key_chunk);
+}
