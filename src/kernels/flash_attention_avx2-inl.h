@@ -94,7 +94,7 @@ inline void FlashStart(int nq, int d, FlashRows& st) {
 
 // Adds keys [0, n_k) to the state of query rows [0, nq) of one head; the interface and the causal
 // limits lim are those of the AVX-512 FlashSweep.
-inline void FlashSweep(const float* q, int64_t ld_q, int nq, int64_t n_k, const int64_t* lim, const float* kt,
+inline void FlashSweep(const float* const* q_rows, int nq, int64_t n_k, const int64_t* lim, const float* kt,
                        int64_t ldkt, const float* v, int64_t ldv, int d, float scale, FlashRows& st) {
   alignas(32) float p[kRows * kKBlock];
   const int64_t n_sweep = lim ? std::min(n_k, lim[nq - 1]) : n_k;
@@ -106,7 +106,7 @@ inline void FlashSweep(const float* q, int64_t ld_q, int nq, int64_t n_k, const 
       int seen[kRows];  // keys of this block row r sees
       for (int r = 0; r < kRows; ++r) {
         const int row = std::min(r0 + r, nq - 1);
-        qr[r] = q + row * ld_q;
+        qr[r] = q_rows[row];
         seen[r] = lim ? static_cast<int>(std::clamp<int64_t>(lim[row] - j0, 0, nk)) : nk;
       }
       const int tile_nk = seen[kRows - 1];  // the most any row of the tile sees (lim nondecreasing)
@@ -126,13 +126,13 @@ inline void FlashSweep(const float* q, int64_t ld_q, int nq, int64_t n_k, const 
   }
 }
 
-// out row r (stride ld_out) = o[r] / l[r], rows [0, nq).
-inline void FlashFinish(const FlashRows& st, int nq, int d, float* out, int64_t ld_out) {
+// out_rows[r] = o[r] / l[r], rows [0, nq).
+inline void FlashFinish(const FlashRows& st, int nq, int d, float* const* out_rows) {
   for (int r = 0; r < nq; ++r) {
     const __m256 inv = _mm256_set1_ps(1.0f / st.l[r]);
     for (int i = 0; i < d; i += 8) {
       const __m256i m = LaneMask(d - i);
-      _mm256_maskstore_ps(out + r * ld_out + i, m, _mm256_mul_ps(inv, _mm256_maskload_ps(st.o + r * d + i, m)));
+      _mm256_maskstore_ps(out_rows[r] + i, m, _mm256_mul_ps(inv, _mm256_maskload_ps(st.o + r * d + i, m)));
     }
   }
 }

@@ -159,14 +159,15 @@ inline void FlashStart(int nq, int d, FlashRows& st) {
   std::fill(st.o, st.o + static_cast<int64_t>(nq4) * d, 0.0f);
 }
 
-// Adds keys [0, n_k) to the state of query rows [0, nq) of one head (q rows at q + r * ld_q). kt is the
-// head's transposed keys (d rows of stride ldkt, whole key blocks zero padded: see TransposeKeys), v
-// its value rows (stride
-// ldv). lim: null when every row sees all n_k keys, else row r sees keys [0, lim[r]) only (a causal
-// mask; lim nondecreasing, each <= n_k). A row that sees no key of a block keeps its state (its p
-// are 0 and its correction 1), so a row must see at least one key over all the sweeps before
-// FlashFinish.
-inline void FlashSweep(const float* q, int64_t ld_q, int nq, int64_t n_k, const int64_t* lim, const float* kt,
+// Adds keys [0, n_k) to the state of query rows [0, nq) (row r's query at q_rows[r], d floats; rows
+// may belong to different heads that share these keys). kt holds the keys transposed (d rows of stride
+// ldkt, whole key blocks zero padded: see TransposeKeys), v their value rows (stride ldv). lim: null
+// when every row sees all n_k keys, else row r sees keys [0, lim[r]) only (a causal mask; lim
+// nondecreasing, each <= n_k). A row that sees no key of a block keeps its state (p 0, correction 1),
+// so a row must see at least one key over all the sweeps before FlashFinish. A row's result depends
+// only on its query and the keys it sees, not on the other rows of its tile or on how its keys were
+// split into sweeps at kKBlock boundaries: the causal attention relies on that (attention_causal_tiled-inl.h).
+inline void FlashSweep(const float* const* q_rows, int nq, int64_t n_k, const int64_t* lim, const float* kt,
                        int64_t ldkt, const float* v, int64_t ldv, int d, float scale, FlashRows& st) {
   alignas(64) float p[kRows * kKBlock];
   // The rows' queries times the scale, once: the score tiles then come out scaled.
@@ -174,7 +175,7 @@ inline void FlashSweep(const float* q, int64_t ld_q, int nq, int64_t n_k, const 
   for (int r = 0; r < nq; ++r) {
     for (int i = 0; i < d; i += 16) {
       const __mmask16 m = TailMask(d - i);
-      _mm512_mask_storeu_ps(st.q + r * d + i, m, _mm512_mul_ps(sc, _mm512_maskz_loadu_ps(m, q + r * ld_q + i)));
+      _mm512_mask_storeu_ps(st.q + r * d + i, m, _mm512_mul_ps(sc, _mm512_maskz_loadu_ps(m, q_rows[r] + i)));
     }
   }
   const int64_t n_sweep = lim ? std::min(n_k, lim[nq - 1]) : n_k;
@@ -201,13 +202,13 @@ inline void FlashSweep(const float* q, int64_t ld_q, int nq, int64_t n_k, const 
   }
 }
 
-// out row r (stride ld_out) = o[r] / l[r], rows [0, nq).
-inline void FlashFinish(const FlashRows& st, int nq, int d, float* out, int64_t ld_out) {
+// out_rows[r] = o[r] / l[r], rows [0, nq).
+inline void FlashFinish(const FlashRows& st, int nq, int d, float* const* out_rows) {
   for (int r = 0; r < nq; ++r) {
     const __m512 inv = _mm512_set1_ps(1.0f / st.l[r]);
     for (int i = 0; i < d; i += 16) {
       const __mmask16 m = TailMask(d - i);
-      _mm512_mask_storeu_ps(out + r * ld_out + i, m, _mm512_mul_ps(inv, _mm512_maskz_loadu_ps(m, st.o + r * d + i)));
+      _mm512_mask_storeu_ps(out_rows[r] + i, m, _mm512_mul_ps(inv, _mm512_maskz_loadu_ps(m, st.o + r * d + i)));
     }
   }
 }

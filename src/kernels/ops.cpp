@@ -78,10 +78,6 @@ namespace {
 
 const OpsKernels& Kernels() { return Active().k; }
 
-// Prefill chunks of at least this many queries take the tiled kernel where the ISA has one: it packs
-// the keys first, which for a few queries costs more than sharing them saves (decode, n = 1, reads
-// the cache once either way).
-constexpr int64_t kTiledMinQueries = 32;
 // Keys packed at a time by the tiled kernel (2,048 keys x 8 kv heads x 64 = 4 MiB of f32).
 constexpr int64_t kTiledKeyChunk = 2048;
 
@@ -183,7 +179,7 @@ void CausalDepthwiseConv(const float* v, int64_t n, int64_t D, int L, const floa
 
 void AttentionCausal(const float* q, int64_t n, int64_t p0, const float* k, const float* v,
                      const AttentionShape& s, float* out) {
-  if (n >= kTiledMinQueries && Kernels().attention_causal_tiled) {
+  if (Kernels().attention_causal_tiled) {
     Kernels().attention_causal_tiled(q, n, p0, k, v, s, out, kTiledKeyChunk);
     return;
   }
@@ -194,7 +190,7 @@ void AttentionCausal(const float* q, int64_t n, int64_t p0, const float* k, cons
 
 void AttentionCausalBf16(const float* q, int64_t n, int64_t p0, const uint16_t* k, const uint16_t* v,
                          const AttentionShape& s, float* out) {
-  if (n >= kTiledMinQueries && Kernels().attention_causal_tiled_bf16) {
+  if (Kernels().attention_causal_tiled_bf16) {
     Kernels().attention_causal_tiled_bf16(q, n, p0, k, v, s, out, kTiledKeyChunk);
     return;
   }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "kernels/workspace.h"
 
 #include "kernels/ops_impl.h"
 #include "tensor/convert.h"
@@ -78,8 +79,6 @@ void SwiGlu(const float* gate, const float* up, int64_t n, float* out) {
 }  // namespace
 }  // namespace lfm::avx2
 
-#include "kernels/attention_causal-inl.h"
-
 #endif  // LFM_ISA_COMPILED
 #include "kernels/isa_end.h"  // baseline code again
 
@@ -87,8 +86,7 @@ namespace lfm::avx2 {
 
 const OpsKernels* OpsKernelSet() {
 #if defined(__x86_64__)
-  static const OpsKernels k{Dot, Axpy, SwiGlu, AttentionCausalJobs, AttentionCausalBf16Jobs, AttentionCausalTiled,
-                           AttentionCausalTiledBf16};
+  static const OpsKernels k{Dot, Axpy, SwiGlu, nullptr, nullptr, AttentionCausalTiled, AttentionCausalTiledBf16};
   return &k;
 #else
   return nullptr;

@@ -16,15 +16,17 @@ struct OpsKernels {
   // out = gate * sigmoid(gate) * up (decode runs it serially on 4608 values per layer: libm's
   // scalar expf made it a few percent of a token).
   void (*swiglu)(const float* gate, const float* up, int64_t n, float* out);
-  // AttentionCausal's jobs [job_begin, job_end) (job = token * n_heads + head) on the calling thread.
+  // AttentionCausal's jobs [job_begin, job_end) (job = token * n_heads + head) on the calling thread:
+  // the portable kernel (one query at a time). Null in a set that has the tiled kernels below.
   void (*attention_causal_jobs)(const float* q, int64_t p0, const float* k, const float* v, const AttentionShape& s,
                                 float* out, size_t job_begin, size_t job_end);
   // The same over a bf16 KV cache (keys and values widened to f32 as they are loaded).
   void (*attention_causal_bf16_jobs)(const float* q, int64_t p0, const uint16_t* k, const uint16_t* v,
                                      const AttentionShape& s, float* out, size_t job_begin, size_t job_end);
-  // A whole prefill chunk's causal attention, tiled (queries in blocks sharing packed keys), threaded
-  // inside; keys are packed key_chunk at a time. Null where the ISA has no tiled kernel (the jobs
-  // above serve every n there).
+  // A whole call's causal attention, tiled (attention_causal_tiled-inl.h), threaded inside; prefill
+  // chunks pack their keys key_chunk at a time. Where a set has it, it serves every call, decode
+  // included: a token's output then has the same bits however its prompt was split into calls. Null
+  // where the ISA has no tiled kernel (the jobs above serve every call there).
   void (*attention_causal_tiled)(const float* q, int64_t n, int64_t p0, const float* k, const float* v,
                                  const AttentionShape& s, float* out, int64_t key_chunk);
   void (*attention_causal_tiled_bf16)(const float* q, int64_t n, int64_t p0, const uint16_t* k, const uint16_t* v,

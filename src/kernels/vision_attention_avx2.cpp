@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "kernels/workspace.h"
 #include "kernels/vision_ops_impl.h"
 
 #if defined(__x86_64__)
@@ -32,11 +33,12 @@ void AttentionBidirectional(const float* q, const float* k, const float* v, int6
   const int d = s.head_dim, H = s.n_heads;
   const int64_t nkp = (n_k + kKBlock - 1) / kKBlock * kKBlock, ldkt = TransposedKeyStride(nkp);
   // Per head: keys transposed, [d][ldkt] (zero padded to whole key blocks); values as contiguous rows.
-  std::vector<float> kt(static_cast<size_t>(H) * d * ldkt), vp(static_cast<size_t>(H) * n_k * d);
+  float* const kt = ThreadScratch(ScratchSlot::kAttentionKeys, static_cast<size_t>(H) * d * ldkt);
+  float* const vp = ThreadScratch(ScratchSlot::kAttentionValues, static_cast<size_t>(H) * n_k * d);
   DefaultThreadPool().ParallelFor(static_cast<size_t>(H), [&](size_t b, size_t e, int) {
     for (size_t h = b; h < e; ++h) {
-      TransposeKeys(k + h * d, ld_in, n_k, d, nkp, ldkt, kt.data() + h * d * ldkt);
-      PackValues(v + h * d, ld_in, n_k, d, vp.data() + h * n_k * d);
+      TransposeKeys(k + h * d, ld_in, n_k, d, nkp, ldkt, kt + h * d * ldkt);
+      PackValues(v + h * d, ld_in, n_k, d, vp + h * n_k * d);
     }
   });
   const int64_t n_blocks = (n_q + kQBlock - 1) / kQBlock;
@@ -49,9 +51,12 @@ void AttentionBidirectional(const float* q, const float* k, const float* v, int6
       const int64_t t0 = static_cast<int64_t>(task % n_blocks) * kQBlock;
       const int nq = static_cast<int>(std::min<int64_t>(kQBlock, n_q - t0));
       FlashStart(nq, d, st);
-      FlashSweep(q + t0 * ld_in + h * d, ld_in, nq, n_k, nullptr, kt.data() + static_cast<int64_t>(h) * d * ldkt, ldkt,
-                 vp.data() + static_cast<int64_t>(h) * n_k * d, d, d, s.scale, st);
-      FlashFinish(st, nq, d, out + t0 * ld_out + h * d, ld_out);
+      const float* q_rows[kQBlock];
+      float* out_rows[kQBlock];
+      for (int r = 0; r < nq; ++r) q_rows[r] = q + (t0 + r) * ld_in + h * d, out_rows[r] = out + (t0 + r) * ld_out + h * d;
+      FlashSweep(q_rows, nq, n_k, nullptr, kt + static_cast<int64_t>(h) * d * ldkt, ldkt,
+                 vp + static_cast<int64_t>(h) * n_k * d, d, d, s.scale, st);
+      FlashFinish(st, nq, d, out_rows);
     }
   });
 }

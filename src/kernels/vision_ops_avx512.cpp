@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "kernels/workspace.h"
 #include "kernels/bf16_dot.h"
 #include "kernels/vision_ops_impl.h"
 
@@ -313,7 +314,9 @@ LFM_BF16_TARGET void FlashTaskBf16(const float* q, int64_t ld_in, int nq, int64_
       PvTileBf16(pp, (nk + 1) / 2, vp + (j0 / 2) * d, d, corr, st.o + static_cast<int64_t>(r0) * d);
     }
   }
-  FlashFinish(st, nq, d, out, ld_out);
+  float* out_rows[kQBlock];
+  for (int r = 0; r < nq; ++r) out_rows[r] = out + r * ld_out;
+  FlashFinish(st, nq, d, out_rows);
 }
 
 LFM_BF16_TARGET void AttentionBf16(const float* q, const float* k, const float* v, int64_t ld_in, int64_t n_q,
@@ -360,11 +363,12 @@ void AttentionBidirectional(const float* q, const float* k, const float* v, int6
   const int64_t nkp = (n_k + kKBlock - 1) / kKBlock * kKBlock, ldkt = TransposedKeyStride(nkp);
   // Per head: keys transposed, [d][ldkt] (zero padded to whole key blocks), so score tiles read
   // contiguous runs of keys; values as contiguous rows [n_k][d].
-  std::vector<float> kt(static_cast<size_t>(H) * d * ldkt), vp(static_cast<size_t>(H) * n_k * d);
+  float* const kt = ThreadScratch(ScratchSlot::kAttentionKeys, static_cast<size_t>(H) * d * ldkt);
+  float* const vp = ThreadScratch(ScratchSlot::kAttentionValues, static_cast<size_t>(H) * n_k * d);
   DefaultThreadPool().ParallelFor(static_cast<size_t>(H), [&](size_t b, size_t e, int) {
     for (size_t h = b; h < e; ++h) {
-      TransposeKeys(k + h * d, ld_in, n_k, d, nkp, ldkt, kt.data() + h * d * ldkt);
-      PackValues(v + h * d, ld_in, n_k, d, vp.data() + h * n_k * d);
+      TransposeKeys(k + h * d, ld_in, n_k, d, nkp, ldkt, kt + h * d * ldkt);
+      PackValues(v + h * d, ld_in, n_k, d, vp + h * n_k * d);
     }
   });
   const int64_t n_blocks = (n_q + kQBlock - 1) / kQBlock;
@@ -377,9 +381,12 @@ void AttentionBidirectional(const float* q, const float* k, const float* v, int6
       const int64_t t0 = static_cast<int64_t>(task % n_blocks) * kQBlock;
       const int nq = static_cast<int>(std::min<int64_t>(kQBlock, n_q - t0));
       FlashStart(nq, d, st);
-      FlashSweep(q + t0 * ld_in + h * d, ld_in, nq, n_k, nullptr, kt.data() + static_cast<int64_t>(h) * d * ldkt, ldkt,
-                 vp.data() + static_cast<int64_t>(h) * n_k * d, d, d, s.scale, st);
-      FlashFinish(st, nq, d, out + t0 * ld_out + h * d, ld_out);
+      const float* q_rows[kQBlock];
+      float* out_rows[kQBlock];
+      for (int r = 0; r < nq; ++r) q_rows[r] = q + (t0 + r) * ld_in + h * d, out_rows[r] = out + (t0 + r) * ld_out + h * d;
+      FlashSweep(q_rows, nq, n_k, nullptr, kt + static_cast<int64_t>(h) * d * ldkt, ldkt,
+                 vp + static_cast<int64_t>(h) * n_k * d, d, d, s.scale, st);
+      FlashFinish(st, nq, d, out_rows);
     }
   });
 }

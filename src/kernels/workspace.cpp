@@ -1,6 +1,8 @@
 #include "kernels/workspace.h"
 
+#include <array>
 #include <atomic>
+#include <vector>
 
 namespace lfm {
 
@@ -13,6 +15,17 @@ int64_t KernelWorkspaceBytes() { return g_workspace_bytes.load(std::memory_order
 void NoteKernelWorkspace(size_t before, size_t after) {
   if (after != before)
     g_workspace_bytes.fetch_add(static_cast<int64_t>(after) - static_cast<int64_t>(before), std::memory_order_relaxed);
+}
+
+float* ThreadScratch(ScratchSlot slot, size_t n) {
+  thread_local std::array<std::vector<float>, static_cast<size_t>(ScratchSlot::kCount)> buffers;
+  std::vector<float>& b = buffers[static_cast<size_t>(slot)];
+  if (b.size() < n) {
+    const size_t before = b.capacity() * sizeof(float);
+    b.resize(n);
+    NoteKernelWorkspace(before, b.capacity() * sizeof(float));
+  }
+  return b.data();
 }
 
 }  // namespace lfm

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "base/cpu_features.h"
@@ -83,6 +84,38 @@ TEST(AttentionTiled, IgnoresLaterPositions) {
   k.attention_causal_tiled(q.data(), n, p0, kf.data(), vf.data(), s, b.data(), 2048);
   for (int64_t i = 0; i < 42 * qd; ++i) ASSERT_EQ(a[i], b[i]) << "query " << i / qd;
   EXPECT_NE(a[42 * qd], b[42 * qd]);
+}
+
+// A token's output has the same bits however the tokens are split into calls (a whole prefill, a
+// prefix-cache hit continued by a short call, decode one token at a time): the engine's prefix cache
+// and micro-batching rely on it. Splits cross the few-query / packed-prefill boundary (32 queries)
+// and the 64-key blocks; GQA groups 1, 2 and 5; f32 and bf16 caches.
+TEST(AttentionTiled, SameBitsHoweverTheTokensAreSplit) {
+  for (const auto& [heads, kv_heads, d] : {std::tuple{16, 8, 64}, std::tuple{4, 4, 24}, std::tuple{10, 2, 32}}) {
+    const AttentionShape s{heads, kv_heads, d, 1.0f / std::sqrt(static_cast<float>(d))};
+    const int64_t n = 150, qd = int64_t{heads} * d, kvd = int64_t{kv_heads} * d;
+    const auto q = Rand(n * qd, 7), kf = Rand(n * kvd, 8), vf = Rand(n * kvd, 9);
+    const auto kb = ToBf16(kf), vb = ToBf16(vf);
+    std::vector<float> whole(n * qd), whole_b(n * qd);
+    AttentionCausal(q.data(), n, 0, kf.data(), vf.data(), s, whole.data());
+    AttentionCausalBf16(q.data(), n, 0, kb.data(), vb.data(), s, whole_b.data());
+    for (const std::vector<int64_t>& cuts : {std::vector<int64_t>{1, 31, 32, 86}, std::vector<int64_t>{63, 1, 1, 85},
+                                             std::vector<int64_t>{100, 50}}) {
+      std::vector<float> split(n * qd), split_b(n * qd);
+      int64_t p0 = 0;
+      for (int64_t len : cuts) {
+        AttentionCausal(q.data() + p0 * qd, len, p0, kf.data(), vf.data(), s, split.data() + p0 * qd);
+        AttentionCausalBf16(q.data() + p0 * qd, len, p0, kb.data(), vb.data(), s, split_b.data() + p0 * qd);
+        p0 += len;
+      }
+      ASSERT_EQ(p0, n);
+      for (int64_t i = 0; i < n * qd; ++i) {
+        ASSERT_EQ(split[i], whole[i]) << heads << "/" << kv_heads << " d " << d << ": query " << i / qd << " on "
+                                      << IsaName(OpsIsa());
+        ASSERT_EQ(split_b[i], whole_b[i]) << "bf16 " << heads << "/" << kv_heads << " d " << d << ": query " << i / qd;
+      }
+    }
+  }
 }
 
 }  // namespace
