@@ -124,6 +124,9 @@ Result<std::vector<float>> Lfm2Model::Vector(const std::string& name, const std:
   LFM_ASSIGN_OR_RETURN(TensorView v, weights_->Get(name, shape));
   std::vector<float> out(v.numel());
   DequantizeRow(v.dtype, v.data, out.data(), v.numel());
+  // Only the copy is used: reading these few bytes may have mapped a whole large folio of the file
+  // around them (up to 2 MiB, including matrices already converted and dropped), so drop it again.
+  ReleaseResidentPages(v.data, static_cast<size_t>(v.nbytes()));
   return out;
 }
 
