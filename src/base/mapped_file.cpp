@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -12,6 +13,8 @@
 #include <fstream>
 #include <mutex>
 #include <map>
+#include <utility>
+#include <vector>
 
 namespace lfm {
 namespace {
@@ -81,30 +84,51 @@ Result<int> OpenRegular(const std::string& path, struct stat* st) {
   return fd;
 }
 
-// The live read-only file mappings (start -> size), so ReleaseResidentPages can tell file pages, which
-// it may simply unmap, from anonymous memory, which it must not.
+// The live read-only file mappings (start -> extent), so ReleaseResidentPages can tell file pages,
+// which it may simply unmap, from anonymous memory, which it must not; and, per mapping, the page
+// ranges it released, for ReleaseResidentPagesAgain.
+struct Mapping {
+  size_t size = 0;
+  std::vector<std::pair<uintptr_t, uintptr_t>> released;  // [begin, end) page ranges, in call order
+};
 std::mutex& MappingsMu() {
   static std::mutex mu;
   return mu;
 }
-std::map<uintptr_t, size_t>& Mappings() {
-  static std::map<uintptr_t, size_t> m;
+std::map<uintptr_t, Mapping>& Mappings() {
+  static std::map<uintptr_t, Mapping> m;
   return m;
 }
 void Register(const uint8_t* p, size_t n) {
   std::lock_guard<std::mutex> lock(MappingsMu());
-  Mappings()[reinterpret_cast<uintptr_t>(p)] = n;
+  Mappings()[reinterpret_cast<uintptr_t>(p)] = Mapping{n, {}};
 }
 void Unregister(const uint8_t* p) {
   std::lock_guard<std::mutex> lock(MappingsMu());
   Mappings().erase(reinterpret_cast<uintptr_t>(p));
 }
-bool InsideMappedFile(uintptr_t begin, uintptr_t end) {
+
+// Unmaps the pages [begin, end) of the file mapping holding [first, last) widened to whole pages,
+// and notes them; false (nothing done) if no live file mapping holds [first, last).
+bool ReleaseMappedPages(uintptr_t first, uintptr_t last, uintptr_t page) {
   std::lock_guard<std::mutex> lock(MappingsMu());
-  auto it = Mappings().upper_bound(begin);
+  auto it = Mappings().upper_bound(first);
   if (it == Mappings().begin()) return false;
   --it;
-  return it->first <= begin && end <= it->first + it->second;
+  if (!(it->first <= first && last <= it->first + it->second.size)) return false;
+  // mmap returns page-aligned addresses and maps whole pages.
+  const uintptr_t map_end = (it->first + it->second.size + page - 1) / page * page;
+  const uintptr_t begin = std::max(it->first, first / page * page);
+  const uintptr_t end = std::min(map_end, (last + page - 1) / page * page);
+  if (end <= begin) return true;
+  (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+  auto& r = it->second.released;
+  if (!r.empty() && r.back().second >= begin && r.back().first <= end) {  // extends the last range
+    r.back() = {std::min(r.back().first, begin), std::max(r.back().second, end)};
+  } else {
+    r.emplace_back(begin, end);
+  }
+  return true;
 }
 
 }  // namespace
@@ -219,20 +243,31 @@ bool FileExists(const std::string& path) {
 }
 
 void ReleaseResidentPages(const void* p, size_t n) {
+  if (n == 0) return;
   const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;  // whole pages only:
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n) / page * page;           // neighbours stay
-  if (end <= begin) return;
+  const uintptr_t first = reinterpret_cast<uintptr_t>(p), last = first + n;
   // A read-only private file mapping is never written, so unmapping its pages (MADV_DONTNEED) only
   // means they are read from the file again if touched; that works even when other processes map the
-  // same file (MADV_PAGEOUT skips shared pages). Anything else only gets the contents-preserving hint.
-  if (InsideMappedFile(begin, end)) {
-    (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
-    return;
-  }
+  // same file (MADV_PAGEOUT skips shared pages). So here the range is widened to whole pages: the
+  // pages a tensor shares with its neighbours go too (a neighbour still in use faults them back).
+  // Small tensors (norms, biases) need this: they cover no whole page, yet reading one can map a
+  // large page-cache folio around it (up to 2 MiB in one PMD entry on ext4 with large folios), and a
+  // partial unmap of such an entry drops all of it.
+  if (ReleaseMappedPages(first, last, page)) return;
+  // Anything else gets only the contents-preserving hint, on the pages wholly inside: neighbours stay.
+  const uintptr_t begin = (first + page - 1) / page * page;
+  const uintptr_t end = last / page * page;
+  if (end <= begin) return;
 #if defined(MADV_PAGEOUT)
   (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_PAGEOUT);
 #endif
+}
+
+void ReleaseResidentPagesAgain() {
+  std::lock_guard<std::mutex> lock(MappingsMu());
+  for (const auto& [start, m] : Mappings())
+    for (const auto& [begin, end] : m.released)
+      (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
 }  // namespace lfm

@@ -70,11 +70,17 @@ Result<std::string> ReadFileToString(const std::string& path,
 Status WriteStringToFile(const std::string& path, const std::string& bytes);
 bool FileExists(const std::string& path);
 
-// Drops this process's resident pages lying wholly inside [p, p + n), keeping the contents: inside a
-// MappedFile they are unmapped (madvise MADV_DONTNEED; read again from the file if touched), elsewhere
-// the kernel is only asked to page them out (MADV_PAGEOUT: anonymous memory goes to swap if there is
-// any, else stays). A hint: errors are ignored. Used once weights were copied elsewhere (packed), so
-// the mapped source does not stay resident next to its copy.
+// Drops this process's resident pages of [p, p + n), keeping the contents: inside a MappedFile every
+// page the range touches is unmapped (madvise MADV_DONTNEED; read again from the file if touched, so
+// a neighbour sharing an edge page only faults it back), elsewhere the kernel is only asked to page
+// out the pages wholly inside (MADV_PAGEOUT: anonymous memory goes to swap if there is any, else
+// stays). A hint: errors are ignored. Used once weights were copied elsewhere (converted, packed,
+// read into a vector), so the mapped source does not stay resident next to its copy.
 void ReleaseResidentPages(const void* p, size_t n);
+// Unmaps again every page of a live MappedFile that ReleaseResidentPages unmapped before. Reading a
+// tensor maps more than its own pages (the kernel maps up to 64 KiB around a faulting page, or a
+// whole large folio of up to 2 MiB), so the reads after a release bring some released pages back:
+// called once a load has read everything it copies.
+void ReleaseResidentPagesAgain();
 
 }  // namespace lfm

@@ -233,6 +233,7 @@ Result<std::unique_ptr<Engine>> Engine::Load(const std::string& model_dir, const
   for (const auto& t : impl->tokenizer.SpecialTokenStrings())
     if (std::find(impl->special_tokens.begin(), impl->special_tokens.end(), t) == impl->special_tokens.end())
       impl->special_tokens.push_back(t);
+  ReleaseResidentPagesAgain();  // every copied tensor is read: drop what later reads mapped back
   if (impl->tokenizer.vocab_size() > c.vocab_size)
     return InvalidArgument(model_dir + "/tokenizer.json: tokenizer has " +
                            std::to_string(impl->tokenizer.vocab_size()) + " tokens but config.json vocab_size is " +

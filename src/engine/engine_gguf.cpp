@@ -2,6 +2,7 @@
 // from its metadata) and, for LFM2-VL, the mmproj GGUF with the vision tower and projector.
 #include <nlohmann/json.hpp>
 
+#include "base/mapped_file.h"
 #include "engine/engine_impl.h"
 #include "engine/gguf_tokenizer.h"
 #include "model/lfm2_gguf.h"
@@ -93,6 +94,7 @@ Result<std::unique_ptr<Engine::Impl>> LoadGgufEngineImpl(const std::string& path
   LFM_ASSIGN_OR_RETURN(impl->model, Lfm2Model::FromWeights(g.config, g.weights, mo));
   if (!options.mmproj.empty()) LFM_RETURN_IF_ERROR(LoadMmproj(path, options.mmproj, mo, impl.get()));
   for (const auto& t : impl->tokenizer.SpecialTokenStrings()) impl->special_tokens.push_back(t);
+  ReleaseResidentPagesAgain();  // every copied tensor is read: drop what later reads mapped back
   return impl;
 }
 

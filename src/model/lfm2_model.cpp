@@ -62,7 +62,7 @@ Result<TensorView> Lfm2Model::Matrix(const std::string& name, int64_t rows, int6
     // Exact repack to q8_0 (same scale, values fit int8): runs on the q8_0 kernels instead of the
     // portable widening rows. The source's pages are dropped once copied (clean file pages).
     if (v.dtype != DType::kQ5_0) return Unsupported("tensor '" + name + "': conversion to q5_0 is not supported");
-    std::vector<uint8_t> buf(static_cast<size_t>(DTypeBytes(DType::kQ8_0, cols) * rows));
+    PageBuffer buf(static_cast<size_t>(DTypeBytes(DType::kQ8_0, cols) * rows));
     RepackQ5_0ToQ8_0(static_cast<const BlockQ5_0*>(v.data), buf.data(), rows * cols);
     ReleaseResidentPages(v.data, static_cast<size_t>(v.nbytes()));
     v.dtype = DType::kQ8_0;
@@ -79,7 +79,7 @@ Result<TensorView> Lfm2Model::Matrix(const std::string& name, int64_t rows, int6
       return InvalidArgument("tensor '" + name + "': " + std::to_string(cols) + " columns is not a multiple of the " +
                              DTypeName(want) + " block size");
     }
-    std::vector<uint8_t> buf(static_cast<size_t>(DTypeBytes(want, cols) * rows));
+    PageBuffer buf(static_cast<size_t>(DTypeBytes(want, cols) * rows));
     std::vector<float> row(cols);
     for (int64_t r = 0; r < rows; ++r) {
       DequantizeRow(v.dtype, v.row(r), row.data(), cols);
@@ -90,7 +90,7 @@ Result<TensorView> Lfm2Model::Matrix(const std::string& name, int64_t rows, int6
     ReleaseResidentPages(v.data, static_cast<size_t>(v.nbytes()));
     v.dtype = want;
     v.data = buf.data();
-    owned_.push_back(std::move(buf));  // moving a vector keeps its heap block, so v.data stays valid
+    owned_.push_back(std::move(buf));  // moving a PageBuffer keeps its pages, so v.data stays valid
   }
   return v;
 }
@@ -124,6 +124,9 @@ Result<std::vector<float>> Lfm2Model::Vector(const std::string& name, const std:
   LFM_ASSIGN_OR_RETURN(TensorView v, weights_->Get(name, shape));
   std::vector<float> out(v.numel());
   DequantizeRow(v.dtype, v.data, out.data(), v.numel());
+  // Only the copy is used: reading these few bytes may have mapped a whole large folio of the file
+  // around them (up to 2 MiB, including matrices already converted and dropped), so drop it again.
+  ReleaseResidentPages(v.data, static_cast<size_t>(v.nbytes()));
   return out;
 }
 

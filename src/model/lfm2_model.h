@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/page_buffer.h"
 #include "lfm/status.h"
 #include "kernels/linear.h"
 #include "model/hybrid_cache.h"
@@ -126,7 +127,7 @@ class Lfm2Model {
 
   Lfm2Config config_;
   std::shared_ptr<const WeightStore> weights_;
-  std::vector<std::vector<uint8_t>> owned_;  // converted weights
+  std::vector<PageBuffer> owned_;  // converted weights
   DType weight_dtype_ = DType::kAuto;
   bool int8_matmul_ = true;
   int max_context_ = 0;

@@ -18,7 +18,7 @@ Result<TensorView> VisionWeights::Matrix(const std::string& name, int64_t rows, 
     return InvalidArgument(store_->SourceFile(name) + ": tensor '" + name + "': " + std::to_string(cols) +
                            " columns is not a multiple of the " + DTypeName(want) + " block size");
   }
-  std::vector<uint8_t> buf(static_cast<size_t>(DTypeBytes(want, cols) * rows));
+  PageBuffer buf(static_cast<size_t>(DTypeBytes(want, cols) * rows));
   std::vector<float> row(cols);
   for (int64_t r = 0; r < rows; ++r) {
     DequantizeRow(v.dtype, v.row(r), row.data(), cols);
@@ -29,7 +29,7 @@ Result<TensorView> VisionWeights::Matrix(const std::string& name, int64_t rows, 
   ReleaseResidentPages(v.data, static_cast<size_t>(v.nbytes()));
   v.dtype = want;
   v.data = buf.data();
-  owned_.push_back(std::move(buf));  // moving a vector keeps its heap block, so v.data stays valid
+  owned_.push_back(std::move(buf));  // moving a PageBuffer keeps its pages, so v.data stays valid
   return v;
 }
 
@@ -63,6 +63,9 @@ Result<std::vector<float>> VisionWeights::Vector(const std::string& name, const 
   }
   std::vector<float> out(v.numel());
   DequantizeRow(v.dtype, v.data, out.data(), v.numel());
+  // Only the copy is used: reading these few bytes may have mapped a whole large folio of the file
+  // around them (up to 2 MiB, including matrices already converted and dropped), so drop it again.
+  ReleaseResidentPages(v.data, static_cast<size_t>(v.nbytes()));
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/page_buffer.h"
 #include "kernels/vision_gemm.h"
 #include "lfm/status.h"
 #include "tensor/dtype.h"
@@ -44,7 +45,7 @@ class VisionWeights {
  private:
   std::shared_ptr<const WeightStore> store_;
   DType want_;
-  std::vector<std::vector<uint8_t>> owned_;
+  std::vector<PageBuffer> owned_;
 };
 
 }  // namespace lfm

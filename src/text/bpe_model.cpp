@@ -95,19 +95,41 @@ Result<std::unique_ptr<BpeModel>> BpeModel::FromJson(const Json& j, const Where&
     }
     max_id = std::max(max_id, it.value().get<int64_t>());
   }
-  m->id_to_token_.assign(static_cast<size_t>(max_id + 1), std::string());
-  m->id_present_.assign(static_cast<size_t>(max_id + 1), false);
+  const size_t n_ids = static_cast<size_t>(max_id + 1);
+  std::vector<const std::string*> by_id(n_ids, nullptr);  // keys of the JSON object, alive meanwhile
+  size_t total_bytes = 0;
   for (auto it = vocab->begin(); it != vocab->end(); ++it) {
     auto id = static_cast<size_t>(it.value().get<int64_t>());
-    if (m->id_present_[id])
-      return w.Key("vocab").Invalid("id " + std::to_string(id) + " is used by two tokens ('" +
-                                    m->id_to_token_[id] + "' and '" + it.key() + "')");
-    m->id_to_token_[id] = it.key();
+    if (by_id[id] != nullptr)
+      return w.Key("vocab").Invalid("id " + std::to_string(id) + " is used by two tokens ('" + *by_id[id] +
+                                    "' and '" + it.key() + "')");
+    by_id[id] = &it.key();
+    total_bytes += it.key().size();
+  }
+  if (total_bytes > UINT32_MAX) return w.Key("vocab").Invalid("the tokens hold more than 4 GB");
+  m->token_bytes_.reserve(total_bytes);
+  m->token_begin_.resize(n_ids + 1);
+  m->id_present_.assign(n_ids, false);
+  for (size_t id = 0; id < n_ids; ++id) {
+    m->token_begin_[id] = static_cast<uint32_t>(m->token_bytes_.size());
+    if (by_id[id] == nullptr) continue;
+    m->token_bytes_ += *by_id[id];
     m->id_present_[id] = true;
   }
-  m->vocab_.reserve(m->id_to_token_.size());
-  for (size_t id = 0; id < m->id_to_token_.size(); ++id)
-    if (m->id_present_[id]) m->vocab_.emplace(m->id_to_token_[id], static_cast<int32_t>(id));
+  m->token_begin_[n_ids] = static_cast<uint32_t>(m->token_bytes_.size());
+  by_id = {};
+  size_t cap = 16;
+  while (cap < vocab->size() * 2) cap <<= 1;  // load factor <= 1/2 keeps probes short
+  m->vocab_slots_.assign(cap, -1);
+  m->vocab_mask_ = cap - 1;
+  for (size_t id = 0; id < n_ids; ++id) {
+    if (!m->id_present_[id]) continue;
+    // JSON object keys are unique, so each token takes a fresh slot.
+    uint64_t h = std::hash<std::string_view>()(m->TokenAt(id)) & m->vocab_mask_;
+    while (m->vocab_slots_[h] >= 0) h = (h + 1) & m->vocab_mask_;
+    m->vocab_slots_[h] = static_cast<int32_t>(id);
+    ++m->vocab_count_;
+  }
 
   // Merges: ["a b", ...] (older files) or [["a", "b"], ...].
   const Json* merges = tokenizer_json::Find(j, "merges");
@@ -178,16 +200,19 @@ Result<std::unique_ptr<BpeModel>> BpeModel::FromJson(const Json& j, const Where&
 }
 
 std::optional<int32_t> BpeModel::Lookup(std::string_view s) const {
-  auto it = vocab_.find(s);
-  if (it == vocab_.end()) return std::nullopt;
-  return it->second;
+  if (vocab_slots_.empty()) return std::nullopt;
+  for (uint64_t h = std::hash<std::string_view>()(s) & vocab_mask_;; h = (h + 1) & vocab_mask_) {
+    const int32_t id = vocab_slots_[h];
+    if (id < 0) return std::nullopt;
+    if (TokenAt(static_cast<size_t>(id)) == s) return id;
+  }
 }
 
 std::optional<int32_t> BpeModel::TokenToId(std::string_view token) const { return Lookup(token); }
 
-const std::string* BpeModel::IdToToken(int32_t id) const {
-  if (id < 0 || id >= size() || !id_present_[static_cast<size_t>(id)]) return nullptr;
-  return &id_to_token_[static_cast<size_t>(id)];
+std::optional<std::string_view> BpeModel::IdToToken(int32_t id) const {
+  if (id < 0 || id >= size() || !id_present_[static_cast<size_t>(id)]) return std::nullopt;
+  return TokenAt(static_cast<size_t>(id));
 }
 
 void BpeModel::Tokenize(std::string_view word, std::vector<int32_t>& out) const {

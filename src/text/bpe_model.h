@@ -26,12 +26,12 @@ class BpeModel {
   void Tokenize(std::string_view word, std::vector<int32_t>& out) const;
 
   std::optional<int32_t> TokenToId(std::string_view token) const;
-  // nullptr if id is not in the vocab.
-  const std::string* IdToToken(int32_t id) const;
+  // nullopt if id is not in the vocab. The view lives as long as the model.
+  std::optional<std::string_view> IdToToken(int32_t id) const;
   // max id + 1 over the vocab.
-  int32_t size() const { return static_cast<int32_t>(id_to_token_.size()); }
+  int32_t size() const { return static_cast<int32_t>(id_present_.size()); }
   // Number of vocab entries (HF's get_vocab_size, which places new added tokens).
-  int64_t entry_count() const { return static_cast<int64_t>(vocab_.size()); }
+  int64_t entry_count() const { return vocab_count_; }
 
  private:
   struct MergeTable {
@@ -43,16 +43,20 @@ class BpeModel {
     bool Insert(uint64_t key, int32_t rank, int32_t result);  // false if already present
     bool Find(uint64_t key, int32_t* rank, int32_t* result) const;
   };
-  struct StringViewHash {
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-  };
-
   void MergeWord(std::string_view word, std::vector<int32_t>& out) const;
   std::optional<int32_t> Lookup(std::string_view s) const;
+  std::string_view TokenAt(size_t id) const {
+    return std::string_view(token_bytes_).substr(token_begin_[id], token_begin_[id + 1] - token_begin_[id]);
+  }
 
-  std::vector<std::string> id_to_token_;  // "" for ids that are holes in the vocab
-  std::vector<bool> id_present_;
-  std::unordered_map<std::string_view, int32_t, StringViewHash> vocab_;  // views into id_to_token_
+  // The vocab, compact: a 65k-token vocab as one std::string per token plus a node-based hash map
+  // held ~6 MB for the model's life; as one byte string and two int arrays it is ~1.5 MB.
+  std::string token_bytes_;             // every token's bytes, by id
+  std::vector<uint32_t> token_begin_;   // id -> offset into token_bytes_; [max id + 1] = its size
+  std::vector<bool> id_present_;        // false for ids that are holes in the vocab
+  std::vector<int32_t> vocab_slots_;    // open addressing on the token's hash: id, or -1 if empty
+  uint64_t vocab_mask_ = 0;
+  int64_t vocab_count_ = 0;
   MergeTable merges_;
   std::optional<std::string> unk_token_;
   int32_t unk_id_ = -1;

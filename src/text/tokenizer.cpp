@@ -34,9 +34,9 @@ struct Tokenizer::Impl {
     auto it = added_by_id.find(id);
     return it == added_by_id.end() ? nullptr : &added.tokens()[it->second];
   }
-  // The token string of id (added tokens first, as HF), or nullptr.
-  const std::string* TokenString(int32_t id) const {
-    if (const AddedToken* a = Added(id)) return &a->content;
+  // The token string of id (added tokens first, as HF), or nullopt.
+  std::optional<std::string_view> TokenString(int32_t id) const {
+    if (const AddedToken* a = Added(id)) return std::string_view(a->content);
     return model->IdToToken(id);
   }
 };
@@ -209,8 +209,7 @@ std::string Tokenizer::Decode(const std::vector<int32_t>& ids, bool skip_special
   for (int32_t id : ids) {
     const AddedToken* a = impl_->Added(id);
     if (a != nullptr && skip_special_tokens && a->special) continue;
-    const std::string* s = impl_->TokenString(id);
-    if (s != nullptr) tokens.push_back(*s);
+    if (const auto s = impl_->TokenString(id)) tokens.emplace_back(*s);
   }
   std::string out;
   if (impl_->decoder) {
@@ -229,9 +228,9 @@ std::string Tokenizer::TokenBytes(int32_t id) const { return TokenBytes(id, fals
 
 std::string Tokenizer::TokenBytes(int32_t id, bool first) const {
   if (!impl_) return "";
-  const std::string* s = impl_->TokenString(id);
-  if (s == nullptr) return "";
-  std::string t = *s;
+  const auto s = impl_->TokenString(id);
+  if (!s) return "";
+  std::string t(*s);
   if (impl_->decoder) {
     impl_->decoder->DecodeToken(t, first);
   } else if (!first) {
@@ -242,8 +241,8 @@ std::string Tokenizer::TokenBytes(int32_t id, bool first) const {
 
 std::string Tokenizer::IdToToken(int32_t id) const {
   if (!impl_) return "";
-  const std::string* s = impl_->TokenString(id);
-  return s == nullptr ? std::string() : *s;
+  const auto s = impl_->TokenString(id);
+  return s ? std::string(*s) : std::string();
 }
 
 std::optional<int32_t> Tokenizer::TokenToId(std::string_view token) const {

@@ -225,6 +225,9 @@ Result<std::unique_ptr<GgufFile>> GgufFile::Open(const std::string& path) {
   auto f = std::make_unique<GgufFile>();
   LFM_ASSIGN_OR_RETURN(f->file_, MappedFile::Open(path));
   LFM_ASSIGN_OR_RETURN(f->header_, ParseGguf(f->file_.data(), f->file_.size(), path));
+  // The header is parsed into copies: its mapped bytes (a few MB of tokenizer strings on LFM2) need
+  // not stay resident for the life of the mapping.
+  ReleaseResidentPages(f->file_.data(), static_cast<size_t>(f->header_.data_offset));
   return f;
 }
 

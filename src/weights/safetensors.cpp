@@ -151,6 +151,8 @@ Result<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(const std::string
   auto f = std::make_unique<SafetensorsFile>();
   LFM_ASSIGN_OR_RETURN(f->file_, MappedFile::Open(path));
   LFM_ASSIGN_OR_RETURN(f->header_, ParseSafetensors(f->file_.data(), f->file_.size(), path));
+  // The JSON header is parsed into copies; its mapped bytes need not stay resident.
+  ReleaseResidentPages(f->file_.data(), static_cast<size_t>(f->header_.data_offset));
   return f;
 }
 

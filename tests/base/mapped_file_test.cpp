@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <optional>
 #include <cstring>
 #include <vector>
 
@@ -63,6 +64,48 @@ TEST(MappedFile, ReleaseResidentPagesDropsWholePagesAndKeepsContents) {
   std::vector<char> heap(bytes.begin(), bytes.end());
   ReleaseResidentPages(heap.data(), heap.size());
   EXPECT_EQ(std::memcmp(heap.data(), bytes.data(), n), 0);
+}
+
+// Whether the page holding p is mapped into this process now (/proc/self/pagemap's "present" bit,
+// which needs no privilege); nullopt if pagemap cannot be read.
+std::optional<bool> PagePresent(const void* p) {
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  const int fd = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  uint64_t entry = 0;
+  const ssize_t got =
+      ::pread(fd, &entry, sizeof entry, static_cast<off_t>(reinterpret_cast<uintptr_t>(p) / page * sizeof entry));
+  ::close(fd);
+  if (got != static_cast<ssize_t>(sizeof entry)) return std::nullopt;
+  return (entry >> 63) != 0;
+}
+
+// A tensor smaller than a page (a norm, a bias) still gets the pages it touches dropped from a file
+// mapping: reading it may have mapped far more around it. Contents read back the same, and pages
+// mapped back by later reads go again with ReleaseResidentPagesAgain, while untouched ones stay.
+TEST(MappedFile, ReleaseResidentPagesWidensToTouchedPagesAndReleasesAgain) {
+  std::string dir = testing::ScratchDir("mapped_file_release_small");
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE)), n = 8 * page;
+  std::string bytes(n, '\0');
+  for (size_t i = 0; i < n; ++i) bytes[i] = static_cast<char>(i * 13 + i / 4096);
+  ASSERT_TRUE(WriteStringToFile(dir + "/w.bin", bytes).ok());
+  auto f = MappedFile::Open(dir + "/w.bin");
+  ASSERT_OK(f);
+  volatile uint32_t sink = 0;
+  for (size_t i = 0; i < n; i += page) sink += f->data()[i];
+  const uint8_t* small = f->data() + 3 * page + 100;  // 20 bytes inside page 3
+  if (!PagePresent(small).has_value()) GTEST_SKIP() << "/proc/self/pagemap is not readable";
+  ASSERT_TRUE(*PagePresent(small));
+  ASSERT_TRUE(*PagePresent(f->data() + 5 * page));
+  ReleaseResidentPages(small, 20);
+  EXPECT_FALSE(*PagePresent(small));
+  EXPECT_TRUE(*PagePresent(f->data() + 5 * page));  // not part of the range
+  EXPECT_EQ(std::memcmp(f->data(), bytes.data(), n), 0);  // faults every page back in
+  EXPECT_TRUE(*PagePresent(small));
+  ReleaseResidentPagesAgain();
+  EXPECT_FALSE(*PagePresent(small));
+  EXPECT_TRUE(*PagePresent(f->data() + 5 * page));
+  EXPECT_EQ(std::memcmp(f->data() + 3 * page, bytes.data() + 3 * page, page), 0);
 }
 
 // Every check here ran into a hang (FIFO: open() blocks for a writer) or a multi-GB read

@@ -62,6 +62,31 @@ TEST(TokenizerErrorsTest, ValidBaselineLoadsAndWorks) {
   EXPECT_EQ(t->Decode({2, 4}, false), "ab ab");
 }
 
+// Ids missing from the vocab are holes: no string, no lookup hits them, later ids still resolve
+// (the compact vocab stores every id's bytes back to back, holes as empty ranges).
+TEST(TokenizerErrorsTest, VocabHolesAndLookups) {
+  json j = ValidTokenizer();
+  // Ids 5..8 are holes in the model vocab; the added <s> takes id 6, the vocab's entry count (HF's
+  // AddedVocabulary ignores the file's "id": 5).
+  j["model"]["vocab"]["c"] = 9;
+  auto t = Tokenizer::FromJson(j.dump(), "test.json");
+  ASSERT_OK(t);
+  EXPECT_EQ(t->vocab_size(), 10);
+  EXPECT_EQ(t->IdToToken(7), "");
+  EXPECT_EQ(t->IdToToken(9), "c");
+  EXPECT_EQ(t->IdToToken(4), "Ġab");
+  EXPECT_EQ(t->IdToToken(5), "");
+  EXPECT_EQ(t->IdToToken(6), "<s>");
+  EXPECT_EQ(t->IdToToken(10), "");
+  EXPECT_EQ(t->IdToToken(-1), "");
+  EXPECT_EQ(t->TokenToId("c"), std::optional<int32_t>(9));
+  EXPECT_EQ(t->TokenToId("ab"), std::optional<int32_t>(2));
+  EXPECT_EQ(t->TokenToId("ba"), std::nullopt);
+  EXPECT_EQ(t->TokenToId(""), std::nullopt);
+  EXPECT_EQ(*t->Encode("cab", false), (std::vector<int32_t>{9, 2}));
+  EXPECT_EQ(t->Decode({9, 7, 2}, false), "cab");
+}
+
 TEST(TokenizerErrorsTest, BadJson) {
   ExpectError(LoadStatus("{\"model\": "), StatusCode::kInvalidArgument, {"invalid JSON at byte"});
   ExpectError(LoadStatus(""), StatusCode::kInvalidArgument, {"invalid JSON at byte"});
