@@ -50,7 +50,7 @@ TEST(MappedFile, ReleaseResidentPagesDropsWholePagesAndKeepsContents) {
   auto f = MappedFile::Open(dir + "/w.bin");
   ASSERT_OK(f);
   volatile uint32_t sink = 0;
-  for (size_t i = 0; i < n; i += page) sink += f->data()[i];  // fault every page in
+  for (size_t i = 0; i < n; i += page) sink = sink + f->data()[i];  // fault every page in
   const size_t before = ResidentPages();
   // From inside page 0 to inside the last page: pages 1 .. pages-2 are wholly inside.
   ReleaseResidentPages(f->data() + 100, n - 200);
@@ -92,7 +92,7 @@ TEST(MappedFile, ReleaseResidentPagesWidensToTouchedPagesAndReleasesAgain) {
   auto f = MappedFile::Open(dir + "/w.bin");
   ASSERT_OK(f);
   volatile uint32_t sink = 0;
-  for (size_t i = 0; i < n; i += page) sink += f->data()[i];
+  for (size_t i = 0; i < n; i += page) sink = sink + f->data()[i];
   const uint8_t* small = f->data() + 3 * page + 100;  // 20 bytes inside page 3
   if (!PagePresent(small).has_value()) GTEST_SKIP() << "/proc/self/pagemap is not readable";
   ASSERT_TRUE(*PagePresent(small));
