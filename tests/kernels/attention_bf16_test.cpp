@@ -9,33 +9,15 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/attention_test_util.h"
 #include "kernels/ops.h"
 
 namespace lfm {
 namespace {
 
-std::vector<float> Rand(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> nd(0, 1);
-  std::vector<float> v(n);
-  for (auto& x : v) x = nd(rng);
-  return v;
-}
-
-std::vector<uint16_t> ToBf16(const std::vector<float>& x) {
-  std::vector<uint16_t> b(x.size());
-  F32ToBf16Rows(x.data(), static_cast<int64_t>(x.size()), b.data());
-  return b;
-}
-
-std::vector<float> Widen(const std::vector<uint16_t>& b) {
-  std::vector<float> f(b.size());
-  for (size_t i = 0; i < b.size(); ++i) {
-    const uint32_t u = static_cast<uint32_t>(b[i]) << 16;
-    std::memcpy(&f[i], &u, 4);
-  }
-  return f;
-}
+using testing::Rand;
+using testing::ToBf16;
+using testing::Widen;
 
 uint16_t Bits(float f) {
   uint16_t b;
@@ -72,7 +54,7 @@ TEST(AttentionBf16, MatchesReference) {
         std::vector<float> a(n * qd), b(n * qd);
         AttentionCausalBf16(q.data(), n, p0, k.data(), v.data(), s, a.data());
         AttentionCausalBf16Ref(q.data(), n, p0, k.data(), v.data(), s, b.data());
-        SCOPED_TRACE(testing::Message() << heads << "/" << kv_heads << " heads, d " << d << ", p0 " << p0 << ", n " << n);
+        SCOPED_TRACE(::testing::Message() << heads << "/" << kv_heads << " heads, d " << d << ", p0 " << p0 << ", n " << n);
         for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-5 * (1 + std::fabs(b[i]))) << "at " << i;
       }
     }

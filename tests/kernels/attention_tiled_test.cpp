@@ -11,25 +11,15 @@
 #include <vector>
 
 #include "base/cpu_features.h"
+#include "kernels/attention_test_util.h"
 #include "kernels/ops.h"
 #include "kernels/ops_impl.h"
 
 namespace lfm {
 namespace {
 
-std::vector<float> Rand(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> nd(0, 1);
-  std::vector<float> v(n);
-  for (auto& x : v) x = nd(rng);
-  return v;
-}
-
-std::vector<uint16_t> ToBf16(const std::vector<float>& x) {
-  std::vector<uint16_t> b(x.size());
-  F32ToBf16Rows(x.data(), static_cast<int64_t>(x.size()), b.data());
-  return b;
-}
+using testing::Rand;
+using testing::ToBf16;
 
 struct Case {
   int heads, kv_heads, d;
@@ -51,7 +41,7 @@ TEST(AttentionTiled, MatchesReferenceAcrossKeyChunks) {
     const AttentionShape s{c.heads, c.kv_heads, c.d, 1.0f / std::sqrt(static_cast<float>(c.d))};
     const int64_t qd = int64_t{c.heads} * c.d, kvd = int64_t{c.kv_heads} * c.d, len = c.p0 + c.n;
     const auto q = Rand(c.n * qd, 1), kf = Rand(len * kvd, 2), vf = Rand(len * kvd, 3);
-    SCOPED_TRACE(testing::Message() << c.heads << "/" << c.kv_heads << " heads, d " << c.d << ", p0 " << c.p0 << ", n "
+    SCOPED_TRACE(::testing::Message() << c.heads << "/" << c.kv_heads << " heads, d " << c.d << ", p0 " << c.p0 << ", n "
                                     << c.n << ", key chunk " << c.key_chunk);
     std::vector<float> got(c.n * qd, NAN), ref(c.n * qd);
     k.attention_causal_tiled(q.data(), c.n, c.p0, kf.data(), vf.data(), s, got.data(), c.key_chunk);
