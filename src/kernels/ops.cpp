@@ -78,7 +78,9 @@ namespace {
 
 const OpsKernels& Kernels() { return Active().k; }
 
-// Keys packed at a time by the tiled kernel (2,048 keys x 8 kv heads x 64 = 4 MiB of f32).
+// Keys packed at a time by the tiled kernel (2,048 keys x 8 kv heads x 64 = 4 MiB of f32). A multiple of
+// every ISA's key block (64, 16): its key blocks then start at the same positions in every call, which
+// the same-bits-however-split property needs.
 constexpr int64_t kTiledKeyChunk = 2048;
 
 }  // namespace
