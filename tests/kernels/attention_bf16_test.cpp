@@ -39,8 +39,8 @@ TEST(AttentionBf16, RoundsToNearestEven) {
 }
 
 // GQA group sizes 1, 2 (LFM2), 5 and 20; decode (n = 1: short and longer caches, key counts on and
-// off the AVX-512 kernel's 16-key blocks) and prefill spans; head dims with a register kernel
-// (16, 32, 64, 128) and without (24, 40: the generic jobs' vector tails).
+// off the tiled kernels' key blocks of 16 / 64) and prefill spans; head dims on (16, 32, 64, 128) and
+// off (24, 40: masked vector tails) whole vectors.
 TEST(AttentionBf16, MatchesReference) {
   const std::vector<std::pair<int, int>> head_counts{{3, 3}, {16, 8}, {10, 2}, {40, 2}};
   const std::vector<std::pair<int64_t, int64_t>> spans{{0, 1}, {15, 1}, {31, 1}, {37, 1}, {5, 7}, {0, 33}};

@@ -132,8 +132,8 @@ TEST(Ops, AttentionMatchesReference) {
 }
 
 // GQA group sizes 1 (MHA), 2 (LFM2), 5 and 20, at decode (n = 1, short and longer caches, key counts
-// on and off the 16-key blocks of the AVX-512 kernel) and prefill; head dims with a register kernel
-// (16, 32, 64, 128) and without (24).
+// on and off the tiled kernels' key blocks of 16 / 64) and prefill (33 queries: the packed path); head
+// dims on (16, 32, 64, 128) and off (24) whole vectors.
 TEST(Ops, AttentionPerGroupMatchesReference) {
   const std::vector<std::pair<int, int>> head_counts{{3, 3}, {16, 8}, {10, 2}, {40, 2}};
   const std::vector<std::pair<int64_t, int64_t>> spans{{0, 1}, {15, 1}, {31, 1}, {37, 1}, {5, 7}, {0, 33}};
