@@ -340,7 +340,7 @@ LFM_BF16_TARGET void AttentionBf16(const float* q, const float* k, const float* 
     std::vector<float> o(static_cast<size_t>(kQBlock) * d);
     std::vector<uint32_t> qbuf(static_cast<size_t>(kQBlock) * d / 2);
     FlashRows st;
-    st.o = o.data();
+    st.o = o.data(), st.q = nullptr;  // the bf16 tiles round q into qbuf instead
     for (size_t task = b; task < e; ++task) {
       const int h = static_cast<int>(task / n_blocks);
       const int64_t t0 = static_cast<int64_t>(task % n_blocks) * kQBlock;
