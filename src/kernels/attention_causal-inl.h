@@ -1,7 +1,8 @@
-// Per-ISA code, not an ordinary header: the body of AttentionCausal's jobs, compiled once per ISA.
-// Include it inside an ISA target region (after isa_*_begin.h, or with LFM_ISA_NS defined as in
-// ops.cpp) once Dot(a, b, n) and Axpy(a, x, n, y) for that ISA are defined in namespace lfm::LFM_ISA_NS,
-// for f32 keys/values and for bf16 ones (b and x as const uint16_t*, widened to f32 on load).
+// Per-ISA code, not an ordinary header: the body of AttentionCausal's jobs (one query at a time), now
+// only the portable kernel's (ops.cpp, LFM_ISA_NS scalar); the SIMD ISAs run the tiled kernel
+// (attention_causal_tiled-inl.h). Include it once Dot(a, b, n) and Axpy(a, x, n, y) are defined in
+// namespace lfm::LFM_ISA_NS, for f32 keys/values and for bf16 ones (b and x as const uint16_t*, widened
+// to f32 on load).
 // It includes nothing itself: <algorithm>, <cmath>, <vector> and kernels/ops.h come before the region.
 
 namespace lfm::LFM_ISA_NS {

@@ -1,7 +1,7 @@
 // Per-ISA code, not an ordinary header: the causal attention of a whole prefill chunk on the tiled
 // ("flash") kernels of flash_attention_avx512-inl.h or flash_attention_avx2-inl.h (kQBlock, kKBlock,
 // FlashRows, FlashStart / FlashSweep / FlashFinish, TransposedKeyStride, TransposeKeys, PackValues),
-// which must be included first, in the same anonymous namespace; <algorithm>, <atomic>, <vector>,
+// which must be included first, in the same anonymous namespace; <algorithm>, <atomic>,
 // base/thread_pool.h and kernels/workspace.h come before the ISA region. It includes nothing itself.
 
 // Causal attention of n queries at positions p0 .. p0+n-1 over keys 0 .. p0+n-1, tiled as the vision
@@ -29,10 +29,11 @@ void AttentionCausalFewT(const float* q, int64_t n, int64_t p0, const T* k, cons
   const int64_t rows = n * group, row_blocks = (rows + kQBlock - 1) / kQBlock;
   const int64_t ldkt = TransposedKeyStride(kKBlock);
   DefaultThreadPool().ParallelFor(static_cast<size_t>(KV * row_blocks), [&](size_t b, size_t e, int) {
-    // Per task: the state, one block of keys transposed and its values as f32 rows.
-    std::vector<float> buf(2 * static_cast<size_t>(kQBlock) * d + static_cast<size_t>(d * ldkt + kKBlock * d));
+    // Per thread: the state, one block of keys transposed and its values as f32 rows.
     FlashRows st;
-    st.o = buf.data(), st.q = st.o + kQBlock * d;
+    st.o = ThreadScratch(ScratchSlot::kAttentionTask,
+                         2 * static_cast<size_t>(kQBlock) * d + static_cast<size_t>(d * ldkt + kKBlock * d));
+    st.q = st.o + kQBlock * d;
     float* const kt = st.q + kQBlock * d;
     float* const vb = kt + d * ldkt;
     const float* q_rows[kQBlock];
@@ -94,9 +95,9 @@ void AttentionCausalTiledT(const float* q, int64_t n, int64_t p0, const T* k, co
     // counter: each of the pool's chunks below claims tasks until none is left, whatever its range.
     std::atomic<int64_t> next{0};
     DefaultThreadPool().ParallelFor(static_cast<size_t>(std::max<int64_t>(n_tasks, 1)), [&](size_t, size_t, int) {
-      std::vector<float> buf(2 * static_cast<size_t>(kQBlock) * d);
       FlashRows st;
-      st.o = buf.data(), st.q = buf.data() + kQBlock * d;
+      st.o = ThreadScratch(ScratchSlot::kAttentionTask, 2 * static_cast<size_t>(kQBlock) * d);
+      st.q = st.o + kQBlock * d;
       int64_t lim[kQBlock];
       for (int64_t task; (task = next.fetch_add(1)) < n_tasks;) {
         const int64_t blk = n_blocks - 1 - task / H;

@@ -20,42 +20,31 @@
 namespace lfm::avx2 {
 namespace {
 
-// 8 values as f32: loaded as they are (f32 rows), or widened from bf16 bits (zero-extend to 32 bits and
-// shift into the top half: exact); one value for the scalar tails.
-inline __m256 Load8(const float* p) { return _mm256_loadu_ps(p); }
-inline __m256 Load8(const uint16_t* p) {
-  return _mm256_castsi256_ps(
-      _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 16));
-}
 inline float Widen(float v) { return v; }
-inline float Widen(uint16_t v) { return BF16ToF32(v); }
+inline float Widen(uint16_t v) { return BF16ToF32(v); }  // bf16 KV cache rows (TransposeKeys, PackValues)
 
-// Dot and Axpy over f32 rows, or over bf16 rows (the bf16 KV cache) with widening loads: one body,
-// the row type picks the loads.
-template <class T>
-float Dot(const float* a, const T* b, int64_t n) {
+float Dot(const float* a, const float* b, int64_t n) {
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), Load8(b + i), acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), Load8(b + i + 8), acc1);
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
   }
-  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), Load8(b + i), acc0);
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
   const __m256 acc = _mm256_add_ps(acc0, acc1);
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   float sum = _mm_cvtss_f32(s);
-  for (; i < n; ++i) sum = std::fma(a[i], Widen(b[i]), sum);
+  for (; i < n; ++i) sum = std::fma(a[i], b[i], sum);
   return sum;
 }
 
-template <class T>
-void Axpy(float a, const T* x, int64_t n, float* y) {
+void Axpy(float a, const float* x, int64_t n, float* y) {
   const __m256 av = _mm256_set1_ps(a);
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, Load8(x + i), _mm256_loadu_ps(y + i)));
-  for (; i < n; ++i) y[i] = std::fma(a, Widen(x[i]), y[i]);
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i < n; ++i) y[i] = std::fma(a, x[i], y[i]);
 }
 
 #include "kernels/exp_avx2-inl.h"  // Exp256

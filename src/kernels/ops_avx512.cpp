@@ -23,12 +23,9 @@
 namespace lfm::avx512 {
 namespace {
 
-#include "kernels/load16_avx512-inl.h"  // Load16, MaskLoad16 (f32 or widened bf16)
+#include "kernels/load16_avx512-inl.h"  // Load16, MaskLoad16 (f32, or bf16 KV cache rows widened)
 
-// Dot and Axpy over f32 rows, or over bf16 rows (the bf16 KV cache's generic-head-dim path) with
-// widening loads: one body, the row type picks Load16 / MaskLoad16.
-template <class T>
-float Dot(const float* a, const T* b, int64_t n) {
+float Dot(const float* a, const float* b, int64_t n) {
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
@@ -42,8 +39,7 @@ float Dot(const float* a, const T* b, int64_t n) {
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
-template <class T>
-void Axpy(float a, const T* x, int64_t n, float* y) {
+void Axpy(float a, const float* x, int64_t n, float* y) {
   const __m512 av = _mm512_set1_ps(a);
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_fmadd_ps(av, Load16(x + i), _mm512_loadu_ps(y + i)));

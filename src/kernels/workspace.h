@@ -16,9 +16,9 @@ void NoteKernelWorkspace(size_t before, size_t after);
 
 // Float buffers kept per calling thread, one per slot: at least n floats (contents unspecified), grown
 // to the largest request and reported as workspace, so the attention kernels' packed keys and values
-// (megabytes per call, tens of calls per prompt) are neither allocated and faulted in again each call
-// nor left out of the memory accounting.
-enum class ScratchSlot { kAttentionKeys, kAttentionValues, kAttentionState, kCount };
+// (megabytes per call, tens of calls per prompt) and each thread's task state (every decode step) are
+// neither allocated and faulted in again each call nor left out of the memory accounting.
+enum class ScratchSlot { kAttentionKeys, kAttentionValues, kAttentionState, kAttentionTask, kCount };
 float* ThreadScratch(ScratchSlot slot, size_t n);
 
 }  // namespace lfm
