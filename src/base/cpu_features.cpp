@@ -62,17 +62,18 @@ bool CpuHasAvx512Bf16() {
 
 IsaChoice ResolveIsa(Isa cpu, const char* requested) {
   if (requested == nullptr || *requested == '\0') return {cpu, ""};
-  // "avx512bf16" is the avx512 level plus its bf16 feature (ResolveAvx512Bf16 decides the feature).
-  const bool bf16 = std::strcmp(requested, "avx512bf16") == 0;
+  // "avx512bf16" / "avx512fp16" are the avx512 level plus one feature (ResolveAvx512Bf16 / Fp16 decide
+  // the feature).
+  const bool feature = std::strcmp(requested, "avx512bf16") == 0 || std::strcmp(requested, "avx512fp16") == 0;
   for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
-    if (!(bf16 && isa == Isa::kAvx512) && std::strcmp(requested, IsaName(isa)) != 0) continue;
+    if (!(feature && isa == Isa::kAvx512) && std::strcmp(requested, IsaName(isa)) != 0) continue;
     if (isa > cpu) {
       return {cpu, std::string("LFM_ISA=") + requested + ": this CPU does not support it; using " + IsaName(cpu)};
     }
     return {isa, ""};
   }
   return {cpu, std::string("LFM_ISA=") + requested +
-                   ": unknown value (expected scalar, avx2, avx512 or avx512bf16); using " +
+                   ": unknown value (expected scalar, avx2, avx512, avx512bf16 or avx512fp16); using " +
                    IsaName(cpu)};
 }
 
@@ -96,6 +97,30 @@ const std::string& ActiveIsaNote() { return Active().note; }
 bool ResolveAvx512Bf16(Isa active, bool cpu_has_bf16, const char* requested) {
   if (active < Isa::kAvx512 || !cpu_has_bf16) return false;
   return requested == nullptr || *requested == '\0' || std::strcmp(requested, "avx512bf16") == 0;
+}
+
+bool CpuHasAvx512Fp16() {
+#if defined(__x86_64__) || defined(__i386__)
+  // CPUID leaf 7 sub-leaf 0, EDX bit 23, read directly (as for AVX512_BF16).
+  static const bool has = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return DetectCpuIsa() == Isa::kAvx512 && __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) &&
+           (edx & (1u << 23)) != 0;
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
+
+bool ResolveAvx512Fp16(Isa active, bool cpu_has_fp16, const char* requested) {
+  if (active < Isa::kAvx512 || !cpu_has_fp16) return false;
+  return requested == nullptr || *requested == '\0' || std::strcmp(requested, "avx512fp16") == 0;
+}
+
+bool ActiveAvx512Fp16() {
+  static const bool on = ResolveAvx512Fp16(ActiveIsa(), CpuHasAvx512Fp16(), std::getenv("LFM_ISA"));
+  return on;
 }
 
 bool ActiveAvx512Bf16() {

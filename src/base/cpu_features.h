@@ -1,7 +1,7 @@
 // Which SIMD instruction set the kernels run, chosen once per process at run time.
 // The binary is built for a portable baseline (x86-64-v2); the AVX2 and AVX-512 kernels are compiled
 // per function for their ISA and only called when the CPU (and OS) runs them. The environment variable
-// LFM_ISA=scalar|avx2|avx512|avx512bf16 lowers the choice (to test or compare paths); it never raises it
+// LFM_ISA=scalar|avx2|avx512|avx512bf16|avx512fp16 lowers the choice (to test or compare paths); it never raises it
 // above what the CPU supports.
 #pragma once
 
@@ -23,6 +23,9 @@ Isa DetectCpuIsa();
 bool CpuHasAvx512Vnni();
 // AVX512_BF16: vdpbf16ps (pairs of bf16 products accumulated into f32; kernels/bf16_dot.h).
 bool CpuHasAvx512Bf16();
+// AVX512_FP16: arithmetic on 32 fp16 lanes per zmm (vfmadd231ph: twice the products of an f32 FMA per
+// instruction; kernels/vision_gemm.h's fp16 panels).
+bool CpuHasAvx512Fp16();
 
 struct IsaChoice {
   Isa isa = Isa::kScalar;
@@ -50,5 +53,12 @@ const std::string& ActiveIsaNote();
 bool ResolveAvx512Bf16(Isa active, bool cpu_has_bf16, const char* requested);
 // ResolveAvx512Bf16(ActiveIsa(), CpuHasAvx512Bf16(), getenv("LFM_ISA")), fixed for the process.
 bool ActiveAvx512Bf16();
+
+// The same for AVX512_FP16, which the vision tower's GEMM uses for bf16 / f16 weights (fp16 products
+// summed in fp16 over short runs, then in f32: kernels/vision_gemm.h). On when the active level is
+// avx512, the CPU has the feature, and LFM_ISA is unset or "avx512fp16"; LFM_ISA=avx512 keeps the f32
+// math everywhere.
+bool ResolveAvx512Fp16(Isa active, bool cpu_has_fp16, const char* requested);
+bool ActiveAvx512Fp16();
 
 }  // namespace lfm

@@ -1,4 +1,5 @@
-// Closes the target region opened by isa_avx512_begin.h, isa_avx512bf16_begin.h or isa_avx2_begin.h.
+// Closes the target region opened by isa_avx512_begin.h, isa_avx512bf16_begin.h, isa_avx512fp16_begin.h
+// or isa_avx2_begin.h.
 #if LFM_ISA_COMPILED
 #if defined(__clang__)
 #pragma clang attribute pop

@@ -31,7 +31,7 @@ class Siglip2VisionTower {
   int64_t weight_bytes() const { return weight_bytes_; }
   // Everything held in memory: the matrices plus biases, norms and the position table (f32).
   int64_t resident_weight_bytes() const;
-  // Whether attention is asked to run in bf16 (VisionLoadOptions::bf16_attention and bf16 matrices;
+  // Whether attention is asked to run in bf16 (VisionLoadOptions::bf16_attention and 16-bit matrices;
   // the kernel still keeps f32 where the CPU lacks AVX512_BF16).
   bool bf16_attention() const { return bf16_attention_; }
 

@@ -41,7 +41,7 @@ Result<PackedGemmMatrix> VisionWeights::Packed(const std::vector<std::string>& n
     LFM_ASSIGN_OR_RETURN(TensorView v, Matrix(names[i], rows[i], cols));
     views.push_back(v);
   }
-  Result<PackedGemmMatrix> packed = PackedGemmMatrix::PackStacked(views);
+  Result<PackedGemmMatrix> packed = PackedGemmMatrix::PackStacked(views, VisionPackedMath());
   owned_.resize(owned_before);  // converted copies were only needed for packing
   // The packed panels are the only copy used from now on; the stored tensors' pages (clean file
   // pages where the store is mapped) are dropped rather than left resident beside them.

@@ -57,7 +57,7 @@ TEST(CliKernelIsa, UnknownLfmIsaIsReportedAndKeepsTheCpuPath) {
   auto r = testing::RunLfm("bench -m " + testing::Quote(testing::TestData("lfm2-synthetic/tiny-lfm2")) +
                            " -p 4 -n 2 -r 1 -t 1 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.err.find("LFM_ISA=avx1024: unknown value (expected scalar, avx2, avx512 or avx512bf16)"), std::string::npos)
+  EXPECT_NE(r.err.find("LFM_ISA=avx1024: unknown value (expected scalar, avx2, avx512, avx512bf16 or avx512fp16)"), std::string::npos)
       << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out).value("kernel_isa", ""), IsaName(DetectCpuIsa()));
 }

@@ -21,6 +21,7 @@
 #include "common_options.h"
 #include "engine/random_model.h"
 #include "kernels/bf16_dot.h"
+#include "kernels/vision_gemm.h"
 #include "lfm/chat.h"
 #include "peak_rss.h"
 #include "read_bandwidth.h"
@@ -208,6 +209,20 @@ std::string Bf16MathNote() {
   return note;
 }
 
+// How the vision tower multiplies its bf16 / f16 weights (kernels/vision_gemm.h, PackedMath).
+std::string VisionMathNote() {
+  switch (VisionPackedMath()) {
+    case PackedMath::kFp16:
+      return "bf16/f16 weights: fp16 FMA, runs of 64 products summed in fp16, then in f32 (AVX512_FP16; "
+             "LFM_ISA=avx512 keeps f32 math)";
+    case PackedMath::kBf16Dot:
+      return "bf16 weights: vdpbf16ps (activations rounded to bf16)";
+    case PackedMath::kF32:
+      break;
+  }
+  return "f32 FMA";
+}
+
 void PrintMarkdown(const Opts& o, const ModelInfo& info, const std::vector<Row>& rows, const ReadBandwidth& bw,
                    const std::vector<MemRow>& mem) {
   std::printf("model        %s (%s, %d layers, hidden %d)\n", o.model.c_str(), info.model_type.c_str(),
@@ -215,6 +230,7 @@ void PrintMarkdown(const Opts& o, const ModelInfo& info, const std::vector<Row>&
   std::printf("kernels      %s  (CPU supports %s; LFM_ISA=scalar|avx2|avx512 lowers it)\n", IsaName(ActiveIsa()),
               IsaName(DetectCpuIsa()));
   std::printf("bf16 math    %s\n", Bf16MathNote().c_str());
+  if (info.has_vision) std::printf("vision math  %s\n", VisionMathNote().c_str());
   if (bw.gb_per_s > 0)
     std::printf("memory read  %.1f GB/s  (streaming read of %zu MB, %d threads, this run)\n", bw.gb_per_s,
                 bw.buffer_bytes >> 20, bw.threads);
@@ -269,6 +285,7 @@ void PrintJson(const Opts& o, const ModelInfo& info, const std::vector<Row>& row
                               {"cpu_isa", IsaName(DetectCpuIsa())},
                               {"bf16_dot", UseBf16Dot()},
                               {"bf16_math", Bf16MathNote()},
+                              {"vision_math", info.has_vision ? VisionMathNote() : ""},
                               {"reps", o.reps},
                               {"memory_read_gb_s", bw.gb_per_s},
                               {"peak_rss_mb", Mb(MaxPeak(mem))},
