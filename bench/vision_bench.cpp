@@ -96,8 +96,9 @@ void BM_Crop(benchmark::State& state, const std::string& shape_name, bool tower_
 // The encoder's biggest product (fc1 of the 450M tower, [3072, 768] bf16, 1024 patches) on one
 // thread: the packed vision GEMM against the general MatMul. CPU time is the figure to compare on a
 // shared machine.
-// layout: 0 = Pack() as the model does, 1 = bf16 pair layout (AVX512_BF16 dot, activations rounded
-// to bf16), 2 = k-major bf16 (f32 math on widened weights): 1 vs 2 is the bf16-dot speed-up in one run.
+// layout: 0 = Pack() as the decoder does, 1 = bf16 pair layout (AVX512_BF16 dot, activations rounded
+// to bf16), 2 = k-major bf16 (f32 math on widened weights): 1 vs 2 is the bf16-dot speed-up in one run;
+// 3 = fp16 pairs (PackedMath::kFp16, AVX512_FP16): 3 vs 2 is the vision tower's fp16 speed-up.
 void BM_Fc1(benchmark::State& state, bool packed, DType dt, int layout = 0) {
   const int64_t rows = 3072, cols = 768, n = 1024;
   std::vector<uint8_t> w(DTypeBytes(dt, rows * cols));
@@ -109,9 +110,14 @@ void BM_Fc1(benchmark::State& state, bool packed, DType dt, int layout = 0) {
     QuantizeRow(dt, row.data(), w.data() + r * DTypeBytes(dt, cols), cols);
   }
   const TensorView view{dt, {rows, cols}, w.data(), "fc1"};
-  auto pw = layout == 0 ? PackedGemmMatrix::Pack(view) : PackedGemmMatrix::PackStacked({view}, layout == 1);
+  const PackedMath math = layout == 1 ? PackedMath::kBf16Dot : layout == 3 ? PackedMath::kFp16 : PackedMath::kF32;
+  auto pw = layout == 0 ? PackedGemmMatrix::Pack(view) : PackedGemmMatrix::PackStacked({view}, math);
   if (layout == 1 && !ActiveAvx512Bf16()) {  // the pair kernel runs wherever the feature is on, probe or not
     state.SkipWithError("no AVX512_BF16 here (or LFM_ISA lowers it): the pair layout would run portable loops");
+    return;
+  }
+  if (layout == 3 && !ActiveAvx512Fp16()) {
+    state.SkipWithError("no AVX512_FP16 here (or LFM_ISA lowers it): fp16 panels would run portable loops");
     return;
   }
   const std::vector<float> x = RandomPixels(n, cols);
@@ -132,6 +138,7 @@ void BM_Fc1(benchmark::State& state, bool packed, DType dt, int layout = 0) {
 BENCHMARK_CAPTURE(BM_Fc1, packed_bf16_1thread, true, DType::kBF16)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Fc1, packed_bf16dot_1thread, true, DType::kBF16, 1)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Fc1, packed_bf16widen_1thread, true, DType::kBF16, 2)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Fc1, packed_fp16_1thread, true, DType::kBF16, 3)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Fc1, matmul_bf16_1thread, false, DType::kBF16)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Fc1, packed_f32_1thread, true, DType::kF32)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Fc1, matmul_f32_1thread, false, DType::kF32)->Unit(benchmark::kMillisecond);

@@ -33,6 +33,8 @@ enum class PackedMath {
   // adds ~2^-12 * sqrt(64) relative to its partial sum, the same order as rounding the activations to
   // bf16 (kBf16Dot); tests/kernels/vision_gemm_fp16_test.cpp measures both against f64. Where
   // AVX512_FP16 runs (ActiveAvx512Fp16()): twice the f32 FMA's products per instruction.
+  // Measured: rms error 1.2-1.3e-3 of the outputs' rms at K = 768 and 3072, bf16 activations 1.6-1.7e-3.
+  // The weight scaling is exact but for weights below ~2^-17 of the largest (fp16 subnormals).
   // Falls back to kF32 when a weight is not finite or the largest is outside [2^-24, 2^24].
   kFp16,
 };
@@ -81,7 +83,8 @@ class PackedGemmMatrix {
   const uint8_t* panel(int64_t p) const { return data_.data() + p * padded_cols() * kPanel * elem_bytes(); }
   int elem_bytes() const { return dtype_ == DType::kF32 ? 4 : 2; }
   // Row r (< rows()) as f32 [cols()], exactly the source row (bf16 and f32 panels hold the source values;
-  // fp16 panels too, but for source weights below 2^-24 of the largest, which fp16 rounds):
+  // fp16 panels too, but for weights so small against the largest (bf16: below 2^-17 of it) that the
+  // scaled value falls between fp16's subnormal steps of 2^-24):
   // lets a tied embedding table be read from the packed lm_head once the source bytes are released.
   void DequantizeRow(int64_t r, float* out) const;
   // Index within a panel of the weight of column k, output lane `lane` (< kPanel).
