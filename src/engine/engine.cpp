@@ -273,7 +273,8 @@ MemoryUse Engine::memory_use() const {
   m.weight_bytes = impl_->info.weight_bytes;
   m.kv_cache_bytes = impl_->peak_session_state_bytes.load(std::memory_order_relaxed);
   m.scratch_bytes = impl_->peak_session_scratch_bytes.load(std::memory_order_relaxed) +
-                    static_cast<int64_t>(impl_->batcher->scratch_bytes()) + KernelWorkspaceBytes();
+                    static_cast<int64_t>(impl_->batcher->scratch_bytes()) + KernelWorkspaceBytes() +
+                    (impl_->vision ? impl_->vision->peak_scratch_bytes() : 0);
   return m;
 }
 

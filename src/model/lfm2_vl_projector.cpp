@@ -115,6 +115,7 @@ Status Lfm2VlProjector::Forward(const float* tower_out, int patches_h, int patch
   }
   out->resize(n * out_features_);
   GemmPacked(linear_2_, h.data(), n, hidden_, b2_.data(), out->data(), out_features_);
+  peak_scratch_.Raise(CapacityBytes(z) + CapacityBytes(h) + CapacityBytes(*out));
   return Status::Ok();
 }
 

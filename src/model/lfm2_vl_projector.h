@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "base/peak_bytes.h"
 #include "kernels/vision_gemm.h"
 #include "lfm/status.h"
 #include "model/lfm2_vl_config.h"
@@ -41,6 +42,8 @@ class Lfm2VlProjector {
 
   // tower_out: [h*w, vision hidden] for one crop; out: [(h/f)*(w/f), out_features()].
   Status Forward(const float* tower_out, int patches_h, int patches_w, std::vector<float>* out) const;
+  // The most bytes of buffers one Forward call has held so far (out included).
+  int64_t peak_scratch_bytes() const { return peak_scratch_.value(); }
 
  private:
   explicit Lfm2VlProjector(std::shared_ptr<const WeightStore> w, DType want) : weights_(std::move(w), want) {}
@@ -52,6 +55,7 @@ class Lfm2VlProjector {
   int in_features_ = 0, hidden_ = 0, out_features_ = 0;
   std::vector<float> ln_w_, ln_b_, b1_, b2_;
   PackedGemmMatrix linear_1_, linear_2_;
+  mutable PeakBytes peak_scratch_;
 };
 
 }  // namespace lfm

@@ -46,6 +46,7 @@ Status Lfm2VlVision::EncodeCrops(const std::vector<Siglip2VisionTower::Crop>& cr
     if (crops.size() > 1) image_embeddings->insert(image_embeddings->end(), rows.begin(), rows.end());
     row += static_cast<int64_t>(c.patches_h) * c.patches_w;
   }
+  peak_rows_.Raise(CapacityBytes(rows) + CapacityBytes(*image_embeddings));
   return Status::Ok();
 }
 

@@ -59,6 +59,11 @@ class Lfm2VlVision {
   // the projector crop by crop. image_embeddings: the crops' rows one after another, equal to
   // EncodeCrop per crop up to float rounding.
   Status EncodeCrops(const std::vector<Siglip2VisionTower::Crop>& crops, std::vector<float>* image_embeddings) const;
+  // The most scratch bytes encoding has held so far: the tower's and the projector's peaks plus the
+  // embeddings gathered here (their peaks need not coincide, so this errs high by the projector's few MB).
+  int64_t peak_scratch_bytes() const {
+    return tower_->peak_scratch_bytes() + projector_->peak_scratch_bytes() + peak_rows_.value();
+  }
 
  private:
   Lfm2VlVision() = default;
@@ -66,6 +71,7 @@ class Lfm2VlVision {
   Lfm2VlVisionConfig config_;
   std::unique_ptr<Siglip2VisionTower> tower_;
   std::unique_ptr<Lfm2VlProjector> projector_;
+  mutable PeakBytes peak_rows_;
 };
 
 }  // namespace lfm

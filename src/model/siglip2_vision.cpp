@@ -144,9 +144,12 @@ Status Siglip2VisionTower::ForwardBatch(const std::vector<Crop>& crops, std::vec
     }
     GemmPacked(patch_w_, pixels, n, P, patch_b_.data(), x.data(), D);
     AddInPlaceRows(pos.data(), n, D, x.data());
+    peak_scratch_.Raise(CapacityBytes(x) + CapacityBytes(pos) + CapacityBytes(gathered));
   }
 
   std::vector<float> normed(n * D), qkv(n * 3 * D), attn(n * D), proj(n * D), mlp(n * F);
+  peak_scratch_.Raise(CapacityBytes(x) + CapacityBytes(normed) + CapacityBytes(qkv) + CapacityBytes(attn) +
+                      CapacityBytes(proj) + CapacityBytes(mlp));
   const BidirectionalAttentionShape shape{c.num_attention_heads, c.head_dim,
                                           1.0f / std::sqrt(static_cast<float>(c.head_dim)), bf16_attention_};
   for (const Layer& L : layers_) {

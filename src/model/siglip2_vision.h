@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "base/peak_bytes.h"
 #include "kernels/vision_gemm.h"
 #include "lfm/status.h"
 #include "model/lfm2_vl_config.h"
@@ -54,6 +55,9 @@ class Siglip2VisionTower {
   // float rounding. At most kMaxBatchPatches patches in all.
   static constexpr int64_t kMaxBatchPatches = 65536;
   Status ForwardBatch(const std::vector<Crop>& crops, std::vector<float>* out) const;
+  // The most bytes of activation buffers one Forward / ForwardBatch call has held so far (out
+  // included; the GEMM's per-thread buffers are kernel workspace, counted apart).
+  int64_t peak_scratch_bytes() const { return peak_scratch_.value(); }
 
  private:
   struct Layer {
@@ -73,6 +77,7 @@ class Siglip2VisionTower {
   PackedGemmMatrix patch_w_;
   std::vector<float> patch_b_, position_, post_w_, post_b_;
   std::vector<Layer> layers_;
+  mutable PeakBytes peak_scratch_;
   int64_t weight_bytes_ = 0;
   bool bf16_attention_option_ = true;
   bool bf16_attention_ = false;  // the option, and the matrices are bf16
