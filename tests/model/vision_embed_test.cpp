@@ -106,6 +106,25 @@ TEST(VisionEmbedTest, SharesWeightStoreWithTextModel) {
   EXPECT_EQ((*vision)->text_hidden(), (*lm)->config().hidden_size);
 }
 
+// The encoder's activation buffers are counted (Engine::memory_use()'s scratch adds
+// peak_scratch_bytes()): after one 32x32-patch crop, at least the tower's six buffers of that many
+// rows (residual, LayerNorm output, q/k/v, attention, projection: 7 x hidden; MLP: intermediate) and
+// the projector's input, and not grossly more.
+TEST(VisionEmbedTest, PeakScratchCountsTheEncodersBuffers) {
+  auto v = LoadTiny();
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->peak_scratch_bytes(), 0);
+  const int h = 32, w = 32;
+  const int64_t n = h * w, D = v->tower().config().hidden_size, F = v->tower().config().intermediate_size;
+  std::vector<float> pixels(n * v->patch_dim(), 0.25f), out;
+  ASSERT_TRUE(v->EncodeCrop(pixels.data(), h, w, &out).ok());
+  const int64_t tower = n * (7 * D + F) * 4, projector_in = (n / 4) * v->projector().in_features() * 4;
+  EXPECT_GE(v->peak_scratch_bytes(), tower + projector_in);
+  EXPECT_LE(v->peak_scratch_bytes(), 2 * (tower + projector_in));
+  EXPECT_EQ(v->peak_scratch_bytes(), v->tower().peak_scratch_bytes() + v->projector().peak_scratch_bytes() +
+                                         static_cast<int64_t>(out.capacity() * sizeof(float)));
+}
+
 TEST(VisionEmbedTest, RejectsBadCropShapes) {
   auto v = LoadTiny();
   ASSERT_NE(v, nullptr);
