@@ -17,6 +17,7 @@
 
 #include "kernels/isa_avx512bf16_begin.h"  // last include: AVX-512 + BF16 code from here to isa_end.h
 #if LFM_ISA_COMPILED
+#include "kernels/vision_gemm_pairs-inl.h"
 
 namespace lfm::avx512 {
 namespace {
@@ -64,45 +65,13 @@ inline void MicroKernel(const uint32_t* x, int64_t ldx, const uint16_t* w, int64
 void GemmPanelRangeBf16(const PackedGemmMatrix& w, const uint16_t* xb, int64_t n, int64_t ldxb, const float* bias,
                         float* y, int64_t ldy, int64_t p0, int64_t p1) {
   constexpr int P = PackedGemmMatrix::kPanel;
-  const int64_t KP = w.padded_cols() / 2, ldx = ldxb / 2;
+  const int64_t ldx = ldxb / 2;
   // Pairs of bf16 read as one 32-bit word (ldxb and padded_cols() are even, xb 4-byte aligned).
   const uint32_t* x = reinterpret_cast<const uint32_t*>(xb);
-  // K blocks keep a panel slice in L1 while several micro-tiles of tokens reuse it. With one micro-tile
-  // of tokens or fewer (decode, M = 1..8) nothing reuses it, so each panel streams whole, start to end:
-  // one sequential read per panel for the prefetcher and no round trips of y. The sums are the same
-  // bits either way (same k order; y holds the exact f32 partial sums between blocks).
-  const int64_t kb = n <= kMR ? KP : kKP;
-  for (int64_t t0 = 0; t0 < n; t0 += kMC) {
-    const int64_t t1 = std::min(n, t0 + kMC);
-    for (int64_t k0 = 0; k0 < KP; k0 += kb) {
-      const int64_t kpc = std::min(kb, KP - k0);
-      const bool first = k0 == 0;
-      for (int64_t p = p0; p < p1; ++p) {
-        const uint16_t* wp = reinterpret_cast<const uint16_t*>(w.panel(p)) + k0 * 2 * P;
-        const int64_t valid = std::min<int64_t>(P, w.rows() - p * P);
-        __mmask16 mask[3];
-        for (int c = 0; c < 3; ++c) {
-          const int64_t left = std::clamp<int64_t>(valid - 16 * c, 0, 16);
-          mask[c] = left >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << left) - 1u);
-        }
-        const float* bp = bias && first ? bias + p * P : nullptr;
-        float* yp = y + p * P;
-        const uint32_t* xk = x + k0;
-        int64_t t = t0;
-        for (; t + kMR <= t1; t += kMR) MicroKernel<kMR>(xk + t * ldx, ldx, wp, kpc, yp + t * ldy, ldy, first, bp, mask);
-        switch (t1 - t) {
-          case 7: MicroKernel<7>(xk + t * ldx, ldx, wp, kpc, yp + t * ldy, ldy, first, bp, mask); break;
-          case 6: MicroKernel<6>(xk + t * ldx, ldx, wp, kpc, yp + t * ldy, ldy, first, bp, mask); break;
-          case 5: MicroKernel<5>(xk + t * ldx, ldx, wp, kpc, yp + t * ldy, ldy, first, bp, mask); break;
-          case 4: MicroKernel<4>(xk + t * ldx, ldx, wp, kpc, yp + t * ldy, ldy, first, bp, mask); break;
-          case 3: MicroKernel<3>(xk + t * ldx, ldx, wp, kpc, yp + t * ldy, ldy, first, bp, mask); break;
-          case 2: MicroKernel<2>(xk + t * ldx, ldx, wp, kpc, yp + t * ldy, ldy, first, bp, mask); break;
-          case 1: MicroKernel<1>(xk + t * ldx, ldx, wp, kpc, yp + t * ldy, ldy, first, bp, mask); break;
-          default: break;
-        }
-      }
-    }
-  }
+  ForPairPanelTiles<kMR>(w, n, p0, p1, kKP, kMC, [&](auto mr, int64_t t, const PairBlock& b) {
+    MicroKernel<decltype(mr)::value>(x + b.k0 + t * ldx, ldx, b.wp, b.kpc, y + t * ldy + b.p * P, ldy, b.first,
+                                     bias && b.first ? bias + b.p * P : nullptr, b.mask);
+  });
 }
 
 }  // namespace

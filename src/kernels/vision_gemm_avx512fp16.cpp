@@ -21,6 +21,7 @@
 
 #include "kernels/isa_avx512fp16_begin.h"  // last include: AVX-512 + FP16 code from here to isa_end.h
 #if LFM_ISA_COMPILED
+#include "kernels/vision_gemm_pairs-inl.h"
 
 namespace lfm::avx512 {
 namespace {
@@ -84,44 +85,14 @@ inline void MicroKernel(const uint32_t* x, int64_t ldx, const uint16_t* w, int64
 void GemmPanelRangeFp16(const PackedGemmMatrix& w, const uint16_t* xh, int64_t n, int64_t ldxh, const float* inv,
                         const float* bias, float* y, int64_t ldy, int64_t p0, int64_t p1) {
   constexpr int P = PackedGemmMatrix::kPanel;
-  const int64_t KP = w.padded_cols() / 2, ldx = ldxh / 2;
+  const int64_t ldx = ldxh / 2;
   const uint32_t* x = reinterpret_cast<const uint32_t*>(xh);  // pairs of fp16 as one 32-bit word
-  // As the bf16 pair kernel: K blocks for prefill, whole panels for one micro-tile of tokens or fewer.
-  // Runs start at multiples of kFp16RunPairs either way, so the sums are the same bits.
-  const int64_t kb = n <= kMR ? KP : kKP;
-  for (int64_t t0 = 0; t0 < n; t0 += kMC) {
-    const int64_t t1 = std::min(n, t0 + kMC);
-    for (int64_t k0 = 0; k0 < KP; k0 += kb) {
-      const int64_t kpc = std::min(kb, KP - k0);
-      const bool first = k0 == 0;
-      for (int64_t p = p0; p < p1; ++p) {
-        const uint16_t* wp = reinterpret_cast<const uint16_t*>(w.panel(p)) + k0 * 2 * P;
-        const int64_t valid = std::min<int64_t>(P, w.rows() - p * P);
-        __mmask16 mask[3];
-        for (int c = 0; c < 3; ++c) {
-          const int64_t left = std::clamp<int64_t>(valid - 16 * c, 0, 16);
-          mask[c] = left >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << left) - 1u);
-        }
-        const float* bp = bias && first ? bias + p * P : nullptr;
-        float* yp = y + p * P;
-        const uint32_t* xk = x + k0;
-        int64_t t = t0;
-        for (; t + kMR <= t1; t += kMR) {
-          MicroKernel<kMR>(xk + t * ldx, ldx, wp, kpc, yp + t * ldy, ldy, first, bp, inv + t, mask);
-        }
-        switch (t1 - t) {
-          case 7: MicroKernel<7>(xk + t * ldx, ldx, wp, kpc, yp + t * ldy, ldy, first, bp, inv + t, mask); break;
-          case 6: MicroKernel<6>(xk + t * ldx, ldx, wp, kpc, yp + t * ldy, ldy, first, bp, inv + t, mask); break;
-          case 5: MicroKernel<5>(xk + t * ldx, ldx, wp, kpc, yp + t * ldy, ldy, first, bp, inv + t, mask); break;
-          case 4: MicroKernel<4>(xk + t * ldx, ldx, wp, kpc, yp + t * ldy, ldy, first, bp, inv + t, mask); break;
-          case 3: MicroKernel<3>(xk + t * ldx, ldx, wp, kpc, yp + t * ldy, ldy, first, bp, inv + t, mask); break;
-          case 2: MicroKernel<2>(xk + t * ldx, ldx, wp, kpc, yp + t * ldy, ldy, first, bp, inv + t, mask); break;
-          case 1: MicroKernel<1>(xk + t * ldx, ldx, wp, kpc, yp + t * ldy, ldy, first, bp, inv + t, mask); break;
-          default: break;
-        }
-      }
-    }
-  }
+  // K blocks start at multiples of kKP (of kFp16RunPairs), and a whole panel (decode) at 0: the runs
+  // start at multiples of kFp16RunPairs either way, so the sums are the same bits.
+  ForPairPanelTiles<kMR>(w, n, p0, p1, kKP, kMC, [&](auto mr, int64_t t, const PairBlock& b) {
+    MicroKernel<decltype(mr)::value>(x + b.k0 + t * ldx, ldx, b.wp, b.kpc, y + t * ldy + b.p * P, ldy, b.first,
+                                     bias && b.first ? bias + b.p * P : nullptr, inv + t, b.mask);
+  });
 }
 
 // RowsToFp16ScaledRef's twin: the largest magnitude with a vector max, the scale a power of two
