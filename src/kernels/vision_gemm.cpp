@@ -104,7 +104,8 @@ Result<PackedGemmMatrix> PackedGemmMatrix::PackStacked(const std::vector<TensorV
       const int64_t p = out_row / kPanel, lane = out_row % kPanel;
       uint8_t* base = m.data_.data() + p * panel_elems * eb;
       if (m.fp16_pairs()) {
-        // bf16 / f16 times a power of two: exact in fp16 but for weights below 2^-24 of the largest.
+        // bf16 / f16 times a power of two: exact in fp16 but for weights too small against the largest
+        // (bf16: below 2^-17 of it), which round to fp16 subnormal steps.
         lfm::DequantizeRow(w.dtype, w.row(r), row.data(), K);
         uint16_t* dst = reinterpret_cast<uint16_t*>(base);
         for (int64_t k = 0; k < K; ++k) dst[m.index(k, lane)] = F32ToF16(row[k] * fp16_scale);
