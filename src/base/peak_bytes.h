@@ -1,5 +1,5 @@
-// A high-water mark of bytes that several threads may raise at once: the memory accounting of
-// buffers a call allocates and frees (Engine::memory_use()'s scratch).
+// A high-water mark of bytes that several threads may raise at once: the memory accounting behind
+// Engine::memory_use() (the largest session state and scratch, the vision encoder's buffers).
 #pragma once
 
 #include <atomic>

@@ -271,8 +271,8 @@ CacheStats Engine::cache_stats() const {
 MemoryUse Engine::memory_use() const {
   MemoryUse m;
   m.weight_bytes = impl_->info.weight_bytes;
-  m.kv_cache_bytes = impl_->peak_session_state_bytes.load(std::memory_order_relaxed);
-  m.scratch_bytes = impl_->peak_session_scratch_bytes.load(std::memory_order_relaxed) +
+  m.kv_cache_bytes = impl_->peak_session_state_bytes.value();
+  m.scratch_bytes = impl_->peak_session_scratch_bytes.value() +
                     static_cast<int64_t>(impl_->batcher->scratch_bytes()) + KernelWorkspaceBytes() +
                     (impl_->vision ? impl_->vision->peak_scratch_bytes() : 0);
   return m;
@@ -381,19 +381,12 @@ size_t RestoreCachedPrefix(Session::Impl& s, const std::vector<uint64_t>& key) {
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 namespace {
 
-void RaiseTo(std::atomic<int64_t>& peak, int64_t v) {
-  int64_t cur = peak.load(std::memory_order_relaxed);
-  while (v > cur && !peak.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {
-  }
-}
-
 // Records what this session holds now into the engine's MemoryUse high-water marks.
 void NoteSessionMemory(const Session::Impl& s) {
   if (s.cache == nullptr) return;
-  RaiseTo(s.engine->peak_session_state_bytes, static_cast<int64_t>(s.cache->state_bytes()));
-  RaiseTo(s.engine->peak_session_scratch_bytes,
-          static_cast<int64_t>(s.cache->scratch_bytes() +
-                               (s.logits.capacity() + s.queued_image_rows.capacity()) * sizeof(float)));
+  s.engine->peak_session_state_bytes.Raise(static_cast<int64_t>(s.cache->state_bytes()));
+  s.engine->peak_session_scratch_bytes.Raise(static_cast<int64_t>(
+      s.cache->scratch_bytes() + (s.logits.capacity() + s.queued_image_rows.capacity()) * sizeof(float)));
 }
 
 }  // namespace

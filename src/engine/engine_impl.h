@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "base/peak_bytes.h"
 #include "lfm/engine.h"
 #include "lfm/grammar.h"
 #include "engine/decode_batcher.h"
@@ -60,8 +61,8 @@ struct Engine::Impl {
 
   // The largest decoder state and scratch one session has held (MemoryUse), noted after each
   // Generate and when a session ends.
-  std::atomic<int64_t> peak_session_state_bytes{0};
-  std::atomic<int64_t> peak_session_scratch_bytes{0};
+  PeakBytes peak_session_state_bytes;
+  PeakBytes peak_session_scratch_bytes;
 
   explicit Impl(Tokenizer t) : tokenizer(std::move(t)) {}
 };
