@@ -313,51 +313,39 @@ PackedMath VisionPackedMath() {
 
 namespace {
 
-// Rows [0, n) of x as bf16 pairs for the pair layout (row stride ldxb = padded cols), in a buffer kept
-// per calling thread (the tower calls GemmPacked ~80 times a crop, the decoder ~50 times a token: no
-// allocation once warm). A few rows (decode) are converted right here: a thread hand-off costs more.
-const uint16_t* ActivationsToBf16(const float* x, int64_t n, int64_t ldx, int64_t K, int64_t ldxb) {
-  thread_local std::vector<uint16_t> xb;
-  if (xb.size() < static_cast<size_t>(n * ldxb)) {
-    const size_t before = xb.capacity() * sizeof(uint16_t);
-    xb.resize(static_cast<size_t>(n * ldxb));
-    NoteKernelWorkspace(before, xb.capacity() * sizeof(uint16_t));
-  }
-  uint16_t* xbp = xb.data();
+// Runs convert(b, e) over rows [0, n) of K values: a few rows (decode) right here, where a thread
+// hand-off costs more than the work, else split over DefaultThreadPool().
+template <class Convert>
+void ConvertRows(int64_t n, int64_t K, Convert&& convert) {
   if (n * K <= (int64_t{1} << 16)) {
-    RowsToBf16(x, n, ldx, K, xbp, ldxb);
-  } else {
-    DefaultThreadPool().ParallelFor(static_cast<size_t>(n), [&](size_t b, size_t e, int) {
-      RowsToBf16(x + b * ldx, static_cast<int64_t>(e - b), ldx, K, xbp + b * ldxb, ldxb);
-    });
+    convert(int64_t{0}, n);
+    return;
   }
-  return xbp;
+  DefaultThreadPool().ParallelFor(static_cast<size_t>(n), [&](size_t b, size_t e, int) {
+    convert(static_cast<int64_t>(b), static_cast<int64_t>(e));
+  });
 }
 
-// Rows [0, n) of x scaled and rounded to fp16 pairs for fp16_pairs() matrices, with each row's
-// exponent, in buffers kept per calling thread (as ActivationsToBf16).
+// Rows [0, n) of x as bf16 pairs for the pair layout (row stride ldxb = padded cols), in the calling
+// thread's kGemmActivations buffer.
+const uint16_t* ActivationsToBf16(const float* x, int64_t n, int64_t ldx, int64_t K, int64_t ldxb) {
+  uint16_t* xb = ThreadScratch<uint16_t>(ScratchSlot::kGemmActivations, static_cast<size_t>(n * ldxb));
+  ConvertRows(n, K, [&](int64_t b, int64_t e) { RowsToBf16(x + b * ldx, e - b, ldx, K, xb + b * ldxb, ldxb); });
+  return xb;
+}
+
+// Rows [0, n) of x scaled and rounded to fp16 pairs for fp16_pairs() matrices, and each row's exponent
+// (*exps), in the calling thread's kGemmActivations / kGemmRowExponents buffers.
 const uint16_t* ActivationsToFp16(const float* x, int64_t n, int64_t ldx, int64_t K, int64_t ldxh, const int** exps) {
-  thread_local std::vector<uint16_t> xh;
-  thread_local std::vector<int> ex;
-  if (xh.size() < static_cast<size_t>(n * ldxh) || ex.size() < static_cast<size_t>(n)) {
-    const size_t before = xh.capacity() * sizeof(uint16_t) + ex.capacity() * sizeof(int);
-    xh.resize(std::max(xh.size(), static_cast<size_t>(n * ldxh)));
-    ex.resize(std::max(ex.size(), static_cast<size_t>(n)));
-    NoteKernelWorkspace(before, xh.capacity() * sizeof(uint16_t) + ex.capacity() * sizeof(int));
-  }
   static const RowsToFp16ScaledFn convert =
       ActiveAvx512Fp16() && avx512::RowsToFp16ScaledKernel() ? avx512::RowsToFp16ScaledKernel() : RowsToFp16ScaledRef;
-  uint16_t* xhp = xh.data();
-  int* exp = ex.data();
-  if (n * K <= (int64_t{1} << 16)) {
-    convert(x, n, ldx, K, xhp, ldxh, exp);
-  } else {
-    DefaultThreadPool().ParallelFor(static_cast<size_t>(n), [&](size_t b, size_t e, int) {
-      convert(x + b * ldx, static_cast<int64_t>(e - b), ldx, K, xhp + b * ldxh, ldxh, exp + b);
-    });
-  }
-  *exps = exp;
-  return xhp;
+  uint16_t* xh = ThreadScratch<uint16_t>(ScratchSlot::kGemmActivations, static_cast<size_t>(n * ldxh));
+  int* ex = ThreadScratch<int>(ScratchSlot::kGemmRowExponents, static_cast<size_t>(n));
+  ConvertRows(n, K, [&](int64_t b, int64_t e) {
+    convert(x + b * ldx, e - b, ldx, K, xh + b * ldxh, ldxh, ex + b);
+  });
+  *exps = ex;
+  return xh;
 }
 
 GemmPanelRangeFp16Fn Fp16Kernel() {
@@ -404,18 +392,12 @@ void GemmPackedMany(const GemmPackedJob* jobs, int count, const float* x, int64_
     const int* exps = nullptr;
     const uint16_t* xh = ActivationsToFp16(x, n, ldx, jobs[0].w->cols(), ldxh, &exps);
     // Each job's unscale per token (the jobs' weight scales may differ).
-    thread_local std::vector<float> inv;
-    if (inv.size() < static_cast<size_t>(count * n)) {
-      const size_t before = inv.capacity() * sizeof(float);
-      inv.resize(static_cast<size_t>(count * n));
-      NoteKernelWorkspace(before, inv.capacity() * sizeof(float));
-    }
-    for (int j = 0; j < count; ++j) Fp16Unscales(exps, n, jobs[j].w->fp16_exp(), inv.data() + j * n);
+    float* inv = ThreadScratch(ScratchSlot::kGemmUnscales, static_cast<size_t>(count * n));
+    for (int j = 0; j < count; ++j) Fp16Unscales(exps, n, jobs[j].w->fp16_exp(), inv + j * n);
     const GemmPanelRangeFp16Fn fn = Fp16Kernel();
-    const float* invp = inv.data();
     DefaultThreadPool().ParallelFor(static_cast<size_t>(starts[count]), [&](size_t b, size_t e, int) {
       for_pieces(b, e, [&](const GemmPackedJob& jb, int64_t p0, int64_t p1) {
-        fn(*jb.w, xh, n, ldxh, invp + (&jb - jobs) * n, jb.bias, jb.y, jb.ldy, p0, p1);
+        fn(*jb.w, xh, n, ldxh, inv + (&jb - jobs) * n, jb.bias, jb.y, jb.ldy, p0, p1);
       });
     });
     return;
