@@ -45,19 +45,34 @@ bool CpuHasAvx512Vnni() {
 #endif
 }
 
-bool CpuHasAvx512Bf16() {
+namespace {
+
+// An AVX-512 extension's CPUID leaf 7 bit (sub-leaf, register 0..3 = EAX..EDX, bit), read directly: not
+// every compiler's __builtin_cpu_supports knows the newer names. Only with the avx512 level: the ZMM
+// state the OS must save is checked by that probe.
+bool Avx512Leaf7Bit(unsigned subleaf, int reg, unsigned bit) {
 #if defined(__x86_64__) || defined(__i386__)
-  // CPUID leaf 7 sub-leaf 1, EAX bit 5, read directly: not every compiler's __builtin_cpu_supports
-  // knows "avx512bf16". The ZMM state the OS must save is checked by the avx512 probe.
-  static const bool has = [] {
-    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-    return DetectCpuIsa() == Isa::kAvx512 && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) &&
-           (eax & (1u << 5)) != 0;
-  }();
-  return has;
+  unsigned r[4] = {0, 0, 0, 0};
+  return DetectCpuIsa() == Isa::kAvx512 && __get_cpuid_count(7, subleaf, &r[0], &r[1], &r[2], &r[3]) &&
+         (r[reg] & (1u << bit)) != 0;
 #else
+  (void)subleaf, (void)reg, (void)bit;
   return false;
 #endif
+}
+
+// An AVX-512 extension's kernels run when the active level is avx512, the CPU has it, and LFM_ISA
+// (`requested`) is unset or names it.
+bool ResolveAvx512Feature(Isa active, bool cpu_has, const char* requested, const char* name) {
+  if (active < Isa::kAvx512 || !cpu_has) return false;
+  return requested == nullptr || *requested == '\0' || std::strcmp(requested, name) == 0;
+}
+
+}  // namespace
+
+bool CpuHasAvx512Bf16() {
+  static const bool has = Avx512Leaf7Bit(1, 0, 5);  // sub-leaf 1, EAX bit 5
+  return has;
 }
 
 IsaChoice ResolveIsa(Isa cpu, const char* requested) {
@@ -95,27 +110,16 @@ Isa ActiveIsa() { return Active().isa; }
 const std::string& ActiveIsaNote() { return Active().note; }
 
 bool ResolveAvx512Bf16(Isa active, bool cpu_has_bf16, const char* requested) {
-  if (active < Isa::kAvx512 || !cpu_has_bf16) return false;
-  return requested == nullptr || *requested == '\0' || std::strcmp(requested, "avx512bf16") == 0;
+  return ResolveAvx512Feature(active, cpu_has_bf16, requested, "avx512bf16");
 }
 
 bool CpuHasAvx512Fp16() {
-#if defined(__x86_64__) || defined(__i386__)
-  // CPUID leaf 7 sub-leaf 0, EDX bit 23, read directly (as for AVX512_BF16).
-  static const bool has = [] {
-    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-    return DetectCpuIsa() == Isa::kAvx512 && __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) &&
-           (edx & (1u << 23)) != 0;
-  }();
+  static const bool has = Avx512Leaf7Bit(0, 3, 23);  // sub-leaf 0, EDX bit 23
   return has;
-#else
-  return false;
-#endif
 }
 
 bool ResolveAvx512Fp16(Isa active, bool cpu_has_fp16, const char* requested) {
-  if (active < Isa::kAvx512 || !cpu_has_fp16) return false;
-  return requested == nullptr || *requested == '\0' || std::strcmp(requested, "avx512fp16") == 0;
+  return ResolveAvx512Feature(active, cpu_has_fp16, requested, "avx512fp16");
 }
 
 bool ActiveAvx512Fp16() {

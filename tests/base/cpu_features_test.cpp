@@ -67,5 +67,26 @@ TEST(CpuFeatures, Avx512Bf16IsAFeatureOnTopOfAvx512) {
   }
 }
 
+// AVX512_FP16 (the vision tower's fp16 GEMM) is resolved the same way, by its own name; asking for
+// the bf16 kernels by name leaves it off, and the reverse.
+TEST(CpuFeatures, Avx512Fp16IsAFeatureOnTopOfAvx512) {
+  EXPECT_EQ(ResolveIsa(Isa::kAvx512, "avx512fp16").isa, Isa::kAvx512);
+  EXPECT_EQ(ResolveIsa(Isa::kAvx512, "avx512fp16").note, "");
+  EXPECT_EQ(ResolveIsa(Isa::kAvx2, "avx512fp16").isa, Isa::kAvx2);
+  EXPECT_NE(ResolveIsa(Isa::kAvx2, "avx512fp16").note.find("does not support"), std::string::npos);
+  EXPECT_TRUE(ResolveAvx512Fp16(Isa::kAvx512, true, nullptr));
+  EXPECT_TRUE(ResolveAvx512Fp16(Isa::kAvx512, true, ""));
+  EXPECT_TRUE(ResolveAvx512Fp16(Isa::kAvx512, true, "avx512fp16"));
+  EXPECT_FALSE(ResolveAvx512Fp16(Isa::kAvx512, true, "avx512bf16"));
+  EXPECT_FALSE(ResolveAvx512Bf16(Isa::kAvx512, true, "avx512fp16"));
+  EXPECT_FALSE(ResolveAvx512Fp16(Isa::kAvx512, true, "avx512"));
+  EXPECT_FALSE(ResolveAvx512Fp16(Isa::kAvx2, true, nullptr));
+  EXPECT_FALSE(ResolveAvx512Fp16(Isa::kAvx512, false, nullptr));
+  if (ActiveAvx512Fp16()) {
+    EXPECT_TRUE(CpuHasAvx512Fp16());
+    EXPECT_EQ(ActiveIsa(), Isa::kAvx512);
+  }
+}
+
 }  // namespace
 }  // namespace lfm
